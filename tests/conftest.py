@@ -1,0 +1,119 @@
+"""Shared fixtures. The back ends come from the environment:
+
+- DATABASE_URL unset → a SQLite file per test session; a postgresql URL → a schema of its own,
+  created here and dropped at the end (no other data is touched).
+- REDIS_URL unset → an in-process Redis; a redis URL → keys under a prefix of their own,
+  deleted at the end.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+from bot import create_app, migrate
+from bot.db import Database, make_engine
+from bot.redis_store import RedisStore
+from tests.live import reset_installation
+
+RUN_ID = uuid.uuid4().hex[:10]
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    base_url = os.environ.get("DATABASE_URL", "")
+    if not base_url.startswith("postgresql"):
+        path = tmp_path_factory.mktemp("db") / "test.sqlite3"
+        url = f"sqlite:///{path}"
+        migrate.upgrade(make_engine(url))
+        yield url
+        return
+    schema = f"test_{RUN_ID}"
+    admin = make_engine(base_url)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in base_url else "?"
+    url = f"{base_url}{separator}options={quote(f'-csearch_path={schema}')}"
+    try:
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        engine.dispose()
+        yield url
+    finally:
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = os.environ.get("REDIS_URL", "")
+    return url if url.startswith("redis") else f"memory://{RUN_ID}"
+
+
+@pytest.fixture(scope="session")
+def redis_prefix() -> str:
+    return f"test-{RUN_ID}:"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_redis_keys(redis_url: str, redis_prefix: str) -> Iterator[None]:
+    yield
+    RedisStore(redis_url, redis_prefix).delete_all_keys()
+
+
+def make_aes_key(seed: str = "test") -> str:
+    raw = (seed.encode() * 32)[:32]
+    return base64.b64encode(raw).decode().rstrip("=")
+
+
+@pytest.fixture
+def settings_overrides(
+    database_url: str, redis_url: str, redis_prefix: str, tmp_path: Any
+) -> dict[str, Any]:
+    return {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "REDIS_PREFIX": redis_prefix,
+        "WECOM_CORP_ID": "wwtestcorp0001",
+        "WECOM_AGENT_ID": 1000002,
+        "WECOM_SECRET": "test-secret",
+        "WECOM_TOKEN": "test-token",
+        "WECOM_AES_KEY": make_aes_key(),
+        "WECOM_API_BASE": "http://127.0.0.1:9",
+        "SECRET_KEY": "test-secret-key",
+        "CARE_NOTES_KEY": base64.urlsafe_b64encode(b"care-notes-test-key-32-bytes-abc").decode(),
+        "STORAGE_DIR": str(tmp_path / "storage"),
+    }
+
+
+@pytest.fixture
+def app(settings_overrides: dict[str, Any]) -> Iterator[Flask]:
+    app = create_app(settings_overrides)
+    app.config["TESTING"] = True
+    yield app
+    reset_installation(app)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def database(app: Flask) -> Database:
+    return app.extensions["database"]
