@@ -1,0 +1,67 @@
+"""One parsed callback → the person who sent it → the handler → replies in the outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from bot import outbox
+from bot.context import Context
+from bot.models import Person
+from bot.outbox import Message
+from bot.router import Dispatcher, Handler
+from bot.settings import Settings
+from bot.wecom import messages as wm
+
+
+def handle(
+    message: wm.Message,
+    *,
+    session: so.Session,
+    settings: Settings,
+    dispatcher: Dispatcher,
+    now: datetime,
+) -> None:
+    """Act on one callback inside the caller's transaction."""
+    key = message.dedupe_key
+    person = session.scalar(
+        sa.select(Person).where(Person.userid == message.from_user, Person.active.is_(True))
+    )
+    if person is None:
+        outbox.enqueue(
+            session,
+            [message.from_user],
+            Message.text(
+                "您好，您不在全生异科导师工作名单中，暂时无法使用本应用。"
+                f"如有疑问，请联系{settings.SUPPORT_CONTACT}。"
+            ),
+            key=f"reply:{key}",
+            now=now,
+        )
+        return
+    ctx = Context(person=person, session=session, now=now, settings=settings, callback_key=key)
+    handler = route(message, dispatcher)
+    if handler is None:
+        return
+    reply = handler(message, ctx)
+    if reply is not None:
+        outbox.enqueue(session, [person.userid], reply, key=f"reply:{key}", now=now)
+
+
+def route(message: wm.Message, dispatcher: Dispatcher) -> Handler | None:
+    """The handler for ``message``; the fallback for text nobody claims; None to ignore."""
+    found: Any = None
+    if isinstance(message, wm.TextMessage):
+        words = message.content.split()
+        found = dispatcher.find("commands", words[0]) if words else None
+        return found or dispatcher.fallback
+    if isinstance(message, wm.TemplateCardEvent):
+        return dispatcher.find("cards", message.event_key.split(":", 1)[0])
+    if isinstance(message, wm.ClickEvent):
+        return dispatcher.find("menu_keys", message.event_key)
+    if isinstance(message, wm.Event):
+        return dispatcher.find("events", message.event)
+    return dispatcher.find("message_types", message.msg_type)

@@ -1,0 +1,200 @@
+"""The in-app upload page: documents WeCom does not pass to apps (plans, summaries)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import PurePath
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, g, render_template, request
+
+from bot import outbox
+from bot.db import get_session
+from bot.models import (
+    AcademicYear,
+    AuditEntry,
+    EvidenceFile,
+    EvidenceStatus,
+    Record,
+    RecordKind,
+    Role,
+)
+from bot.outbox import Message
+from bot.pages.auth import check_csrf, csrf_token, error_page, login_required
+from bot.storage import FileStore
+
+blueprint = Blueprint("upload", __name__, url_prefix="/m")
+
+MB = 1024 * 1024
+
+# suffix → the bytes such a file starts with
+DOCUMENT_TYPES: dict[str, tuple[bytes, ...]] = {
+    ".pdf": (b"%PDF-",),
+    ".docx": (b"PK\x03\x04",),
+    ".doc": (b"\xd0\xcf\x11\xe0",),
+    ".jpg": (b"\xff\xd8\xff",),
+    ".jpeg": (b"\xff\xd8\xff",),
+    ".png": (b"\x89PNG\r\n\x1a\n",),
+}
+
+
+@dataclass(frozen=True)
+class Purpose:
+    title: str
+    roles: frozenset[Role]
+    max_bytes: int
+    record_kind: RecordKind | None = None
+
+
+PURPOSES: dict[str, Purpose] = {
+    "annual_summary": Purpose("年度工作总结", frozenset({Role.MENTOR}), 20 * MB),
+    "semester_plan": Purpose(
+        "学期工作计划", frozenset({Role.MENTOR}), 20 * MB, RecordKind.SEMESTER_PLAN
+    ),
+    "monthly_plan": Purpose("月度计划", frozenset({Role.MENTOR}), 20 * MB, RecordKind.MONTHLY_PLAN),
+    "monthly_summary": Purpose(
+        "月度总结", frozenset({Role.MENTOR}), 20 * MB, RecordKind.MONTHLY_SUMMARY
+    ),
+}
+
+ALLOWED_NAMES = "PDF、Word（.docx/.doc）、JPG 或 PNG"
+
+
+def check_document(filename: str, content: bytes, purpose: Purpose) -> str:
+    """The file's suffix if it may be stored, else raise ValueError with the reason."""
+    if not content:
+        raise ValueError("文件是空的，请重新选择。")
+    if len(content) > purpose.max_bytes:
+        raise ValueError(f"文件太大：不能超过 {purpose.max_bytes // MB} MB。")
+    suffix = PurePath(filename).suffix.lower()
+    signatures = DOCUMENT_TYPES.get(suffix)
+    if signatures is None:
+        raise ValueError(f"不支持这种文件，请上传 {ALLOWED_NAMES}。")
+    if not content.startswith(signatures):
+        raise ValueError(f"文件内容与扩展名 {suffix} 不符，请上传 {ALLOWED_NAMES}。")
+    return suffix
+
+
+def _purpose_or_404() -> tuple[str, Purpose] | tuple[None, None]:
+    name = request.values.get("purpose", "")
+    return (name, PURPOSES[name]) if name in PURPOSES else (None, None)
+
+
+def _allowed(purpose: Purpose) -> bool:
+    return any(g.person.has_role(role) for role in purpose.roles)
+
+
+def _render(name: str, purpose: Purpose, **extra: Any) -> str:
+    return render_template(
+        "pages/upload.html",
+        purpose_name=name,
+        purpose=purpose,
+        csrf=csrf_token(),
+        max_mb=purpose.max_bytes // MB,
+        allowed=ALLOWED_NAMES,
+        **extra,
+    )
+
+
+@blueprint.get("/upload")
+@login_required
+def show_upload() -> Any:
+    name, purpose = _purpose_or_404()
+    if purpose is None or name is None:
+        return error_page(404, "没有这种材料。请从机器人发来的链接打开。")
+    if not _allowed(purpose):
+        return error_page(403, f"您没有上传“{purpose.title}”的权限。")
+    return _render(name, purpose)
+
+
+@blueprint.post("/upload")
+@login_required
+def receive_upload() -> Any:
+    check_csrf()
+    name, purpose = _purpose_or_404()
+    if purpose is None or name is None:
+        return error_page(404, "没有这种材料。请从机器人发来的链接打开。")
+    if not _allowed(purpose):
+        return error_page(403, f"您没有上传“{purpose.title}”的权限。")
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _render(name, purpose, error="请选择要上传的文件。"), 400
+    content = upload.read(purpose.max_bytes + 1)
+    try:
+        suffix = check_document(upload.filename, content, purpose)
+    except ValueError as exc:
+        status = 413 if len(content) > purpose.max_bytes else 400
+        return _render(name, purpose, error=str(exc)), status
+    now = datetime.now(UTC)
+    settings = current_app.extensions["settings"]
+    session = get_session()
+    year = None
+    if purpose.record_kind is not None:
+        today = now.astimezone(settings.zone).date()
+        year = session.scalar(
+            sa.select(AcademicYear).where(
+                AcademicYear.starts_on <= today, AcademicYear.ends_on >= today
+            )
+        )
+        if year is None:
+            return _render(name, purpose, error="当前学年尚未配置，请联系书院部。"), 409
+    stored = FileStore(settings.storage_dir(current_app.instance_path)).put(content, suffix, now)
+    record = None
+    if purpose.record_kind is not None and year is not None:
+        record = Record(
+            year_id=year.id,
+            mentor_id=g.person.id,
+            kind=purpose.record_kind,
+            items=["B4"],
+            title=purpose.title,
+            occurred_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(record)
+        session.flush()
+    evidence = EvidenceFile(
+        owner_id=g.person.id,
+        record_id=record.id if record else None,
+        purpose=name,
+        storage_key=stored.key,
+        filename=PurePath(upload.filename).name[:255],
+        content_type=upload.mimetype,
+        size=stored.size,
+        sha256=stored.sha256,
+        status=EvidenceStatus.STORED,
+        created_at=now,
+    )
+    session.add(evidence)
+    session.flush()
+    session.add(
+        AuditEntry(
+            at=now,
+            actor_id=g.person.id,
+            action="upload",
+            entity="evidence_file",
+            entity_id=str(evidence.id),
+            after={"purpose": name, "sha256": stored.sha256, "size": stored.size},
+        )
+    )
+    outbox.enqueue(
+        session,
+        [g.person.userid],
+        Message.text(
+            f"已收到您上传的“{purpose.title}”：{evidence.filename}（{_size(stored.size)}）。"
+        ),
+        key=f"upload:{evidence.id}",
+        now=now,
+    )
+    session.commit()
+    return render_template(
+        "pages/message.html",
+        title="上传成功",
+        message=f"已收到“{purpose.title}”：{evidence.filename}。可以关闭本页面，返回企业微信。",
+    )
+
+
+def _size(size: int) -> str:
+    return f"{size / MB:.1f} MB" if size >= MB else f"{max(1, size // 1024)} KB"

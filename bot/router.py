@@ -1,0 +1,120 @@
+"""From a parsed message to the handler that acts on it.
+
+Each module in ``handlers/`` owns a ``Router`` and registers its handlers on it with an explicit
+key: a text command, a message type, an event, or a card key. The bot's dispatcher asks the
+routers in order and calls the first match. Handlers never see XML, HTTP or crypto.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from bot.context import Context, Reply
+
+Handler = Callable[[Any, Context], Reply | None]
+H = TypeVar("H", bound=Handler)
+
+_KEY_PART = re.compile(r"^[A-Za-z0-9_\-@.]+$")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CardKey(Generic[T]):
+    """A card button or submit key: a fixed name plus typed arguments.
+
+    ``RATE = CardKey("rate", ("record_id", "level"))`` packs to ``rate:12:5``; keys stay within
+    WeCom's charset (letters, digits, ``_-@``) plus the ``:`` separator.
+    """
+
+    name: str
+    fields: tuple[str, ...] = ()
+
+    def pack(self, *values: object) -> str:
+        if len(values) != len(self.fields):
+            raise ValueError(f"{self.name} needs {self.fields}, got {values!r}")
+        parts = [self.name, *(str(value) for value in values)]
+        for part in parts:
+            if not _KEY_PART.match(part):
+                raise ValueError(f"card key part {part!r} has characters WeCom refuses")
+        return ":".join(parts)
+
+    def unpack(self, key: str) -> dict[str, str]:
+        name, *values = key.split(":")
+        if name != self.name or len(values) != len(self.fields):
+            raise ValueError(f"{key!r} is not a {self.name} key")
+        return dict(zip(self.fields, values, strict=True))
+
+    def matches(self, key: str) -> bool:
+        return key.split(":", 1)[0] == self.name
+
+
+@dataclass
+class Router:
+    """Handlers of one feature, by text command, message type, event and card key."""
+
+    name: str
+    commands: dict[str, Handler] = field(default_factory=dict)
+    message_types: dict[str, Handler] = field(default_factory=dict)
+    events: dict[str, Handler] = field(default_factory=dict)
+    cards: dict[str, Handler] = field(default_factory=dict)
+    menu_keys: dict[str, Handler] = field(default_factory=dict)
+
+    def on_command(self, *words: str) -> Callable[[H], H]:
+        """A text whose first word is one of ``words`` (``交流 张三 …``)."""
+        return self._register(self.commands, words)
+
+    def on_message(self, *msg_types: str) -> Callable[[H], H]:
+        """A message of a type: ``image``, ``voice``, ``video``, ``location``, ``link``."""
+        return self._register(self.message_types, msg_types)
+
+    def on_event(self, *events: str) -> Callable[[H], H]:
+        """An event such as ``enter_agent``."""
+        return self._register(self.events, events)
+
+    def on_menu(self, *keys: str) -> Callable[[H], H]:
+        """A tap on an app-menu click button with this EventKey."""
+        return self._register(self.menu_keys, keys)
+
+    def on_card(self, *keys: CardKey[Any]) -> Callable[[H], H]:
+        """A tap or submit on a template card whose EventKey was packed from ``keys``."""
+        return self._register(self.cards, tuple(key.name for key in keys))
+
+    @staticmethod
+    def _register(table: dict[str, Handler], keys: tuple[str, ...]) -> Callable[[H], H]:
+        def decorator(handler: H) -> H:
+            for key in keys:
+                if key in table:
+                    raise ValueError(f"{key!r} already has a handler: {table[key].__name__}")
+                table[key] = handler
+            return handler
+
+        return decorator
+
+
+@dataclass
+class Dispatcher:
+    """All routers, in order, plus the handler for anything unmatched."""
+
+    routers: list[Router]
+    fallback: Handler
+
+    def __post_init__(self) -> None:
+        for attribute in ("commands", "message_types", "events", "cards", "menu_keys"):
+            seen: dict[str, str] = {}
+            for router in self.routers:
+                for key in getattr(router, attribute):
+                    if key in seen:
+                        raise ValueError(
+                            f"{attribute} {key!r} is claimed by {seen[key]} and {router.name}"
+                        )
+                    seen[key] = router.name
+
+    def find(self, table: str, key: str) -> Handler | None:
+        for router in self.routers:
+            handler = getattr(router, table).get(key)
+            if handler is not None:
+                return handler
+        return None

@@ -1,0 +1,46 @@
+"""What the bot does with each message or card tap: one module per thing a person does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.context import Context, Reply
+from bot.router import Dispatcher
+from handlers import (
+    cycle,
+    evidence,
+    objections,
+    progress,
+    ratings,
+    record_flow,
+    record_list,
+    records,
+    uploads,
+)
+from handlers import help as help_handlers
+
+
+def answer_text(message: Any, ctx: Context) -> Reply | None:
+    """Text no command claims: the answer to an open record flow, else help."""
+    in_flow = record_flow.continue_flow(message, ctx)
+    if in_flow is not None:
+        return in_flow
+    return help_handlers.answer_unrecognised(message, ctx)
+
+
+def build_dispatcher() -> Dispatcher:
+    return Dispatcher(
+        routers=[
+            help_handlers.router,
+            uploads.router,
+            records.router,
+            record_flow.router,
+            record_list.router,
+            progress.router,
+            evidence.router,
+            ratings.router,
+            cycle.router,
+            objections.router,
+        ],
+        fallback=answer_text,
+    )

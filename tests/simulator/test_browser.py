@@ -1,0 +1,77 @@
+"""The chat page in headless Chromium (Debian's package; no browser is downloaded)."""
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from bot import sender
+from bot.db import get_database
+from bot.models import Role
+from tests.factories import add_person
+from tests.live import LiveApp, serve
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+if CHROMIUM is None and os.environ.get("CI"):
+    pytest.fail("CI must run the browser tests: install Debian's chromium", pytrace=False)
+if CHROMIUM is None:
+    pytest.skip(
+        "浏览器测试已跳过：未找到 chromium（apt-get install chromium）", allow_module_level=True
+    )
+
+
+@pytest.fixture
+def live_with_sender(settings_overrides) -> Iterator[LiveApp]:
+    with serve(settings_overrides) as live:
+        database = get_database(live.app)
+        with database.session() as session:
+            add_person(session, "wanglaoshi", "王老师", Role.MENTOR)
+            add_person(session, "zhangsan", "张三", Role.STUDENT)
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=sender.run_forever,
+            args=(database, live.app.extensions["wecom_client"], live.app.extensions["redis"]),
+            kwargs={"idle_seconds": 0.1, "stop": stop},
+            daemon=True,
+        )
+        thread.start()
+        yield live
+        stop.set()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def page() -> Iterator[object]:
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser.new_page(viewport={"width": 1000, "height": 800})
+        browser.close()
+
+
+def test_mentor_asks_for_help_and_taps_a_card(live_with_sender, page, tmp_path):
+    expect = playwright_api.expect
+    page.goto(live_with_sender.base_url + "/simulator/")
+    page.locator("#people-list li[data-userid=wanglaoshi]").click()
+    expect(page.get_by_test_id("chat-title")).to_contain_text("王老师")
+
+    page.locator("#text").fill("帮助")
+    page.locator("#send").click()
+    messages = page.get_by_test_id("messages")
+    expect(messages.locator(".msg.me")).to_contain_text(["帮助"])
+    expect(messages.locator(".msg.app").filter(has_text="您可以")).to_have_count(1, timeout=10000)
+
+    card = messages.locator(".card").filter(has_text="全生异科导师")
+    expect(card).to_have_count(1, timeout=10000)
+    card.get_by_role("button", name="使用示例").click()
+    expect(card.locator(".done")).to_have_text("已使用示例", timeout=10000)
+    expect(messages.locator(".msg.app").filter(has_text="可以直接发送这样的消息")).to_have_count(1)
+    page.screenshot(path=os.environ.get("SIMULATOR_SCREENSHOT", str(tmp_path / "simulator.png")))
