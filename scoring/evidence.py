@@ -1,0 +1,333 @@
+"""Evidence from the year's records: per mentor and item, how far the records meet the
+rubric's targets (``[[evidence.ITEM]]``), and a suggested score beside the scorer's.
+
+Pure: the bot streams plain :class:`RecordFact` values (one per non-deleted record of the
+year) and a :class:`Calendar`; :func:`evidence_figures` folds them in one pass into counts
+per (mentor, requirement, period), then works out the figures. A suggestion never replaces
+a scorer's score.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+from scoring.numbers import fmt, round_to, round_to_step
+
+if TYPE_CHECKING:
+    from scoring.rubric import Requirement, Rubric
+
+MentorKey = Hashable
+SUGGESTION_STEP = Fraction(1, 2)
+
+
+class RecordKind(enum.StrEnum):
+    """The kinds of record the bot produces (same values as ``bot.models.RecordKind``)."""
+
+    CONTACT = "contact"  # 个别交流 M1, M7
+    GROUP_ACTIVITY = "group_activity"  # 集体活动 M2; by type M4, M5, M7, M8, A1
+    COUNSELLOR_TALK = "counsellor_talk"  # 与辅导员沟通 M3
+    LEADER_TALK = "leader_talk"  # 与学院负责人交流 M3
+    SEMESTER_PLAN = "semester_plan"  # 学期计划 B4
+    MONTHLY_PLAN = "monthly_plan"  # 月度计划 B4
+    MONTHLY_SUMMARY = "monthly_summary"  # 月度总结 B4
+    PUBLICITY = "publicity"  # 宣传素材 M6
+    CARE = "care"  # 关爱记录 B5
+    ACADEMY_BOOKING = "academy_booking"  # 书院空间预约、社区活动 A1
+    EXTERNAL_RESOURCE = "external_resource"  # 校外资源 A3
+    MONTHLY_GUIDANCE = "monthly_guidance"  # 当月个别指导（供学生评价）S1
+
+
+class Per(enum.StrEnum):
+    TEACHING_WEEK = "teaching_week"
+    MONTH = "month"
+    SEMESTER = "semester"
+    YEAR = "year"
+
+
+PER_NAMES = {
+    Per.TEACHING_WEEK: "个教学周",
+    Per.MONTH: "个月",
+    Per.SEMESTER: "个学期",
+    Per.YEAR: "学年",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFact:
+    """One record of a mentor's daily log, as the scoring needs it.
+
+    ``items``: the assessment items the record evidences (``Record.items`` in the bot,
+    e.g. ("M2", "M5") for a reading salon). A record counts for an item's requirement when
+    its kind is one of the requirement's kinds and the item is among its ``items``.
+    """
+
+    mentor_id: MentorKey
+    kind: str
+    occurred_on: date
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DateRange:
+    """Inclusive range of dates."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.start > self.end:
+            raise ValueError(f"date range ends before it starts: {self.start}..{self.end}")
+
+    def days(self) -> Iterable[date]:
+        day = self.start
+        while day <= self.end:
+            yield day
+            day += timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Semester:
+    name: str
+    start: date
+    end: date
+    teaching_weeks: tuple[DateRange, ...]
+
+    def __post_init__(self) -> None:
+        if self.start > self.end:
+            raise ValueError(f"semester {self.name} ends before it starts")
+        for week in self.teaching_weeks:
+            if week.start < self.start or week.end > self.end:
+                raise ValueError(f"teaching week {week.start}..{week.end} outside {self.name}")
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """The academic year: its dates, semesters (with teaching weeks) and counted months."""
+
+    start: date
+    end: date
+    semesters: tuple[Semester, ...]
+    months: tuple[tuple[int, int], ...]  # (year, month) pairs in which monthly targets apply
+
+    def __post_init__(self) -> None:
+        ordered = sorted(self.semesters, key=lambda s: s.start)
+        for first, second in itertools.pairwise(ordered):
+            if second.start <= first.end:
+                raise ValueError(f"semesters {first.name} and {second.name} overlap")
+        for semester in self.semesters:
+            if semester.start < self.start or semester.end > self.end:
+                raise ValueError(f"semester {semester.name} outside the academic year")
+
+    @classmethod
+    def for_year(cls, first_year: int, semesters: Iterable[Semester]) -> Calendar:
+        """Academic year ``first_year``-09-01..next year's 08-31; the counted months are
+        those that overlap a semester."""
+        semesters = tuple(semesters)
+        months: list[tuple[int, int]] = []
+        for semester in sorted(semesters, key=lambda s: s.start):
+            year, month = semester.start.year, semester.start.month
+            while (year, month) <= (semester.end.year, semester.end.month):
+                if (year, month) not in months:
+                    months.append((year, month))
+                year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return cls(
+            start=date(first_year, 9, 1),
+            end=date(first_year + 1, 8, 31),
+            semesters=semesters,
+            months=tuple(months),
+        )
+
+    def period_count(self, per: str) -> int:
+        if per == Per.TEACHING_WEEK:
+            return sum(len(s.teaching_weeks) for s in self.semesters)
+        if per == Per.SEMESTER:
+            return len(self.semesters)
+        if per == Per.MONTH:
+            return len(self.months)
+        return 1
+
+    def day_periods(self) -> dict[date, tuple[int | None, int | None, int | None, int]]:
+        """For every day of the year: (teaching week, semester, month, year) indexes."""
+        weeks: dict[date, int] = {}
+        semesters: dict[date, int] = {}
+        week_index = 0
+        for semester_index, semester in enumerate(self.semesters):
+            for day in DateRange(semester.start, semester.end).days():
+                semesters[day] = semester_index
+            for week in semester.teaching_weeks:
+                for day in week.days():
+                    weeks[day] = week_index
+                week_index += 1
+        months = {month: index for index, month in enumerate(self.months)}
+        return {
+            day: (weeks.get(day), semesters.get(day), months.get((day.year, day.month)), 0)
+            for day in DateRange(self.start, self.end).days()
+        }
+
+
+_SLOT = {Per.TEACHING_WEEK: 0, Per.SEMESTER: 1, Per.MONTH: 2, Per.YEAR: 3}
+
+
+@dataclass(frozen=True)
+class RequirementFigure:
+    """How far one requirement is met: e.g. 14 of 16 teaching weeks reached 2 contacts."""
+
+    label: str
+    per: str
+    target: int
+    credit: str
+    periods: int  # periods in the year (teaching weeks, months, semesters, 1)
+    periods_met: int  # periods that reached the target
+    records: int  # records counted inside those periods
+    compliance: Fraction | None  # None when the calendar has no such period
+
+    @property
+    def summary(self) -> str:
+        """The figure for scorers, in Chinese."""
+        unit = PER_NAMES[Per(self.per)]
+        if self.compliance is None:
+            return f"{self.label}：日历中没有{unit.lstrip('个')}"
+        percent = fmt(round_to(self.compliance * 100, 1))
+        if self.per == Per.YEAR:
+            head = f"{self.label}：全年 {self.records} 条，目标 {self.target} 条"
+        else:
+            head = (
+                f"{self.label}：{self.periods} {unit}中 {self.periods_met} {unit}"
+                f"达到 {self.target} 条（共 {self.records} 条）"
+            )
+        return f"{head}，完成度 {percent}%"
+
+
+@dataclass(frozen=True)
+class ItemEvidence:
+    item: str
+    maximum: Decimal
+    requirements: tuple[RequirementFigure, ...]
+    compliance: Fraction | None  # mean of the requirements' compliance, 0..1
+    suggested: Decimal | None  # maximum × compliance, rounded half up to 0.5
+
+
+@dataclass(frozen=True)
+class MentorEvidence:
+    mentor_id: MentorKey
+    items: tuple[ItemEvidence, ...]
+
+    def item(self, item_id: str) -> ItemEvidence:
+        return next(i for i in self.items if i.item == item_id)
+
+
+def evidence_figures(
+    records: Iterable[RecordFact],
+    calendar: Calendar,
+    rubric: Rubric,
+    mentors: Iterable[MentorKey] = (),
+) -> dict[MentorKey, MentorEvidence]:
+    """Figures and suggested scores for every mentor in ``mentors`` or in ``records``.
+
+    One pass over ``records``; records outside the academic year or outside every period
+    of a requirement (e.g. a contact in a vacation week) do not count toward it.
+    """
+    requirements = [
+        (item_id, requirement)
+        for item_id in _rubric_order(rubric)
+        for requirement in rubric.evidence[item_id]
+    ]
+    routes: dict[str, list[tuple[int, str, int]]] = {}
+    for key, (item_id, requirement) in enumerate(requirements):
+        for kind in dict.fromkeys(requirement.kinds):
+            routes.setdefault(str(kind), []).append((key, item_id, _SLOT[Per(requirement.per)]))
+    counts = _fold(records, calendar.day_periods(), routes)
+
+    per_mentor: dict[MentorKey, dict[int, list[int]]] = {mentor: {} for mentor in mentors}
+    for (mentor, key, _period), count in counts.items():
+        per_mentor.setdefault(mentor, {}).setdefault(key, []).append(count)
+    return {
+        mentor: _mentor_evidence(mentor, by_key, requirements, calendar, rubric)
+        for mentor, by_key in per_mentor.items()
+    }
+
+
+def _fold(
+    records: Iterable[RecordFact],
+    days: dict[date, tuple[int | None, int | None, int | None, int]],
+    routes: dict[str, list[tuple[int, str, int]]],
+) -> dict[tuple[MentorKey, int, int], int]:
+    """Counts of matching records per (mentor, requirement, period): the one pass."""
+    counts: dict[tuple[MentorKey, int, int], int] = {}
+    get_route = routes.get
+    get_day = days.get
+    get_count = counts.get
+    for fact in records:
+        route = get_route(fact.kind)
+        if route is None:
+            continue
+        day = get_day(fact.occurred_on)
+        if day is None:
+            continue
+        items = fact.items
+        for key, item_id, slot in route:
+            if item_id in items:
+                period = day[slot]
+                if period is not None:
+                    count_key = (fact.mentor_id, key, period)
+                    counts[count_key] = get_count(count_key, 0) + 1
+    return counts
+
+
+def _rubric_order(rubric: Rubric) -> list[str]:
+    return [item.id for item in rubric.items if item.id in rubric.evidence]
+
+
+def _mentor_evidence(
+    mentor: MentorKey,
+    by_key: dict[int, list[int]],
+    requirements: list[tuple[str, Requirement]],
+    calendar: Calendar,
+    rubric: Rubric,
+) -> MentorEvidence:
+    figures: dict[str, list[RequirementFigure]] = {}
+    for key, (item_id, requirement) in enumerate(requirements):
+        figure = _figure(requirement, by_key.get(key, []), calendar.period_count(requirement.per))
+        figures.setdefault(item_id, []).append(figure)
+    items = []
+    for item_id, item_figures in figures.items():
+        known = [f.compliance for f in item_figures if f.compliance is not None]
+        maximum = rubric.item_by_id[item_id].max
+        compliance = sum(known, Fraction(0)) / len(known) if known else None
+        suggested = None if compliance is None else suggest(maximum, compliance)
+        items.append(ItemEvidence(item_id, maximum, tuple(item_figures), compliance, suggested))
+    return MentorEvidence(mentor, tuple(items))
+
+
+def _figure(requirement: Requirement, counts: list[int], periods: int) -> RequirementFigure:
+    target = requirement.target
+    met = sum(1 for count in counts if count >= target)
+    if periods == 0:
+        compliance = None
+    elif requirement.credit == "met":
+        compliance = Fraction(met, periods)
+    else:
+        compliance = Fraction(sum(min(count, target) for count in counts), target * periods)
+    return RequirementFigure(
+        label=requirement.label,
+        per=str(requirement.per),
+        target=target,
+        credit=requirement.credit,
+        periods=periods,
+        periods_met=met,
+        records=sum(counts),
+        compliance=compliance,
+    )
+
+
+def suggest(maximum: Decimal, compliance: Fraction) -> Decimal:
+    """maximum × compliance (capped at 1), rounded half up to a multiple of 0.5."""
+    compliance = min(max(compliance, Fraction(0)), Fraction(1))
+    return round_to_step(Fraction(maximum) * compliance, SUGGESTION_STEP)
