@@ -1,0 +1,213 @@
+"""记录 / 我的记录: a mentor's own records of the year, numbered; 查看, 修改 and 删除 them
+until the year's assessment cycle closes. Every change is audited; a care note is shown only
+to its readers, and every read is audited."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.context import Context, Reply
+from bot.models import RECORD_KIND_NAMES, Record, RecordKind
+from bot.records.care import CareNoteRefused, read_care_note
+from bot.records.dates import DateError, check_moment, format_moment, parse_time, parse_when
+from bot.records.flow import NEEDS_STUDENTS
+from bot.records.quick import ONLINE_WORDS
+from bot.records.service import cycle_closed, delete_record, own_records, update_record
+from bot.router import Router
+from handlers import record_scope
+
+router = Router("record_list")
+
+MENU_LIST = "record_list"
+SHOWN = 15
+FIELDS = {
+    "时间": "occurred_at",
+    "日期": "occurred_at",
+    "地点": "place",
+    "内容": "note",
+    "备注": "note",
+    "名称": "title",
+    "标题": "title",
+    "学生": "students",
+    "参加": "students",
+}
+CLOSED = "本学年的考核已经结束，记录不能再修改或删除。如有疑问，请联系书院部。"
+
+
+def _line(ctx: Context, number: int, record: Record) -> str:
+    moment = record.occurred_at.astimezone(ctx.zone)
+    what = RECORD_KIND_NAMES[record.kind]
+    detail = record.title if record.kind != RecordKind.CARE else ""
+    students = [p.student.name for p in record.participants]
+    if students:
+        shown = "、".join(students[:3]) + (f"等{len(students)}人" if len(students) > 3 else "")
+        detail = f"{detail} {shown}".strip()
+    return f"{number}. {moment.month}月{moment.day}日 {what} {detail}".rstrip()
+
+
+@router.on_command("记录", "我的记录")
+@router.on_menu(MENU_LIST)
+def list_records(message: Any, ctx: Context) -> Reply:
+    scope = record_scope.mentor_scope(ctx)
+    if isinstance(scope, Reply):
+        return scope
+    rows = own_records(ctx.session, ctx.person.id, scope.year.id)
+    if not rows:
+        return Reply.text(
+            f"您在 {scope.year.code} 学年还没有记录。\n试试发送：交流 张三 线上 聊选课"
+        )
+    numbered = list(enumerate(rows, start=1))[-SHOWN:]
+    lines = [
+        f"您在 {scope.year.code} 学年的记录（共 {len(rows)} 条，显示最近 {len(numbered)} 条）："
+    ]
+    lines.extend(_line(ctx, number, record) for number, record in numbered)
+    lines.append("")
+    lines.append(
+        "查看：查看 3　修改：修改 3 地点 图书馆（可改 时间/地点/内容/名称/学生）　删除：删除 3"
+    )
+    return Reply.text("\n".join(lines))
+
+
+def _numbered(ctx: Context, scope: record_scope.Scope, text: str) -> Record | Reply:
+    rows = own_records(ctx.session, ctx.person.id, scope.year.id)
+    if not text.isdigit() or not 1 <= int(text) <= len(rows):
+        return Reply.text(f"没有第 {text} 条记录。发送“记录”查看编号。")
+    return rows[int(text) - 1]
+
+
+@router.on_command("删除")
+def delete_own_record(message: Any, ctx: Context) -> Reply:
+    scope = record_scope.mentor_scope(ctx)
+    if isinstance(scope, Reply):
+        return scope
+    words = message.content.split()
+    if len(words) != 2:
+        return Reply.text("请发送要删除的记录编号，例如：删除 3（发送“记录”查看编号）")
+    if cycle_closed(ctx.session, scope.year.id):
+        return Reply.text(CLOSED)
+    record = _numbered(ctx, scope, words[1])
+    if isinstance(record, Reply):
+        return record
+    line = _line(ctx, int(words[1]), record)
+    delete_record(ctx.session, record, actor=ctx.person, now=ctx.now)
+    return Reply.text(f"已删除：{line.split('. ', 1)[1]}")
+
+
+@router.on_command("修改")
+def change_own_record(message: Any, ctx: Context) -> Reply:
+    scope = record_scope.mentor_scope(ctx)
+    if isinstance(scope, Reply):
+        return scope
+    words = message.content.split()
+    if len(words) < 4 or words[2] not in FIELDS:
+        return Reply.text(
+            "请按这样发送：修改 3 地点 图书馆\n可以修改：时间、地点、内容、名称、学生"
+        )
+    if cycle_closed(ctx.session, scope.year.id):
+        return Reply.text(CLOSED)
+    record = _numbered(ctx, scope, words[1])
+    if isinstance(record, Reply):
+        return record
+    field, value = FIELDS[words[2]], " ".join(words[3:])
+    changes: dict[str, Any] = {}
+    student_ids = None
+    if field == "occurred_at":
+        try:
+            when = parse_when(
+                words[3], ctx.local_now.date(), scope.year.starts_on, scope.year.ends_on
+            )
+            if when is not None and when.at is None and len(words) > 4:
+                at = parse_time(words[4])
+                when = type(when)(when.day, at) if at else when
+            if when is None:
+                return Reply.text("没有看懂这个时间。可以发送：今天、昨天、周三、11月20日 19:00")
+            moment = when.moment(ctx.zone, ctx.now)
+            check_moment(moment, ctx.now, scope.year.starts_on, scope.year.ends_on)
+        except DateError as exc:
+            return Reply.text(str(exc))
+        changes["occurred_at"] = moment
+        value = format_moment(moment)
+    elif field == "students":
+        if record.kind not in NEEDS_STUDENTS:
+            return Reply.text("这条记录没有参加的学生。")
+        resolved = record_scope.student_ids_named(ctx, scope, re.split(r"[\s、，,]+", value))
+        if isinstance(resolved, str):
+            return Reply.text(resolved + "。")
+        if record.kind == RecordKind.CARE and len(resolved) != 1:
+            return Reply.text("一条关爱记录只记一位学生。")
+        student_ids = resolved
+    elif field == "place":
+        changes["place"] = value[:200]
+        changes["online"] = ONLINE_WORDS.get(value, False)
+    else:
+        changes[field] = value if field == "note" else value[:200]
+    update_record(
+        ctx.session,
+        record,
+        actor=ctx.person,
+        changes=changes,
+        student_ids=student_ids,
+        care_key=ctx.settings.CARE_NOTES_KEY,
+        now=ctx.now,
+    )
+    shown = "已加密保存" if record.kind == RecordKind.CARE and field == "note" else value
+    return Reply.text(f"已修改第 {words[1]} 条的{words[2]}：{shown}")
+
+
+@router.on_command("查看")
+def show_record(message: Any, ctx: Context) -> Reply:
+    """查看 3 (own record number 3) or 查看 #123 (a record id, for the office and colleges)."""
+    words = message.content.split()
+    if len(words) != 2:
+        return Reply.text("请发送：查看 3（发送“记录”查看编号）")
+    if words[1].startswith("#"):
+        record = ctx.session.get(Record, int(words[1][1:])) if words[1][1:].isdigit() else None
+        if record is None or record.deleted_at is not None:
+            return Reply.text("没有这条记录。")
+        number = words[1]
+    else:
+        scope = record_scope.mentor_scope(ctx)
+        if isinstance(scope, Reply):
+            return scope
+        found = _numbered(ctx, scope, words[1])
+        if isinstance(found, Reply):
+            return found
+        record, number = found, f"第 {words[1]} 条"
+    if record.kind == RecordKind.CARE:
+        return _show_care(ctx, record, number)
+    if record.mentor_id != ctx.person.id:
+        return Reply.text("您只能查看自己的记录。")
+    return Reply.text(_details(ctx, record, number, record.note))
+
+
+def _show_care(ctx: Context, record: Record, number: str) -> Reply:
+    note = None
+    if record.sensitive_note is not None:
+        try:
+            note = read_care_note(
+                ctx.session, ctx.person, record, key=ctx.settings.CARE_NOTES_KEY, now=ctx.now
+            )
+        except CareNoteRefused as exc:
+            return Reply.text(f"{exc}。关爱记录仅记录的导师、学院管理员和书院部可以查看。")
+    elif record.mentor_id != ctx.person.id:
+        return Reply.text("您无权查看这条关爱记录。")
+    return Reply.text(_details(ctx, record, number, note))
+
+
+def _details(ctx: Context, record: Record, number: str, note: str | None) -> str:
+    moment = record.occurred_at.astimezone(ctx.zone)
+    lines = [f"{number}：{RECORD_KIND_NAMES[record.kind]}（{'、'.join(record.items)}）"]
+    if record.title:
+        lines.append(f"名称：{record.title}")
+    lines.append(f"时间：{format_moment(moment)}")
+    students = [p.student.name for p in record.participants]
+    if students:
+        lines.append("学生：" + "、".join(students))
+    if record.place or record.online is not None:
+        lines.append(f"地点：{record.place or ('线上' if record.online else '线下')}")
+    lines.append(f"内容：{note or '无'}")
+    photos = [e for e in record.evidence if e.purpose == "photo"]
+    if photos:
+        lines.append(f"佐证照片：{len(photos)} 张")
+    return "\n".join(lines)
