@@ -1,0 +1,104 @@
+"""The durable outbox: every push is a row written in the transaction that causes it.
+
+``enqueue`` adds one row per recipient; a key unique per campaign, person and period makes a
+second enqueue of the same message a no-op. The sender (``drain_once``) claims due rows, sends
+identical messages together (up to 1,000 recipients a call) and records the outcome.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bot.models import OutboxMessage, OutboxStatus
+
+MAX_RECIPIENTS_PER_CALL = 1000
+
+
+@dataclass(frozen=True)
+class Message:
+    """A WeCom message body without ``touser`` and ``agentid``: ``{"msgtype": …, type: {…}}``."""
+
+    msgtype: str
+    content: dict[str, Any] = field(hash=False)
+
+    @classmethod
+    def text(cls, content: str) -> Message:
+        return cls("text", {"content": content})
+
+    @classmethod
+    def markdown(cls, content: str) -> Message:
+        return cls("markdown", {"content": content})
+
+    @classmethod
+    def template_card(cls, card: dict[str, Any]) -> Message:
+        return cls("template_card", card)
+
+    def payload(self) -> dict[str, Any]:
+        return {"msgtype": self.msgtype, self.msgtype: self.content}
+
+    def digest(self) -> str:
+        canonical = json.dumps(self.payload(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def enqueue(
+    session: so.Session,
+    userids: Iterable[str],
+    message: Message,
+    *,
+    key: str,
+    now: datetime,
+    available_at: datetime | None = None,
+    urgent: bool = True,
+) -> int:
+    """Add ``message`` for each of ``userids`` unless a row with the same key exists.
+
+    Returns how many rows were added. Nothing is sent until the transaction commits.
+    """
+    digest = message.digest()
+    rows = [
+        {
+            "key": f"{key}:{userid}",
+            "userid": userid,
+            "msgtype": message.msgtype,
+            "payload": message.payload(),
+            "payload_hash": digest,
+            "urgent": urgent,
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+            "created_at": now,
+            "available_at": available_at or now,
+        }
+        for userid in dict.fromkeys(userids)
+    ]
+    if not rows:
+        return 0
+    insert = _insert_ignoring_duplicates(session)
+    result = session.execute(insert.returning(OutboxMessage.id), rows)
+    return len(result.all())
+
+
+def _insert_ignoring_duplicates(session: so.Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(OutboxMessage).on_conflict_do_nothing(index_elements=["key"])
+
+
+def pending_for(session: so.Session, userid: str) -> list[OutboxMessage]:
+    """Rows not yet sent to ``userid``, oldest first (tests and the operator view)."""
+    return list(
+        session.scalars(
+            sa.select(OutboxMessage)
+            .where(OutboxMessage.userid == userid, OutboxMessage.status == OutboxStatus.PENDING)
+            .order_by(OutboxMessage.id)
+        )
+    )

@@ -1,0 +1,451 @@
+"""The outbox sender: claims due rows, sends identical messages together, records outcomes.
+
+Several senders may run at once: on PostgreSQL rows are claimed with ``FOR UPDATE SKIP
+LOCKED``; a claim is a lease (``available_at`` moves forward), so rows of a sender that crashed
+are sent again after the lease, at most once more, and WeCom's ``enable_duplicate_check``
+suppresses that duplicate. Per-person limits (30 a minute, 1,000 an hour) and the per-app
+call limit of the send API are kept with Redis counters shared by all senders.
+
+Memory stays flat however long the queue: each pass claims at most ``limit`` rows and marks
+outcomes with a few set-based UPDATEs. A message that keeps failing becomes a dead letter and
+the system and academy administrators are told (at most once an hour; an alert that itself
+dies alerts nobody, so there is no loop).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import click
+import sqlalchemy as sa
+import structlog
+from flask import Flask
+from flask.cli import with_appcontext
+
+from bot.db import Database
+from bot.models import OutboxMessage, OutboxStatus
+from bot.outbox import MAX_RECIPIENTS_PER_CALL
+from bot.redis_store import RedisStore
+from bot.wecom.client import SendResult, WeComAPIError, WeComClient, WeComError
+
+log = structlog.get_logger("bot.sender")
+
+LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 8
+PER_MINUTE = 30
+PER_HOUR = 1000
+CALLS_PER_MINUTE = 9000  # WeCom allows 10,000 calls of one API a minute per company
+CLAIM_LIMIT = 2000
+ALERT_PREFIX = "alert:"
+TASK_ID_BYTES = 128
+PERMANENT_ERRORS = frozenset({81013, 60020, 40003})  # nobody reachable / IP not trusted
+ALREADY_SENT_ERRORS = frozenset({42014})  # task_id used: the card went out before a crash
+
+
+@dataclass
+class DrainReport:
+    claimed: int = 0
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    dead: int = 0
+    calls: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+
+class RateLimiter:
+    """WeCom's per-person limits for one app, shared by every sender through Redis."""
+
+    def __init__(self, store: RedisStore, per_minute: int = PER_MINUTE, per_hour: int = PER_HOUR):
+        self.store = store
+        self.per_minute = per_minute
+        self.per_hour = per_hour
+
+    def try_take(self, userid: str, now: datetime) -> datetime | None:
+        """Count one message to ``userid``; None if allowed, else when to try again."""
+        epoch = int(now.timestamp())
+        minute_key = self.store.key("rate", "m", userid, epoch // 60)
+        hour_key = self.store.key("rate", "h", userid, epoch // 3600)
+        pipe = self.store.client.pipeline()
+        pipe.incr(minute_key)
+        pipe.expire(minute_key, 120)
+        pipe.incr(hour_key)
+        pipe.expire(hour_key, 7200)
+        minute_count, _, hour_count, _ = pipe.execute()
+        if minute_count <= self.per_minute and hour_count <= self.per_hour:
+            return None
+        pipe = self.store.client.pipeline()
+        pipe.decr(minute_key)
+        pipe.decr(hour_key)
+        pipe.execute()
+        if hour_count > self.per_hour:
+            return datetime.fromtimestamp((epoch // 3600 + 1) * 3600 + 1, UTC)
+        return datetime.fromtimestamp((epoch // 60 + 1) * 60 + 1, UTC)
+
+    def try_take_many(self, userids: Sequence[str], now: datetime) -> list[datetime | None]:
+        """:meth:`try_take` for many messages in two round trips (in order: a person's
+        31st message this minute is the one refused)."""
+        epoch = int(now.timestamp())
+        minute, hour = epoch // 60, epoch // 3600
+        pipe = self.store.client.pipeline(transaction=False)
+        for userid in userids:
+            pipe.incr(self.store.key("rate", "m", userid, minute))
+            pipe.incr(self.store.key("rate", "h", userid, hour))
+        for userid in dict.fromkeys(userids):
+            pipe.expire(self.store.key("rate", "m", userid, minute), 120)
+            pipe.expire(self.store.key("rate", "h", userid, hour), 7200)
+        counts = pipe.execute()
+        answers: list[datetime | None] = []
+        undo = self.store.client.pipeline(transaction=False)
+        for index, userid in enumerate(userids):
+            minute_count, hour_count = counts[2 * index], counts[2 * index + 1]
+            if minute_count <= self.per_minute and hour_count <= self.per_hour:
+                answers.append(None)
+                continue
+            undo.decr(self.store.key("rate", "m", userid, minute))
+            undo.decr(self.store.key("rate", "h", userid, hour))
+            if hour_count > self.per_hour:
+                answers.append(datetime.fromtimestamp((hour + 1) * 3600 + 1, UTC))
+            else:
+                answers.append(datetime.fromtimestamp((minute + 1) * 60 + 1, UTC))
+        if len(undo):
+            undo.execute()
+        return answers
+
+    def give_back(self, rows: Sequence[OutboxMessage], now: datetime) -> None:
+        """Undo :meth:`try_take` for rows that were not sent after all."""
+        epoch = int(now.timestamp())
+        pipe = self.store.client.pipeline()
+        for row in rows:
+            pipe.decr(self.store.key("rate", "m", row.userid, epoch // 60))
+            pipe.decr(self.store.key("rate", "h", row.userid, epoch // 3600))
+        pipe.execute()
+
+    def try_call(self, now: datetime, per_minute: int = CALLS_PER_MINUTE) -> datetime | None:
+        """Count one API call of this app; None if allowed, else the next minute."""
+        epoch = int(now.timestamp())
+        key = self.store.key("rate", "calls", epoch // 60)
+        pipe = self.store.client.pipeline()
+        pipe.incr(key)
+        pipe.expire(key, 120)
+        count, _ = pipe.execute()
+        if count <= per_minute:
+            return None
+        return datetime.fromtimestamp((epoch // 60 + 1) * 60 + 1, UTC)
+
+
+def claim(database: Database, now: datetime, limit: int) -> list[OutboxMessage]:
+    """Lease up to ``limit`` due rows to this sender."""
+    due = sa.or_(
+        OutboxMessage.status == OutboxStatus.PENDING,
+        OutboxMessage.status == OutboxStatus.SENDING,  # lease of a crashed sender ran out
+    )
+    query = (  # oldest first: a person's messages keep their order; a campaign's rows are
+        # enqueued together, so they sit side by side and fill calls of up to 1,000 recipients
+        sa.select(OutboxMessage)
+        .where(due, OutboxMessage.available_at <= now)
+        .order_by(OutboxMessage.urgent.desc(), OutboxMessage.id)
+        .limit(limit)
+    )
+    with database.session() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = list(session.scalars(query))
+        for row in rows:
+            row.status = OutboxStatus.SENDING
+            row.attempts += 1
+            row.available_at = now + LEASE
+    return rows
+
+
+def drain_once(
+    database: Database,
+    client: WeComClient,
+    store: RedisStore,
+    now: datetime,
+    *,
+    limit: int = CLAIM_LIMIT,
+    on_dead: Callable[[list[OutboxMessage]], None] | None = None,
+    alert: bool = True,
+) -> DrainReport:
+    """Send what is due now (at most ``limit`` rows); returns what happened. New dead
+    letters alert the administrators (``alert``) and are passed to ``on_dead``."""
+    report = DrainReport()
+    rows = claim(database, now, limit)
+    report.claimed = len(rows)
+    limiter = RateLimiter(store)
+    groups: dict[str, list[OutboxMessage]] = defaultdict(list)
+    deferred: list[tuple[OutboxMessage, datetime]] = []
+    for row, retry_at in zip(
+        rows, limiter.try_take_many([r.userid for r in rows], now), strict=True
+    ):
+        if retry_at is None:
+            groups[row.payload_hash].append(row)
+        else:
+            deferred.append((row, retry_at))
+    dead: list[OutboxMessage] = []
+    for group in groups.values():
+        for start in range(0, len(group), MAX_RECIPIENTS_PER_CALL):
+            batch = group[start : start + MAX_RECIPIENTS_PER_CALL]
+            retry_at = limiter.try_call(now)
+            if retry_at is not None:  # the app's call budget for this minute is spent
+                limiter.give_back(batch, now)
+                deferred += [(row, retry_at) for row in batch]
+                continue
+            _send_batch(database, client, batch, now, report, dead)
+    _defer(database, deferred)
+    report.deferred = len(deferred)
+    if dead and alert:
+        alert_dead_letters(database, dead, now)
+    if dead and on_dead is not None:
+        on_dead(dead)
+    return report
+
+
+def _defer(database: Database, deferred: Sequence[tuple[OutboxMessage, datetime]]) -> None:
+    """Back to pending until ``retry_at``; the claim's attempt is not counted."""
+    if not deferred:
+        return
+    by_time: dict[datetime, list[int]] = defaultdict(list)
+    for row, retry_at in deferred:
+        by_time[retry_at].append(row.id)
+    with database.session() as session:
+        for retry_at, ids in by_time.items():
+            for chunk in _chunks(ids):
+                session.execute(
+                    sa.update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(chunk))
+                    .values(
+                        status=OutboxStatus.PENDING,
+                        available_at=retry_at,
+                        attempts=OutboxMessage.attempts - 1,
+                    )
+                )
+
+
+def _chunks(ids: Sequence[int], size: int = 500) -> list[Sequence[int]]:
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
+
+
+def _send_batch(
+    database: Database,
+    client: WeComClient,
+    batch: list[OutboxMessage],
+    now: datetime,
+    report: DrainReport,
+    dead: list[OutboxMessage],
+) -> None:
+    userids = [row.userid for row in batch]
+    report.calls += 1
+    invalid: set[str] = set()
+    error: str | None = None
+    permanent = False
+    try:
+        result = _call(client, userids, _payload_for(database, batch))
+        invalid = set(result.invalid_users)
+    except WeComAPIError as exc:
+        if exc.errcode not in ALREADY_SENT_ERRORS:
+            error = f"errcode {exc.errcode}: {exc.errmsg}"[:500]
+            permanent = exc.errcode in PERMANENT_ERRORS
+    except WeComError as exc:
+        error = f"{type(exc).__name__}: {exc}"[:500]
+    if error:
+        report.errors[error.split(":")[0]] = report.errors.get(error.split(":")[0], 0) + 1
+    updates: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    for row in batch:
+        if error is None and row.userid not in invalid:
+            updates[(OutboxStatus.SENT, None, None)].append(row.id)
+            report.sent += 1
+        elif error is None or permanent:
+            updates[(OutboxStatus.FAILED, error or "invaliduser", None)].append(row.id)
+            report.failed += 1
+        elif row.attempts >= MAX_ATTEMPTS:
+            updates[(OutboxStatus.DEAD, error, None)].append(row.id)
+            row.status, row.last_error = OutboxStatus.DEAD, error
+            report.dead += 1
+            dead.append(row)
+        else:
+            backoff = 30 * 2 ** (row.attempts - 1)
+            if error.startswith("errcode 45009"):  # frequency limit: at least a minute
+                backoff = max(backoff, 60)
+            updates[(OutboxStatus.PENDING, error, backoff)].append(row.id)
+    with database.session() as session:
+        for (status, last_error, backoff), ids in updates.items():
+            values: dict[str, Any] = {"status": status}
+            if status == OutboxStatus.SENT:
+                values["sent_at"] = now
+            else:
+                values["last_error"] = last_error
+            if backoff is not None:
+                values["available_at"] = now + timedelta(seconds=backoff)
+            for chunk in _chunks(ids):
+                session.execute(
+                    sa.update(OutboxMessage).where(OutboxMessage.id.in_(chunk)).values(**values)
+                )
+
+
+def _payload_for(database: Database, batch: list[OutboxMessage]) -> dict[str, Any]:
+    """The payload to send to ``batch``. A card's task_id is single-use at WeCom, so a later
+    call for more rows of the same card (recipients held back by the per-person limit, or
+    beyond 1,000) gets a task_id of its own, derived from its first row: a crash-resend of the
+    same call still meets 42014 (already sent) and is not doubled."""
+    payload = batch[0].payload
+    card = payload.get("template_card") if payload.get("msgtype") == "template_card" else None
+    if not card or not card.get("task_id"):
+        return payload
+    first = min(row.id for row in batch)
+    with database.session() as session:
+        earlier = session.scalar(
+            sa.select(OutboxMessage.id)
+            .where(OutboxMessage.payload_hash == batch[0].payload_hash, OutboxMessage.id < first)
+            .limit(1)
+        )
+    if earlier is None:
+        return payload
+    suffix = f"-r{first}"
+    task_id = card["task_id"][: TASK_ID_BYTES - len(suffix)] + suffix
+    return {**payload, "template_card": {**card, "task_id": task_id}}
+
+
+def _call(client: WeComClient, userids: list[str], payload: dict) -> SendResult:  # type: ignore[type-arg]
+    if payload["msgtype"] == "update_template_card":
+        body = payload["update_template_card"]
+        return client.update_template_card(
+            userids,
+            body["response_code"],
+            body.get("template_card"),
+            replace_name=body.get("button", {}).get("replace_name"),
+        )
+    return client.send(userids, payload, enable_duplicate_check=True)
+
+
+def alert_dead_letters(database: Database, dead: Sequence[OutboxMessage], now: datetime) -> int:
+    """Tell the system and academy administrators, once an hour at most, that messages
+    became dead letters. Dead alerts are not alerted about (no loop). Returns rows added."""
+    from bot.models import Person, Role, RoleGrant
+    from bot.outbox import Message, enqueue
+
+    counted = [row for row in dead if not row.key.startswith(ALERT_PREFIX)]
+    if not counted:
+        log.error("outbox_alert_dead", count=len(dead))
+        return 0
+    errors = sorted({(row.last_error or "").split(":")[0] for row in counted} - {""})
+    text = (
+        f"【系统告警】有 {len(counted)} 条消息重试 {MAX_ATTEMPTS} 次仍发送失败，已停止重试"
+        f"（错误：{'、'.join(errors) or '未知'}）。\n请系统管理员检查企业微信接口与网络后，"
+        "在服务器上运行 flask --app bot outbox dead 查看，outbox retry-dead 重新发送。"
+        "本小时内的其他失败不再重复告警。"
+    )
+    with database.session() as session:
+        admins = session.scalars(
+            sa.select(Person.userid)
+            .join(RoleGrant, RoleGrant.person_id == Person.id)
+            .where(
+                RoleGrant.role.in_([Role.SYSTEM_ADMIN, Role.ACADEMY_ADMIN]),
+                Person.active.is_(True),
+            )
+            .order_by(Person.id)
+        ).all()
+        added = enqueue(
+            session,
+            admins,
+            Message.text(text),
+            key=f"{ALERT_PREFIX}dead:{now.astimezone(UTC):%Y%m%d%H}",
+            now=now,
+        )
+    log.error("outbox_dead_letters", count=len(counted), alerted=added)
+    return added
+
+
+def retry_dead(database: Database, now: datetime) -> int:
+    """Put every dead letter back in the queue with a fresh set of attempts."""
+    with database.session() as session:
+        result = session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.DEAD)
+            .values(status=OutboxStatus.PENDING, attempts=0, available_at=now)
+        )
+        return result.rowcount or 0
+
+
+@click.command("dead")
+@click.option("--limit", default=50, show_default=True)
+@with_appcontext
+def dead_command(limit: int) -> None:
+    """List dead letters (who, campaign key, attempts, error; never the contents)."""
+    from bot.db import get_database
+
+    with get_database().session() as session:
+        total = session.scalar(
+            sa.select(sa.func.count()).where(OutboxMessage.status == OutboxStatus.DEAD)
+        )
+        rows = session.execute(
+            sa.select(
+                OutboxMessage.id,
+                OutboxMessage.userid,
+                OutboxMessage.key,
+                OutboxMessage.attempts,
+                OutboxMessage.last_error,
+            )
+            .where(OutboxMessage.status == OutboxStatus.DEAD)
+            .order_by(OutboxMessage.id.desc())
+            .limit(limit)
+        ).all()
+    for row in rows:
+        click.echo(f"{row.id}\t{row.userid}\t{row.key}\t{row.attempts}\t{row.last_error}")
+    click.echo(f"死信共 {total} 条")
+
+
+@click.command("retry-dead")
+@with_appcontext
+def retry_dead_command() -> None:
+    """Queue every dead letter again (after fixing what made it fail)."""
+    from bot.db import get_database
+
+    click.echo(f"已重新排队 {retry_dead(get_database(), datetime.now(UTC))} 条死信")
+
+
+DEAD_LETTER_COMMANDS = (dead_command, retry_dead_command)
+
+
+def run_forever(
+    database: Database,
+    client: WeComClient,
+    store: RedisStore,
+    *,
+    idle_seconds: float = 1.0,
+    stop: threading.Event | None = None,
+) -> None:
+    """The sender loop: drain, sleep while idle, until ``stop`` is set."""
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        try:
+            report = drain_once(database, client, store, datetime.now(UTC))
+        except sa.exc.OperationalError:
+            log.exception("sender_database_unavailable")
+            report = DrainReport()
+        if report.claimed:
+            log.info("outbox_drained", **{k: v for k, v in vars(report).items() if v})
+        else:
+            stop.wait(idle_seconds)
+
+
+def run_sender_thread(app: Flask) -> threading.Thread:
+    """For the demo: the sender in a thread of the web process (production runs it alone)."""
+    from bot.wecom_client import get_client
+
+    thread = threading.Thread(
+        target=run_forever,
+        args=(app.extensions["database"], get_client(app), app.extensions["redis"]),
+        name="outbox-sender",
+        daemon=True,
+    )
+    thread.start()
+    time.sleep(0)
+    return thread
