@@ -1,0 +1,110 @@
+"""The rating card, its update after a tap, and every short answer, in Chinese."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.models import RecordKind
+from bot.ratings.rules import CHOICES, DID_NOT_ATTEND, TapOutcome
+from bot.router import CardKey
+from bot.wecom import cards
+
+RATE = CardKey("rate", ("record_id", "choice"))
+
+SOURCE = "全生异科导师"
+
+
+def when_text(at: datetime, zone: ZoneInfo) -> str:
+    local = at.astimezone(zone)
+    return f"{local.month}月{local.day}日 {local:%H:%M}"
+
+
+def rating_card(
+    *,
+    task_id: str,
+    record_id: int,
+    kind: RecordKind,
+    mentor_name: str,
+    title: str,
+    at: datetime,
+    deadline: datetime,
+    zone: ZoneInfo,
+) -> dict[str, Any]:
+    """One card for every participant: who, what, when; five levels and 我没参加."""
+    local = at.astimezone(zone)
+    if kind == RecordKind.MONTHLY_GUIDANCE:
+        heading = "月度指导评价"
+        fields = [
+            ("导师", mentor_name),
+            ("内容", "本月个别指导"),
+            ("月份", f"{local.year}年{local.month}月"),
+        ]
+        ask = f"请评价{mentor_name}老师本月对您的个别指导"
+    else:
+        heading = "活动评价"
+        fields = [
+            ("导师", mentor_name),
+            ("活动", title or "集体活动"),
+            ("时间", when_text(at, zone)),
+        ]
+        ask = "请评价您参加的这次活动"
+    end = deadline.astimezone(zone)
+    return cards.button_interaction(
+        heading,
+        desc=ask,
+        sub_title=f"评价匿名，导师只能看到汇总。{end.month}月{end.day}日前有效，只能选一次。",
+        fields=[(name, value[:40]) for name, value in fields],
+        source=SOURCE,
+        task_id=task_id,
+        buttons=[
+            cards.Button(RATE.pack(record_id, choice), text, 4 if choice == DID_NOT_ATTEND else 1)
+            for choice, text in CHOICES.items()
+        ],
+    )
+
+
+def answered_text(choice: int) -> str:
+    """The card's button row after a tap: the choice and a thank-you."""
+    if choice == DID_NOT_ATTEND:
+        return "已记录：我没参加，谢谢告知"
+    return f"已评价：{CHOICES[choice]}，谢谢！"
+
+
+REFUSALS: dict[TapOutcome, str] = {
+    TapOutcome.ALREADY_ANSWERED: "您已经评价过这项活动了，每项只能评价一次，本次点选未记录。",
+    TapOutcome.CLOSED: "这项活动的评价已截止，本次点选未记录。",
+    TapOutcome.NOT_PARTICIPANT: "只有参加这项活动的同学才能评价，本次点选未记录。",
+    TapOutcome.INVALID: "这张卡片已失效，本次点选未记录。",
+}
+
+
+def reminder_text(
+    *,
+    kind: RecordKind,
+    mentor_name: str,
+    title: str,
+    at: datetime,
+    deadline: datetime,
+    zone: ZoneInfo,
+) -> str:
+    end = deadline.astimezone(zone)
+    if kind == RecordKind.MONTHLY_GUIDANCE:
+        what = f"{mentor_name}老师{at.astimezone(zone).month}月的个别指导"
+    else:
+        what = f"{mentor_name}老师的「{title or '集体活动'}」（{when_text(at, zone)}）"
+    return (
+        f"提醒：您还没有评价{what}。请在之前收到的评价卡片上点选一项，"
+        f"{end.month}月{end.day}日前有效。评价匿名，导师只能看到汇总。"
+    )
+
+
+def flagged_text(
+    *, mentor_name: str, title: str, at: datetime, denials: int, zone: ZoneInfo
+) -> str:
+    return (
+        f"请核实：{mentor_name}老师记录的「{title or '集体活动'}」（{when_text(at, zone)}）"
+        f"已有 {denials} 名参加者在评价卡片中表示“我没参加”。"
+        "该记录已标记，请学院核实后处理。"
+    )

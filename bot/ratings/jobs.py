@@ -1,0 +1,66 @@
+"""The scheduler's entry points: ``job(database, now, **_) -> int`` (messages queued).
+
+Each opens its own transaction, reads no clock but ``now`` and may run twice or twice at once
+without sending anybody a second card or reminder.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import current_app, has_app_context
+
+from bot.db import Database
+from bot.ratings import rules, service
+from bot.ratings.rules import RatingPolicy
+from bot.settings import SettingsError, load_settings
+
+
+def current_policy() -> RatingPolicy:
+    """The RATING_* settings of the running app, else of the environment, else the defaults.
+
+    Outside an app (a test, a dry run) the WeCom settings may be missing; they play no part in
+    the policy, whose every value has a default.
+    """
+    if has_app_context():
+        return service.policy_from(current_app.extensions["settings"])
+    try:
+        return service.policy_from(load_settings())
+    except SettingsError:
+        return RatingPolicy()
+
+
+def send_rating_cards(
+    database: Database, now: datetime, *, policy: RatingPolicy | None = None, **_: Any
+) -> int:
+    """Cards for ended group activities and, early in a month, last month's guidance."""
+    policy = policy or current_policy()
+    with database.session() as session:
+        records = service.due_activities(session, now, policy)
+        if policy.monthly_cards and rules.early_in_month(now, policy):
+            records += service.ensure_monthly_guidance(session, now, policy)
+        return service.send_cards(session, records, now, policy).cards
+
+
+def send_monthly_guidance_cards(
+    database: Database, now: datetime, *, policy: RatingPolicy | None = None, **_: Any
+) -> int:
+    """Last month's guidance cards only (for a schedule that runs it on the 1st)."""
+    policy = policy or current_policy()
+    if not policy.monthly_cards:
+        return 0
+    with database.session() as session:
+        records = service.ensure_monthly_guidance(session, now, policy)
+        return service.send_cards(session, records, now, policy).cards
+
+
+def send_rating_reminders(
+    database: Database, now: datetime, *, policy: RatingPolicy | None = None, **_: Any
+) -> int:
+    """Lapse what expired, flag denied records, remind who has not answered after 2 days."""
+    policy = policy or current_policy()
+    with database.session() as session:
+        service.lapse_expired(session, now)
+        service.sweep_flags(session, now, policy)
+        return service.send_reminders(session, now, policy)

@@ -1,0 +1,38 @@
+"""A student's tap on a rating card: stored once, the card updated in place, or a short why-not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.context import Context, Reply
+from bot.ratings import rules, service
+from bot.ratings.cards import RATE, REFUSALS, answered_text
+from bot.ratings.rules import TapOutcome
+from bot.router import Router
+
+router = Router("ratings")
+
+
+@router.on_card(RATE)
+def answer_rating(message: Any, ctx: Context) -> Reply | None:
+    try:
+        fields = RATE.unpack(message.event_key)
+        record_id = int(fields["record_id"])
+    except ValueError:
+        return Reply.text(REFUSALS[TapOutcome.INVALID])
+    choice = rules.parse_choice(fields["choice"])
+    if choice is None:
+        return Reply.text(REFUSALS[TapOutcome.INVALID])
+    result = service.record_tap(
+        ctx.session,
+        student=ctx.person,
+        record_id=record_id,
+        choice=choice,
+        now=ctx.now,
+        policy=service.policy_from(ctx.settings),
+    )
+    if result.outcome != TapOutcome.RECORDED:
+        return Reply.text(REFUSALS[result.outcome])
+    if message.response_code:
+        ctx.update_card(message.response_code, replace_name=answered_text(choice))
+    return None

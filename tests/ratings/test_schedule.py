@@ -1,0 +1,42 @@
+"""The rating jobs as the scheduler runs them: bot/ratings/schedule.toml merged over the
+scheduler's own file, called with its convention (database, now, rules=…), dry run included."""
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from scheduler.runner import run_entry
+from scheduler.schedule import load_schedule
+from tests.ratings.conftest import add_activity, outbox_rows
+
+FOUR = ["zhangsan", "lisi", "zhousong", "wangwu1"]
+RATING_SCHEDULE = Path(__file__).resolve().parents[2] / "bot" / "ratings" / "schedule.toml"
+
+
+def test_the_scheduler_runs_the_rating_jobs(app, database, world):
+    add_activity(database, world, FOUR)
+    schedule = load_schedule(RATING_SCHEDULE)
+    cards, reminders = schedule.entries["rating_cards"], schedule.entries["rating_reminders"]
+    now = datetime.now(UTC)
+    with app.app_context():
+        dry = run_entry(cards, database, now, schedule.rules, dry_run=True)
+        assert dry.added == 4 and outbox_rows(database) == []
+        assert run_entry(cards, database, now, schedule.rules).added == 4
+        assert run_entry(cards, database, now, schedule.rules).added == 0
+        later = now + timedelta(days=2, hours=1)
+        assert run_entry(reminders, database, later, schedule.rules).added == 4
+    assert len(outbox_rows(database, "template_card")) == 4
+    assert len(outbox_rows(database, "text")) == 4
+
+
+def test_the_rating_schedule_avoids_quiet_hours_and_round_minutes():
+    zone = ZoneInfo("Asia/Shanghai")
+    schedule = load_schedule(RATING_SCHEDULE)
+    moment = datetime(2025, 11, 22, 21, 0, tzinfo=zone)  # a Saturday evening
+    for job_id in ("rating_cards", "rating_reminders"):
+        entry = schedule.entries[job_id]
+        entry.function()
+        fire = entry.next_run(moment, zone)
+        for _ in range(60):
+            assert 8 <= fire.hour < 21 and fire.minute % 30 not in (0, 1, 2, 28, 29)
+            fire = entry.next_run(fire + timedelta(seconds=1), zone)
