@@ -1,0 +1,42 @@
+"""/healthz (the process answers) and /readyz (database, Redis and migrations ready)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, Flask, jsonify
+from flask.typing import ResponseReturnValue
+
+from bot import migrate
+from bot.db import get_database
+from bot.redis_store import get_redis
+
+blueprint = Blueprint("health", __name__)
+
+
+@blueprint.get("/healthz")
+def healthz() -> ResponseReturnValue:
+    return jsonify(status="ok")
+
+
+@blueprint.get("/readyz")
+def readyz() -> ResponseReturnValue:
+    checks: dict[str, str] = {}
+    database = get_database()
+    try:
+        with database.engine.connect() as connection:
+            connection.execute(sa.select(1))
+        checks["database"] = "ok"
+        checks["migrations"] = "ok" if migrate.is_current(database.engine) else "pending"
+    except sa.exc.SQLAlchemyError:
+        checks["database"] = "unreachable"
+    try:
+        get_redis().client.ping()
+        checks["redis"] = "ok"
+    except Exception:
+        checks["redis"] = "unreachable"
+    ready = all(value == "ok" for value in checks.values())
+    return jsonify(status="ready" if ready else "not ready", checks=checks), 200 if ready else 503
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(blueprint)
