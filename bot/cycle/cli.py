@@ -1,0 +1,124 @@
+"""``flask --app bot cycle …``: the office's steps from the server's command line."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from bot.cycle import export, service
+from bot.cycle.service import CycleError, Env
+from bot.db import get_database
+
+cycle_cli = AppGroup("cycle", help="年度考核.")
+
+
+def _env() -> Env:
+    settings = current_app.extensions["settings"]
+    return Env(settings.PUBLIC_BASE_URL, settings.zone)
+
+
+def _deadlines(text: str) -> dict[str, str]:
+    """``self=2026-09-05,college=2026-09-10,academy=2026-09-12`` → by step."""
+    result = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        step, _, day = part.partition("=")
+        if step not in service.STEPS or not day:
+            raise click.BadParameter(f"“{part}”：写作 self=日期、college=日期、academy=日期")
+        result[step] = day.strip()
+    return result
+
+
+@cycle_cli.command("open")
+@click.argument("year")
+@click.option("--deadlines", default="", help="self=2026-09-05,college=2026-09-10,academy=…")
+def open_command(year: str, deadlines: str) -> None:
+    """Open the assessment of YEAR (e.g. 2025-2026) and tell everyone concerned."""
+    with get_database().session() as session:
+        try:
+            cycle = service.open_cycle(
+                session, year_code=year, actor=None, now=datetime.now(UTC), env=_env(),
+                deadlines=_deadlines(deadlines),
+            )  # fmt: skip
+        except (CycleError, ValueError) as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"已开启 {year} 学年考核，截止日期：{cycle.deadlines}")
+
+
+@cycle_cli.command("progress")
+@click.argument("year", required=False)
+def progress_command(year: str | None) -> None:
+    """Who has and has not done their step."""
+    with get_database().session() as session:
+        try:
+            cycle = service.require_cycle(session, year)
+        except CycleError as exc:
+            raise click.ClickException(str(exc)) from None
+        today = datetime.now(UTC).astimezone(_env().zone).date()
+        click.echo(service.progress_text(session, cycle, None, today))
+
+
+@cycle_cli.command("remind")
+@click.argument("year", required=False)
+def remind_command(year: str | None) -> None:
+    """Remind (and escalate) everyone whose step is overdue; at most once a day each."""
+    with get_database().session() as session:
+        try:
+            cycle = service.require_cycle(session, year)
+        except CycleError as exc:
+            raise click.ClickException(str(exc)) from None
+        added = service.remind_overdue(session, cycle, now=datetime.now(UTC), env=_env())
+        click.echo(f"已加入发送队列：逾期提醒 {added} 条")
+
+
+@cycle_cli.command("publish")
+@click.argument("year", required=False)
+@click.option("--force", is_flag=True, help="Publish although some steps are missing.")
+def publish_command(year: str | None, force: bool) -> None:
+    """公示: compute the results and send them."""
+    with get_database().session() as session:
+        try:
+            cycle = service.require_cycle(session, year)
+            answer = service.publish(
+                session, cycle, actor=None, now=datetime.now(UTC), env=_env(), force=force
+            )
+        except CycleError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(answer)
+
+
+@cycle_cli.command("close")
+@click.argument("year", required=False)
+def close_command(year: str | None) -> None:
+    """Close the cycle: results become final and read-only."""
+    with get_database().session() as session:
+        try:
+            cycle = service.require_cycle(session, year)
+            answer = service.close(session, cycle, actor=None, now=datetime.now(UTC), env=_env())
+        except CycleError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(answer)
+
+
+@cycle_cli.command("export")
+@click.argument("kind", type=click.Choice(["results", "outstanding", "history"]))
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--year", default=None, help="The cycle's year (default: the newest).")
+def export_command(kind: str, path: Path, year: str | None) -> None:
+    """Write the full results, the outstanding mentors or the multi-year record to PATH."""
+    with get_database().session() as session:
+        try:
+            cycle = service.require_cycle(session, year)
+        except CycleError as exc:
+            raise click.ClickException(str(exc)) from None
+        if kind == "history":
+            content = export.history_workbook(session)
+        elif kind == "outstanding":
+            content = export.outstanding_workbook(session, cycle)
+        else:
+            content = export.results_workbook(session, cycle)
+        path.write_bytes(content)
+        click.echo(f"已导出到 {path}")

@@ -1,0 +1,253 @@
+"""Scoring workbooks (评分表): built for a college (B, M, E items of its mentors) or for the
+academy office (A items of all mentors), and read back with strict validation.
+
+Pure: plain values in, bytes out; bytes in, scores or every problem (by row and column, in
+Chinese) out. The database side is in ``bot.cycle.scores``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from scoring.numbers import fmt
+
+SHEET = "评分表"
+NUMBER_HEADER = "工号"
+NAME_HEADER = "姓名"
+COLLEGE_HEADER = "考核学院"
+SUMMARY_HEADER = "年度工作总结"
+SCORE_COLUMN = re.compile(r"^\s*([A-Z]\d+)\s*评分")
+HEADER_ROW = 3
+FIRST_ROW = HEADER_ROW + 1
+MAX_BYTES = 5 * 1024 * 1024
+FORMULA_START = ("=", "+", "-", "@")
+EDITABLE = PatternFill("solid", fgColor="FFF2CC")
+
+
+@dataclass(frozen=True)
+class ItemColumn:
+    id: str
+    title: str
+    maximum: Decimal
+
+
+@dataclass(frozen=True)
+class MentorRow:
+    """One mentor's line: current scores, self-assessment, figures and suggestions by item."""
+
+    number: str
+    name: str
+    college: str
+    scores: Mapping[str, Decimal] = field(default_factory=dict)
+    self_scores: Mapping[str, Decimal] = field(default_factory=dict)
+    figures: Mapping[str, str] = field(default_factory=dict)
+    suggested: Mapping[str, Decimal] = field(default_factory=dict)
+    summary_url: str | None = None
+
+
+def escape_cell(value: Any) -> Any:
+    """A text that a spreadsheet would run as a formula, made inert with a leading quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def score_header(item: ItemColumn) -> str:
+    return f"{item.id} 评分（满分 {fmt(item.maximum)}）"
+
+
+def build(title: str, items: Sequence[ItemColumn], rows: Sequence[MentorRow]) -> bytes:
+    """The workbook: one row per mentor; a score column per item (maximum in the header),
+    then self-assessment, evidence figures and suggested score per item, and the summary."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = SHEET
+    sheet["A1"] = escape_cell(title)
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet["A2"] = (
+        "请只填写黄色的评分列（0 到满分，最多一位小数，不要使用公式）；"
+        "留空表示暂不评分。填好后通过机器人卡片中的链接上传。"
+    )
+    headers = [NUMBER_HEADER, NAME_HEADER, COLLEGE_HEADER]
+    headers += [score_header(item) for item in items]
+    for item in items:
+        headers += [f"{item.id} 自评", f"{item.id} 建议分", f"{item.id} 记录情况"]
+    headers.append(SUMMARY_HEADER)
+    for column, header in enumerate(headers, start=1):
+        cell = sheet.cell(HEADER_ROW, column, header)
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for offset, row in enumerate(rows):
+        r = FIRST_ROW + offset
+        values: list[Any] = [row.number, row.name, row.college]
+        values += [_number(row.scores.get(item.id)) for item in items]
+        for item in items:
+            values += [
+                _number(row.self_scores.get(item.id)),
+                _number(row.suggested.get(item.id)),
+                row.figures.get(item.id, ""),
+            ]
+        values.append("查看" if row.summary_url else "未上传")
+        for column, value in enumerate(values, start=1):
+            cell = sheet.cell(r, column, escape_cell(value))
+            if 3 < column <= 3 + len(items):
+                cell.fill = EDITABLE
+        if row.summary_url:
+            link = sheet.cell(r, len(headers))
+            link.hyperlink = row.summary_url
+            link.font = Font(color="0563C1", underline="single")
+    sheet.freeze_panes = sheet.cell(FIRST_ROW, 4)
+    sheet.column_dimensions["B"].width = 10
+    sheet.column_dimensions["C"].width = 18
+    for column in range(4, len(headers) + 1):
+        sheet.column_dimensions[get_column_letter(column)].width = 14
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _number(value: Decimal | None) -> int | float | None:
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+# --- reading back ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """Scores read from a workbook: {staff number: {item: score}}; empty cells left out."""
+
+    scores: dict[str, dict[str, Decimal]]
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def parse(
+    content: bytes,
+    items: Sequence[ItemColumn],
+    mentors: Mapping[str, str],
+    *,
+    decimals: int = 1,
+) -> Parsed:
+    """Read every score cell. ``mentors``: staff number → name of those this workbook may
+    score. Every problem is reported, each naming its row and column."""
+    if len(content) > MAX_BYTES:
+        return Parsed({}, [f"文件太大：评分表不能超过 {MAX_BYTES // 1024 // 1024} MB。"])
+    if not zipfile.is_zipfile(io.BytesIO(content)):
+        return Parsed({}, ["这不是 Excel 工作簿（.xlsx）。请上传机器人发给您的评分表。"])
+    try:
+        book = load_workbook(io.BytesIO(content), data_only=False, read_only=False)
+    except Exception:  # openpyxl raises many kinds for a damaged or foreign file
+        return Parsed({}, ["无法读取这个工作簿，文件可能已损坏，请重新下载评分表后填写。"])
+    sheet = book[SHEET] if SHEET in book.sheetnames else book.worksheets[0]
+    header_row, columns = _find_header(sheet)
+    problems: list[str] = []
+    if header_row is None:
+        return Parsed({}, [f"找不到表头（第 {HEADER_ROW} 行应有“{NUMBER_HEADER}”列）。"])
+    number_column = columns.get(NUMBER_HEADER)
+    score_columns: dict[str, int] = {}
+    for header, column in columns.items():
+        match = SCORE_COLUMN.match(header)
+        if match:
+            score_columns[match.group(1)] = column
+    for item in items:
+        if item.id not in score_columns:
+            problems.append(f"缺少列：{score_header(item)}")
+    expected = {item.id for item in items}
+    for item_id, column in sorted(score_columns.items()):
+        if item_id not in expected:
+            problems.append(
+                f"第 {header_row} 行 {get_column_letter(column)} 列：“{item_id}”不是本表应评的项目"
+            )
+    if number_column is None:
+        problems.append(f"缺少列：{NUMBER_HEADER}")
+        return Parsed({}, problems)
+    by_id = {item.id: item for item in items}
+    scores: dict[str, dict[str, Decimal]] = {}
+    seen: dict[str, int] = {}
+    for r in range(header_row + 1, sheet.max_row + 1):
+        raw_number = sheet.cell(r, number_column).value
+        row_cells = {item_id: sheet.cell(r, col) for item_id, col in score_columns.items()}
+        if raw_number in (None, "") and all(c.value in (None, "") for c in row_cells.values()):
+            continue
+        where = f"第 {r} 行"
+        number = _text(raw_number)
+        if not number:
+            problems.append(f"{where} {get_column_letter(number_column)} 列：工号为空")
+            continue
+        if number not in mentors:
+            problems.append(f"{where}：工号 {number} 不是本表范围内的导师")
+            continue
+        if number in seen:
+            problems.append(f"{where}：工号 {number} 与第 {seen[number]} 行重复")
+            continue
+        seen[number] = r
+        row_scores: dict[str, Decimal] = {}
+        for item_id, cell in row_cells.items():
+            item = by_id.get(item_id)
+            if item is None:
+                continue
+            column = get_column_letter(cell.column)
+            problem, value = _score(cell, item, decimals)
+            if problem:
+                problems.append(f"{where} {column} 列（{item_id}）：{problem}")
+            elif value is not None:
+                row_scores[item_id] = value
+        scores[number] = row_scores
+    return Parsed(scores if not problems else {}, problems)
+
+
+def _find_header(sheet: Any) -> tuple[int | None, dict[str, int]]:
+    for r in range(1, min(sheet.max_row, 10) + 1):
+        headers = {
+            _text(sheet.cell(r, c).value): c
+            for c in range(1, sheet.max_column + 1)
+            if sheet.cell(r, c).value not in (None, "")
+        }
+        if NUMBER_HEADER in headers:
+            return r, headers
+    return None, {}
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _score(cell: Any, item: ItemColumn, decimals: int) -> tuple[str | None, Decimal | None]:
+    value = cell.value
+    if cell.data_type == "f" or (isinstance(value, str) and value.strip().startswith("=")):
+        return "不能使用公式，请直接填写分数", None
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, None
+    if isinstance(value, bool):
+        return f"“{value}”不是分数", None
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return f"“{_text(value)[:20]}”不是数字", None
+    if not number.is_finite():
+        return f"“{_text(value)[:20]}”不是数字", None
+    if not Decimal(0) <= number <= item.maximum:
+        return f"分数 {_text(value)[:20]} 超出 0–{fmt(item.maximum)}", None
+    if number != number.quantize(Decimal(1).scaleb(-decimals)):
+        return f"分数 {_text(value)} 超过 {decimals} 位小数", None
+    return None, number.quantize(Decimal(1).scaleb(-decimals))

@@ -1,0 +1,398 @@
+"""Assessment pages: a scoring hub per college and for the office (download the workbook,
+upload it, confirm the changes), result downloads by permission, a mentor's own result, the
+self-assessment and the closing exports."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, current_app, g, render_template, request, session
+
+from bot import outbox
+from bot.cycle import access, export, messages, service
+from bot.cycle.evidence import figures
+from bot.cycle.results import compute, members, rubric_of, saved_scores
+from bot.cycle.service import CycleError, Env, Scope
+from bot.db import get_session
+from bot.models import (
+    AssessmentCycle,
+    CycleStatus,
+    EvidenceFile,
+    ItemScore,
+    MentorAssignment,
+    Person,
+    ScoreSource,
+    Submission,
+)
+from bot.outbox import Message
+from bot.pages.auth import check_csrf, csrf_token, error_page, login_required
+from bot.storage import FileStore
+from scoring.numbers import fmt
+
+blueprint = Blueprint("cycle", __name__, url_prefix="/m/cycle")
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PENDING = "cycle_pending_upload"
+
+
+def _env() -> Env:
+    settings = current_app.extensions["settings"]
+    return Env(settings.PUBLIC_BASE_URL, settings.zone)
+
+
+def _store() -> FileStore:
+    settings = current_app.extensions["settings"]
+    return FileStore(settings.storage_dir(current_app.instance_path))
+
+
+def _xlsx(name: str, content: bytes) -> Response:
+    response = Response(content, mimetype=XLSX)
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _cycle(cycle_id: int) -> AssessmentCycle | None:
+    return get_session().get(AssessmentCycle, cycle_id)
+
+
+def _scope_or_error(cycle_id: int, scope_name: str) -> tuple[AssessmentCycle, Scope] | Any:
+    cycle = _cycle(cycle_id)
+    scope = service.parse_scope(scope_name)
+    if cycle is None or scope is None:
+        return error_page(404, "没有这个考核评分表。请从机器人发来的链接打开。")
+    if not (service.may_score(g.person, scope) or access.is_office(g.person)):
+        return error_page(403, "您没有查看这个评分表的权限。")
+    return cycle, scope
+
+
+def _hub(cycle: AssessmentCycle, scope: Scope, **extra: Any) -> str:
+    db = get_session()
+    rows = service.progress(db, cycle, None if scope.college_id is None else {scope.college_id})
+    row = next(r for r in rows if r.step == scope.step)
+    return render_template(
+        "pages/cycle_hub.html",
+        cycle=cycle,
+        scope=scope,
+        title=service.scope_title(db, scope),
+        row=row,
+        may_score=service.may_score(g.person, scope),
+        open=cycle.status == CycleStatus.OPEN,
+        csrf=csrf_token(),
+        **extra,
+    )
+
+
+@blueprint.get("/<int:cycle_id>/scores/<scope_name>")
+@login_required
+def hub(cycle_id: int, scope_name: str) -> Any:
+    found = _scope_or_error(cycle_id, scope_name)
+    if not isinstance(found, tuple) or not isinstance(found[0], AssessmentCycle):
+        return found
+    return _hub(*found)
+
+
+@blueprint.get("/<int:cycle_id>/scores/<scope_name>/workbook.xlsx")
+@login_required
+def download_workbook(cycle_id: int, scope_name: str) -> Any:
+    found = _scope_or_error(cycle_id, scope_name)
+    if not isinstance(found, tuple) or not isinstance(found[0], AssessmentCycle):
+        return found
+    name, content = service.build_workbook(get_session(), *found, _env())
+    return _xlsx(name, content)
+
+
+@blueprint.post("/<int:cycle_id>/scores/<scope_name>/upload")
+@login_required
+def upload_workbook(cycle_id: int, scope_name: str) -> Any:
+    check_csrf()
+    found = _scope_or_error(cycle_id, scope_name)
+    if not isinstance(found, tuple) or not isinstance(found[0], AssessmentCycle):
+        return found
+    cycle, scope = found
+    if not service.may_score(g.person, scope):
+        return error_page(403, "只有本学院的管理员可以上传本学院的评分表。")
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _hub(cycle, scope, problems=["请选择填好的评分表（.xlsx）。"]), 400
+    content = upload.read(6 * 1024 * 1024)
+    checked = service.check_upload(get_session(), cycle, scope, content)
+    if checked.problems:
+        return _hub(cycle, scope, problems=checked.problems), 400
+    if not checked.changes:
+        return _hub(cycle, scope, notice="评分表与已保存的分数相同，没有需要保存的修改。")
+    stored = _store().put(content, ".xlsx", datetime.now(UTC))
+    session[PENDING] = {"cycle": cycle.id, "scope": scope.name, "key": stored.key}
+    return render_template(
+        "pages/cycle_confirm.html",
+        cycle=cycle,
+        scope=scope,
+        title=service.scope_title(get_session(), scope),
+        changes=[change.line() for change in checked.changes],
+        csrf=csrf_token(),
+    )
+
+
+@blueprint.post("/<int:cycle_id>/scores/<scope_name>/confirm")
+@login_required
+def confirm_workbook(cycle_id: int, scope_name: str) -> Any:
+    check_csrf()
+    found = _scope_or_error(cycle_id, scope_name)
+    if not isinstance(found, tuple) or not isinstance(found[0], AssessmentCycle):
+        return found
+    cycle, scope = found
+    pending = session.get(PENDING) or {}
+    if pending.get("cycle") != cycle.id or pending.get("scope") != scope.name:
+        return error_page(400, "没有待确认的评分表，请重新上传。")
+    if not service.may_score(g.person, scope):
+        return error_page(403, "只有本学院的管理员可以保存本学院的评分。")
+    db = get_session()
+    content = _store().read(pending["key"])
+    checked = service.check_upload(db, cycle, scope, content)
+    if checked.problems:
+        return _hub(cycle, scope, problems=checked.problems), 400
+    now = datetime.now(UTC)
+    try:
+        count = service.save_changes(db, cycle, scope, checked.changes, actor=g.person, now=now)
+    except CycleError as exc:
+        return error_page(409, str(exc))
+    lines = [change.line() for change in checked.changes]
+    outbox.enqueue(
+        db,
+        [g.person.userid],
+        Message.text(
+            f"已保存{service.scope_title(db, scope)} {count} 项评分：\n"
+            + messages.fit(lines, 1500)
+            + "\n全部评完后点卡片上的“提交评分”或发送“提交评分”。"
+        ),
+        key=f"cycle:{cycle.id}:saved:{scope.name}:{now.timestamp()}",
+        now=now,
+    )
+    db.commit()
+    session.pop(PENDING, None)
+    return _hub(cycle, scope, notice=f"已保存 {count} 项评分。")
+
+
+# --- results --------------------------------------------------------------------------------
+
+
+def _published(cycle_id: int) -> AssessmentCycle | None:
+    cycle = _cycle(cycle_id)
+    if cycle is None or cycle.status == CycleStatus.OPEN:
+        return None
+    return cycle
+
+
+@blueprint.get("/<int:cycle_id>/results.xlsx")
+@login_required
+def results(cycle_id: int) -> Any:
+    cycle = _published(cycle_id)
+    if cycle is None:
+        return error_page(404, "考核结果还没有公示。")
+    db = get_session()
+    college = request.args.get("college", type=int)
+    unit = request.args.get("unit", type=int)
+    if college is not None:
+        if not access.may_see_college(db, g.person, college):
+            return error_page(403, "您只能查看本学院的考核结果。")
+        content = export.results_workbook(db, cycle, lambda m: m.college.id == college)
+    elif unit is not None:
+        if not (access.is_office(g.person) or unit in access.headed_unit_ids(db, g.person)):
+            return error_page(403, "您只能查看本单位导师的考核结果。")
+        content = export.results_workbook(db, cycle, lambda m: m.person.unit_id == unit)
+    else:
+        if not access.is_office(g.person):
+            return error_page(403, "全校考核结果只对书院部开放。")
+        content = export.results_workbook(db, cycle)
+    return _xlsx(f"{cycle.year.code}-考核结果.xlsx", content)
+
+
+@blueprint.get("/<int:cycle_id>/me")
+@login_required
+def my_result(cycle_id: int) -> Any:
+    cycle = _published(cycle_id)
+    if cycle is None:
+        return error_page(404, "考核结果还没有公示。")
+    found = compute(get_session(), cycle)
+    if not any(m.person.id == g.person.id for m in found.members):
+        return error_page(403, "您不在本次考核的导师名单中。")
+    result = found.of(g.person.id)
+    return render_template(
+        "pages/cycle_result.html",
+        cycle=cycle,
+        result=result,
+        fmt=fmt,
+        until=service.objections_until_text(cycle, _env().zone),
+    )
+
+
+@blueprint.get("/<int:cycle_id>/export/<name>.xlsx")
+@login_required
+def exports(cycle_id: int, name: str) -> Any:
+    cycle = _cycle(cycle_id)
+    if cycle is None or cycle.status != CycleStatus.CLOSED:
+        return error_page(404, "考核结束后才能导出。")
+    if not access.is_office(g.person):
+        return error_page(403, "导出只对书院部开放。")
+    db = get_session()
+    builders = {
+        "outstanding": ("优秀导师名单", lambda: export.outstanding_workbook(db, cycle)),
+        "history": ("导师历年考核记录", lambda: export.history_workbook(db)),
+        "results": ("全部考核结果", lambda: export.results_workbook(db, cycle)),
+    }
+    if name not in builders:
+        return error_page(404, "没有这种导出。")
+    title, build = builders[name]
+    return _xlsx(f"{cycle.year.code}-{title}.xlsx", build())
+
+
+@blueprint.get("/summary/<int:evidence_id>")
+@login_required
+def summary(evidence_id: int) -> Any:
+    db = get_session()
+    evidence = db.get(EvidenceFile, evidence_id)
+    if evidence is None or evidence.purpose != "annual_summary" or not evidence.storage_key:
+        return error_page(404, "没有这份年度工作总结。")
+    colleges = set(
+        db.scalars(
+            sa.select(MentorAssignment.college_id).where(
+                MentorAssignment.mentor_id == evidence.owner_id
+            )
+        )
+    )
+    allowed = (
+        evidence.owner_id == g.person.id
+        or access.is_office(g.person)
+        or bool(colleges & access.admin_college_ids(g.person))
+    )
+    if not allowed:
+        return error_page(403, "您没有查看这份总结的权限。")
+    response = Response(
+        _store().read(evidence.storage_key),
+        mimetype=evidence.content_type or "application/octet-stream",
+    )
+    name = evidence.filename or "年度工作总结"
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    return response
+
+
+# --- self-assessment ------------------------------------------------------------------------
+
+
+def _self_context(cycle: AssessmentCycle) -> tuple[list[Any], dict[str, str], dict[str, Any]]:
+    db = get_session()
+    rubric = rubric_of(cycle)
+    items = [i for i in rubric.items if rubric.role_of(i.id) in ("college", "academy", "bonus")]
+    evidence = figures(db, cycle.year, rubric, _env().zone, [g.person.id]).get(g.person.id)
+    text = {}
+    for item in items:
+        if evidence is not None and item.id in rubric.evidence:
+            found = evidence.item(item.id)
+            text[item.id] = "；".join(r.summary for r in found.requirements)
+    saved = {
+        item: fmt(Decimal(s.tenths) / 10)
+        for (mentor, item, source), s in saved_scores(db, cycle, ScoreSource.SELF).items()
+        if mentor == g.person.id
+    }
+    return items, text, saved
+
+
+@blueprint.route("/<int:cycle_id>/self", methods=["GET", "POST"])
+@login_required
+def self_assessment(cycle_id: int) -> Any:
+    cycle = _cycle(cycle_id)
+    if cycle is None:
+        return error_page(404, "没有这次考核。")
+    db = get_session()
+    if not any(m.person.id == g.person.id for m in members(db, cycle)):
+        return error_page(403, "您不在本次考核的导师名单中。")
+    items, text, saved = _self_context(cycle)
+    problems: list[str] = []
+    done = False
+    if request.method == "POST":
+        check_csrf()
+        if cycle.status != CycleStatus.OPEN:
+            return error_page(409, "考核已公示或结束，不能再修改自评。")
+        values: dict[str, Decimal] = {}
+        for item in items:
+            raw = request.form.get(item.id, "").strip()
+            if not raw:
+                problems.append(f"{item.id}：请填写自评分")
+                continue
+            try:
+                value = Decimal(raw)
+            except InvalidOperation:
+                problems.append(f"{item.id}：“{raw[:10]}”不是数字")
+                continue
+            if not Decimal(0) <= value <= item.max or value != value.quantize(Decimal("0.1")):
+                problems.append(f"{item.id}：须在 0–{fmt(item.max)} 之间，最多一位小数")
+                continue
+            values[item.id] = value
+        if not problems:
+            _save_self(cycle, values)
+            db.commit()
+            done = True
+            items, text, saved = _self_context(cycle)
+        else:
+            saved = {k: request.form.get(k, "") for k in (i.id for i in items)}
+    return render_template(
+        "pages/cycle_self.html",
+        cycle=cycle,
+        items=items,
+        text=text,
+        saved=saved,
+        fmt=fmt,
+        problems=problems,
+        done=done,
+        csrf=csrf_token(),
+        upload_url="/m/upload?purpose=annual_summary",
+    ), (400 if problems else 200)
+
+
+def _save_self(cycle: AssessmentCycle, values: dict[str, Decimal]) -> None:
+    db = get_session()
+    now = datetime.now(UTC)
+    person: Person = g.person
+    current = {
+        s.item: s
+        for s in db.scalars(
+            sa.select(ItemScore).where(
+                ItemScore.cycle_id == cycle.id,
+                ItemScore.mentor_id == person.id,
+                ItemScore.source == ScoreSource.SELF,
+            )
+        )
+    }
+    for item, value in values.items():
+        tenths = int(value * 10)
+        score = current.get(item)
+        if score is None:
+            db.add(
+                ItemScore(
+                    cycle_id=cycle.id, mentor_id=person.id, item=item, source=ScoreSource.SELF,
+                    tenths=tenths, given_by_id=person.id, given_at=now,
+                )
+            )  # fmt: skip
+        else:
+            score.tenths, score.given_at = tenths, now
+    if not db.scalar(
+        sa.select(Submission.id).where(
+            Submission.cycle_id == cycle.id,
+            Submission.step == "self",
+            Submission.subject_id == person.id,
+        )
+    ):
+        db.add(
+            Submission(
+                cycle_id=cycle.id, step="self", subject_id=person.id,
+                submitted_by_id=person.id, submitted_at=now,
+            )
+        )  # fmt: skip
+    service.audit(
+        db, actor=person, action="self_assess", entity="assessment_cycle", entity_id=cycle.id,
+        now=now, after={item: int(v * 10) for item, v in values.items()},
+    )  # fmt: skip

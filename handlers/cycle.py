@@ -1,0 +1,215 @@
+"""考核: opening the cycle, progress, scoring cards, submitting, publication, closing and
+exports, for the academy office and college administrators; a mentor's own result."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.context import Context, Reply
+from bot.cycle import access, messages, service
+from bot.cycle.results import compute
+from bot.cycle.service import CycleError, Env, Scope
+from bot.models import CycleStatus, Role
+from bot.router import Router
+
+router = Router("cycle")
+
+_DEADLINE = re.compile(r"^(自评|学院|书院部)(?:截止)?[:：]?(\d{4}-\d{1,2}-\d{1,2})$")
+_STEP_WORDS = {"自评": "self", "学院": "college", "书院部": "academy"}
+
+
+def env(ctx: Context) -> Env:
+    return Env(ctx.settings.PUBLIC_BASE_URL, ctx.zone)
+
+
+def _office_only(ctx: Context) -> Reply | None:
+    if not ctx.has_role(Role.ACADEMY_ADMIN):
+        return Reply.text("只有书院部管理员可以这样做。")
+    return None
+
+
+def _words(message: Any) -> list[str]:
+    return message.content.split()[1:]
+
+
+@router.on_command("开启考核")
+def open_cycle(message: Any, ctx: Context) -> Reply:
+    refused = _office_only(ctx)
+    if refused:
+        return refused
+    words = _words(message)
+    if not words or not re.fullmatch(r"\d{4}-\d{4}", words[0]):
+        return Reply.text(
+            "请写明学年，例如：开启考核 2025-2026\n"
+            "可加截止日期：开启考核 2025-2026 自评 2026-09-05 学院 2026-09-10 书院部 2026-09-12"
+        )
+    deadlines: dict[str, str] = {}
+    rest = " ".join(words[1:]).replace("截止", "")
+    tokens = rest.split()
+    for word, day in zip(tokens[::2], tokens[1::2], strict=False):
+        if word not in _STEP_WORDS:
+            return Reply.text(f"看不懂“{word}”：截止日期写作 自评/学院/书院部 + 日期（2026-09-05）")
+        try:
+            deadlines[_STEP_WORDS[word]] = _iso(day)
+        except ValueError:
+            return Reply.text(f"“{day}”不是日期，请写作 2026-09-05。")
+    try:
+        cycle = service.open_cycle(
+            ctx.session, year_code=words[0], actor=ctx.person, now=ctx.now, env=env(ctx),
+            deadlines=deadlines,
+        )  # fmt: skip
+    except CycleError as exc:
+        return Reply.text(str(exc))
+    return Reply.text(
+        f"已开启 {words[0]} 学年考核，已通知导师、各学院管理员和书院部。\n"
+        + "\n".join(messages.deadline_lines(cycle.deadlines))
+        + "\n随时发送“进度”查看。"
+    )
+
+
+def _iso(text: str) -> str:
+    from datetime import date
+
+    year, month, day = (int(part) for part in text.split("-"))
+    return date(year, month, day).isoformat()
+
+
+@router.on_command("进度")
+def show_progress(message: Any, ctx: Context) -> Reply:
+    if not (ctx.has_role(Role.ACADEMY_ADMIN) or ctx.has_role(Role.COLLEGE_ADMIN)):
+        return Reply.text("考核进度只对书院部和学院管理员开放。")
+    try:
+        cycle = service.require_cycle(ctx.session)
+    except CycleError as exc:
+        return Reply.text(str(exc))
+    return Reply.text(service.progress_text(ctx.session, cycle, ctx.person, ctx.local_now.date()))
+
+
+def _scopes(ctx: Context) -> list[Scope]:
+    scopes = [
+        Scope(messages.college_scope(c), c) for c in sorted(access.admin_college_ids(ctx.person))
+    ]
+    if access.is_office(ctx.person):
+        scopes.append(Scope(messages.ACADEMY_SCOPE, None))
+    return scopes
+
+
+@router.on_command("评分表")
+def resend_cards(message: Any, ctx: Context) -> Reply:
+    scopes = _scopes(ctx)
+    if not scopes:
+        return Reply.text("评分表只发给学院管理员和书院部管理员。")
+    try:
+        cycle = service.require_cycle(ctx.session)
+    except CycleError as exc:
+        return Reply.text(str(exc))
+    lines = ["**评分表**"]
+    for scope in scopes:
+        url = messages.hub_url(ctx.settings.PUBLIC_BASE_URL, cycle.id, scope.name)
+        lines.append(f"> [{service.scope_title(ctx.session, scope)}：下载与上传评分表]({url})")
+    lines.append("全部评完后发送“提交评分”。")
+    return Reply.markdown("\n".join(lines))
+
+
+def _submit(ctx: Context, scope: Scope) -> str:
+    if not service.may_score(ctx.person, scope):
+        return "您不能提交这个范围的评分。"
+    try:
+        cycle = service.require_cycle(ctx.session)
+        return service.submit(ctx.session, cycle, scope, actor=ctx.person, now=ctx.now)
+    except CycleError as exc:
+        return str(exc)
+
+
+@router.on_command("提交评分")
+def submit_text(message: Any, ctx: Context) -> Reply:
+    scopes = _scopes(ctx)
+    if not scopes:
+        return Reply.text("只有学院管理员和书院部管理员需要提交评分。")
+    words = _words(message)
+    if len(scopes) > 1:
+        wanted = "书院部" if words and words[0] == "书院部" else None
+        scopes = [s for s in scopes if (s.college_id is None) == (wanted == "书院部")][:1]
+    return Reply.text(_submit(ctx, scopes[0]))
+
+
+@router.on_card(messages.SUBMIT)
+def submit_card(message: Any, ctx: Context) -> Reply:
+    fields = messages.SUBMIT.unpack(message.event_key)
+    scope = service.parse_scope(fields["scope"])
+    if scope is None:
+        return Reply.text("这张卡片已失效。")
+    answer = _submit(ctx, scope)
+    if answer.startswith("已提交"):
+        ctx.update_card(message.response_code, replace_name="已提交")
+    return Reply.text(answer)
+
+
+@router.on_command("公示")
+def publish(message: Any, ctx: Context) -> Reply:
+    refused = _office_only(ctx)
+    if refused:
+        return refused
+    force = "强制" in _words(message)
+    try:
+        cycle = service.require_cycle(ctx.session)
+        return Reply.text(
+            service.publish(
+                ctx.session, cycle, actor=ctx.person, now=ctx.now, env=env(ctx), force=force
+            )
+        )
+    except CycleError as exc:
+        return Reply.text(str(exc))
+
+
+@router.on_command("结束考核")
+def close(message: Any, ctx: Context) -> Reply:
+    refused = _office_only(ctx)
+    if refused:
+        return refused
+    try:
+        cycle = service.require_cycle(ctx.session)
+        return Reply.text(
+            service.close(ctx.session, cycle, actor=ctx.person, now=ctx.now, env=env(ctx))
+        )
+    except CycleError as exc:
+        return Reply.text(str(exc))
+
+
+@router.on_command("导出")
+def exports(message: Any, ctx: Context) -> Reply:
+    refused = _office_only(ctx)
+    if refused:
+        return refused
+    try:
+        cycle = service.require_cycle(ctx.session)
+    except CycleError as exc:
+        return Reply.text(str(exc))
+    if cycle.status != CycleStatus.CLOSED:
+        return Reply.text("考核结束后才能导出最终结果。公示期间可在公示通知中下载全校结果表。")
+    base = f"{ctx.settings.PUBLIC_BASE_URL}/m/cycle/{cycle.id}/export"
+    return Reply.markdown(
+        f"**{cycle.year.code} 学年考核导出**\n"
+        f"> [各学院优秀导师名单]({base}/outstanding.xlsx)\n"
+        f"> [导师历年考核记录（人事处）]({base}/history.xlsx)\n"
+        f"> [全部考核结果]({base}/results.xlsx)"
+    )
+
+
+@router.on_command("考核结果", "我的考核")
+def my_result(message: Any, ctx: Context) -> Reply:
+    try:
+        cycle = service.require_cycle(ctx.session)
+    except CycleError as exc:
+        return Reply.text(str(exc))
+    if cycle.status == CycleStatus.OPEN:
+        return Reply.text("考核结果还没有公示。")
+    results = compute(ctx.session, cycle)
+    if not any(m.person.id == ctx.person.id for m in results.members):
+        return Reply.text("您不在本次考核的导师名单中。")
+    return messages.result_card(
+        cycle.year.code, ctx.person.name, results.of(ctx.person.id),
+        base=ctx.settings.PUBLIC_BASE_URL, cycle_id=cycle.id,
+        objections_until=service.objections_until_text(cycle, ctx.zone),
+    )  # fmt: skip

@@ -1,0 +1,96 @@
+"""异议: a mentor objects to a published result; the office answers and, with a written
+reason, corrects a score (rankings and outstanding lists are recomputed)."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import sqlalchemy as sa
+
+from bot.context import Context, Reply
+from bot.cycle import messages, service
+from bot.cycle.service import CycleError
+from bot.models import Objection, Person, Role
+from bot.router import Router
+from handlers.cycle import env
+
+router = Router("objections")
+
+
+def _rest(message: Any) -> str:
+    parts = message.content.strip().split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+@router.on_command("异议")
+def object_text(message: Any, ctx: Context) -> Reply:
+    text = _rest(message)
+    if not ctx.has_role(Role.MENTOR):
+        return Reply.text("只有参加考核的导师可以对自己的结果提出异议。")
+    if not text:
+        return Reply.text("请写明异议内容，例如：异议 B4 我上传了学期计划，请核实")
+    try:
+        cycle = service.require_cycle(ctx.session)
+        objection = service.raise_objection(ctx.session, cycle, ctx.person, text, now=ctx.now)
+    except CycleError as exc:
+        return Reply.text(str(exc))
+    return Reply.text(f"已收到您的异议（编号 {objection.id}），书院部和学院会尽快核实并答复。")
+
+
+@router.on_card(messages.OBJECT)
+def object_card(message: Any, ctx: Context) -> Reply:
+    return Reply.text("请直接发送“异议 + 具体内容”，例如：异议 B4 我上传了学期计划，请核实")
+
+
+@router.on_command("答复")
+def answer(message: Any, ctx: Context) -> Reply:
+    if not ctx.has_role(Role.ACADEMY_ADMIN):
+        return Reply.text("只有书院部管理员可以答复异议。")
+    parts = _rest(message).split(maxsplit=1)
+    if len(parts) < 2 or not parts[0].lstrip("#").isdigit():
+        return Reply.text("请写作：答复 异议编号 答复内容")
+    try:
+        objection = service.answer_objection(
+            ctx.session, int(parts[0].lstrip("#")), parts[1], actor=ctx.person, now=ctx.now
+        )
+    except CycleError as exc:
+        return Reply.text(str(exc))
+    return Reply.text(f"已答复异议 {objection.id}，导师会收到答复。")
+
+
+@router.on_command("更正")
+def correct(message: Any, ctx: Context) -> Reply:
+    if not ctx.has_role(Role.ACADEMY_ADMIN):
+        return Reply.text("只有书院部管理员可以更正分数。")
+    parts = _rest(message).split(maxsplit=3)
+    usage = "请写作：更正 异议编号（或导师工号） 项目 新分数 原因\n例：更正 3 B4 4.5 已核实学期计划"
+    if len(parts) < 4:
+        return Reply.text(usage if len(parts) < 3 else "更正分数必须写明原因。\n" + usage)
+    who, item, raw_value, reason = parts
+    try:
+        value = Decimal(raw_value)
+    except InvalidOperation:
+        return Reply.text(f"“{raw_value}”不是分数。\n" + usage)
+    objection = None
+    mentor = None
+    if not who.startswith("#"):
+        mentor = ctx.session.scalar(sa.select(Person).where(Person.number == who))
+    if mentor is None and who.lstrip("#").isdigit():
+        objection = ctx.session.get(Objection, int(who.lstrip("#")))
+        if objection is not None:
+            mentor = ctx.session.get(Person, objection.mentor_id)
+    if mentor is None:
+        return Reply.text(f"找不到异议或导师“{who}”。")
+    try:
+        cycle = service.require_cycle(ctx.session)
+        changed = service.correct(
+            ctx.session, cycle, mentor=mentor, item=item.upper(), value=value, reason=reason,
+            actor=ctx.person, now=ctx.now, env=env(ctx), objection=objection,
+        )  # fmt: skip
+    except CycleError as exc:
+        return Reply.text(str(exc))
+    return Reply.text(
+        f"已更正 {mentor.name} 的 {item.upper()} 为 {raw_value}（原因已记录）。"
+        f"重新计算后结果有变化的 {len(changed)} 位导师已收到新结果。"
+    )

@@ -1,0 +1,275 @@
+"""The whole assessment cycle with the demo university, through signed callbacks and the
+in-app pages: opening, a bad workbook, good workbooks, a late college, publication anyway,
+an objection that leads to a correction and a changed ranking, closing and exports."""
+
+from __future__ import annotations
+
+import io
+
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from bot.cycle import service
+from bot.cycle.results import compute
+from bot.models import (
+    AssessmentCycle,
+    AuditEntry,
+    Correction,
+    CycleStatus,
+    ItemScore,
+    Person,
+    ScoreSource,
+    Submission,
+)
+from tests.cycle.conftest import Browser, outbox_for, path_of, save, workbook_rows
+
+COLLEGE_ITEMS = ["B1", "B2", "B3", "B4", "B5", "B6", "M1", "M2", "M3", "M4", "M5", "M6", "M7", "M8"]
+MAXIMA = {"B1": 2, "B2": 2, "B3": 2, "B4": 5, "B5": 4, "B6": 5, "M1": 8, "M2": 7, "M3": 3}
+MAXIMA |= {"M4": 4, "M5": 4, "M6": 5, "M7": 5, "M8": 4, "E1": 5, "E2": 5}
+
+
+def _hub_path(database, userid: str) -> str:
+    cards = [r for r in outbox_for(database, userid) if r.msgtype == "template_card"]
+    return path_of(cards[-1].payload["template_card"]["card_action"]["url"])
+
+
+def _fill_college(content: bytes) -> bytes:
+    """Every B and M item at its maximum except M1 at 0; no bonus."""
+    book, sheet, headers = workbook_rows(content)
+    for row in range(4, sheet.max_row + 1):
+        for item in COLLEGE_ITEMS:
+            column = next(c for h, c in headers.items() if h and h.startswith(f"{item} 评分"))
+            sheet.cell(row, column, 0 if item == "M1" else MAXIMA[item])
+    return save(book)
+
+
+def _fill_academy(content: bytes) -> bytes:
+    book, sheet, headers = workbook_rows(content)
+    for row in range(4, sheet.max_row + 1):
+        for item, value in (("A1", 9.5), ("A2", 5), ("A3", 4)):
+            column = next(c for h, c in headers.items() if h and h.startswith(f"{item} 评分"))
+            sheet.cell(row, column, value)
+    return save(book)
+
+
+def _score_college(app, database, userid: str) -> str:
+    hub = _hub_path(database, userid)
+    browser = Browser(app, userid)
+    page = browser.get(hub)
+    assert page.status_code == 200, page.text
+    workbook = browser.get(hub + "/workbook.xlsx")
+    assert workbook.status_code == 200
+    confirm = browser.upload(hub + "/upload", _fill_college(workbook.data))
+    assert confirm.status_code == 200, confirm.text
+    assert "确认保存" in confirm.text
+    saved = browser.post(hub + "/confirm")
+    assert "已保存" in saved.text
+    return hub
+
+
+def _text(payload) -> str:
+    return payload[payload["msgtype"]]["content"]
+
+
+def test_the_whole_cycle(app, database, demo, phone):
+    # 1. opening: refused for a student, done by the office; everyone concerned is told
+    phone.say("zhangsan", "开启考核 2025-2026")
+    assert "只有书院部管理员" in phone.last_text("zhangsan")
+    phone.say("shuyuan_admin", "开启考核 2025-2026 学院 2099-09-10")
+    assert "已开启 2025-2026 学年考核" in phone.last_text("shuyuan_admin")
+    phone.say("shuyuan_admin", "开启考核 2025-2026")
+    assert "已经开启过了" in phone.last_text("shuyuan_admin")
+    assert "考核已开启" in _text(phone.new("wanglaoshi")[-1])
+    cs_card = phone.last_card("cs_admin")
+    assert cs_card["horizontal_content_list"] == [{"keyname": "截止", "value": "2099-09-10"}]
+    assert "计算机与物联网学院" in cs_card["main_title"]["title"]
+    with database.session() as session:
+        cycle_id = session.scalar(sa.select(AssessmentCycle.id))
+
+    # 2. a college admin: only their college's workbook; a bad workbook → every problem
+    cs_hub = _hub_path(database, "cs_admin")
+    ice_hub = _hub_path(database, "ice_admin")
+    cs_browser = Browser(app, "cs_admin")
+    assert cs_browser.get(ice_hub).status_code == 403
+    assert cs_browser.get(ice_hub + "/workbook.xlsx").status_code == 403
+    content = cs_browser.get(cs_hub + "/workbook.xlsx").data
+    book, sheet, headers = workbook_rows(content)
+    assert "B4 评分（满分 5）" in headers and "M8 评分（满分 4）" in headers
+    assert "E1 评分（满分 5）" in headers and "A1 评分（满分 10）" not in headers
+    assert "B4 建议分" in headers and "M1 记录情况" in headers and "年度工作总结" in headers
+    assert sheet.max_row - 3 == 7  # the college's 7 mentors
+    assert "个教学周" in str(sheet.cell(4, headers["M1 记录情况"]).value)
+    sheet.cell(4, headers["B1 评分（满分 2）"], 3)
+    sheet.cell(5, headers["B2 评分（满分 2）"], 1.25)
+    sheet.cell(6, headers["B3 评分（满分 2）"], "=1+1")
+    sheet.cell(7, 1, "99999999")
+    bad = cs_browser.upload(cs_hub + "/upload", save(book))
+    assert bad.status_code == 400
+    assert "第 4 行 D 列（B1）：分数 3 超出 0–2" in bad.text
+    assert "第 5 行 E 列（B2）：分数 1.25 超过 1 位小数" in bad.text
+    assert "第 6 行 F 列（B3）：不能使用公式" in bad.text
+    assert "第 7 行：工号 99999999 不是本表范围内的导师" in bad.text
+    not_a_book = cs_browser.upload(cs_hub + "/upload", b"%PDF-1.4 nope", "评分表.xlsx")
+    assert "这不是 Excel 工作簿" in not_a_book.text
+    del sheet
+    book2, sheet2, headers2 = workbook_rows(content)
+    sheet2.delete_cols(headers2["B5 评分（满分 4）"])
+    missing = cs_browser.upload(cs_hub + "/upload", save(book2))
+    assert "缺少列：B5 评分（满分 4）" in missing.text
+    with database.session() as session:
+        assert session.scalar(sa.select(sa.func.count(ItemScore.id))) == 0
+
+    # good workbooks for CS and ICE, confirmed; resent once (no changes); submitted by a tap
+    _score_college(app, database, "cs_admin")
+    again = cs_browser.upload(cs_hub + "/upload", _fill_college(content))
+    assert "没有需要保存的修改" in again.text
+    _score_college(app, database, "ice_admin")
+    with database.session() as session:
+        scores = session.scalars(sa.select(ItemScore)).all()
+        assert len(scores) == 14 * 14
+        admin = session.scalar(sa.select(Person).where(Person.userid == "cs_admin"))
+        assert {s.given_by_id for s in scores} >= {admin.id}
+        assert session.scalar(
+            sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action == "score")
+        ) == len(scores)
+    card = phone.last_card("cs_admin") if False else cs_card
+    submit_key = card["button_list"][0]["key"]
+    phone.tap("cs_admin", card, submit_key)
+    assert "已提交计算机与物联网学院的评分" in phone.last_text("cs_admin")
+    after_submit = cs_browser.upload(cs_hub + "/upload", _fill_college(content))
+    assert "已经提交" in after_submit.text
+    phone.say("ice_admin", "提交评分")
+    assert "已提交" in phone.last_text("ice_admin")
+    phone.say("de_admin", "提交评分")
+    assert "评分不完整" in phone.last_text("de_admin")
+
+    # 3. the academy office: A items of all mentors
+    office = Browser(app, "shuyuan_admin")
+    academy_hub = _hub_path(database, "shuyuan_admin")
+    assert academy_hub.endswith("/scores/academy")
+    assert cs_browser.get(academy_hub).status_code == 403
+    academy_book = office.get(academy_hub + "/workbook.xlsx").data
+    assert load_workbook(io.BytesIO(academy_book)).active.max_row - 3 == 20
+    confirm = office.upload(academy_hub + "/upload", _fill_academy(academy_book))
+    assert "A1：未评 → 9.5" in confirm.text
+    office.post(academy_hub + "/confirm")
+    phone.say("shuyuan_admin", "提交评分")
+    assert "已提交书院部的评分" in phone.last_text("shuyuan_admin")
+    assert "书院部已提交" in phone.last_text("cs_admin")
+
+    # 4. progress: the late college is named; a college admin sees their college only
+    phone.say("shuyuan_admin", "进度")
+    progress = phone.last_text("shuyuan_admin")
+    assert "计算机与物联网学院：已提交" in progress
+    assert "数字经济学院：已评 0/6 位，未提交" in progress
+    assert "尚未提交：数字经济学院" in progress
+    phone.say("cs_admin", "进度")
+    mine = phone.last_text("cs_admin")
+    assert "计算机与物联网学院" in mine and "数字经济学院" not in mine
+    phone.say("zhangsan", "进度")
+    assert "只对书院部和学院管理员开放" in phone.last_text("zhangsan")
+
+    # 5. publication: refused while a college is missing, then published anyway
+    phone.say("shuyuan_admin", "公示")
+    assert "尚未提交：数字经济学院" in phone.last_text("shuyuan_admin")
+    phone.say("shuyuan_admin", "公示 强制")
+    published = "\n".join(
+        _text(p) for p in phone.new("shuyuan_admin") if p["msgtype"] != "template_card"
+    )
+    assert "已公示" in published and "缺少：数字经济学院" in published
+    result = phone.last_card("wanglaoshi")
+    assert result["button_list"][0]["text"] == "提出异议"
+    assert "学院排名第" in result["main_title"]["desc"]
+    liu = phone.last_card("liulaoshi")  # assessed by the late college
+    assert "结果未完成" in liu["main_title"]["desc"]
+    digest = phone.last_text("cs_dean")
+    assert "计算机与物联网学院 2025-2026 学年导师考核排名（公示）" in digest
+    assert "王建国" in digest
+    assert "王建国" in phone.last_text("ice_dean")  # head of his own unit
+    with database.session() as session:
+        cycle = session.get(AssessmentCycle, cycle_id)
+        assert cycle.status == CycleStatus.PUBLISHED and cycle.objections_until is not None
+        before = compute(session, cycle)
+        people = {m.person.id: m.person for m in before.members}
+        cs = [m.person.id for m in before.members if m.college.code == "CS"]
+        ranked = sorted(cs, key=lambda pid: before.of(pid).total, reverse=True)
+        low = ranked[-1]
+        target = next(pid for pid in ranked if 0 < before.of(pid).total - before.of(low).total < 8)
+        low_user, target_user = people[low].userid, people[target].userid
+        low_rank, target_rank = before.of(low).rank, before.of(target).rank
+
+    # 6. an objection reaches the office and the college; a correction needs a reason
+    phone.new(low_user)
+    phone.tap(low_user, result, result["button_list"][0]["key"])
+    assert "异议 + 具体内容" in phone.last_text(low_user)
+    phone.say(low_user, "异议 M1 我每周都有两次以上交流，记录在台账中")
+    assert "已收到您的异议" in phone.last_text(low_user)
+    notice = phone.last_text("shuyuan_admin")
+    assert "收到异议" in notice and "M1 我每周都有两次以上交流" in notice
+    assert "收到异议" in phone.last_text("cs_admin")
+    assert not [p for p in phone.new("de_admin") if "收到异议" in str(p)]
+    with database.session() as session:
+        objection_id = session.scalar(sa.select(sa.func.max(service.Objection.id)))
+    phone.say("shuyuan_admin", f"更正 {objection_id} M1 8")
+    assert "必须写明原因" in phone.last_text("shuyuan_admin")
+    phone.say("cs_admin", f"更正 {objection_id} M1 8 核实")
+    assert "只有书院部管理员" in phone.last_text("cs_admin")
+    phone.new(target_user)
+    phone.say("shuyuan_admin", f"更正 {objection_id} M1 8 已核实台账，每周交流达标")
+    assert "已更正" in phone.last_text("shuyuan_admin")
+    updated = phone.last_card(low_user)
+    assert "已更新" in updated["main_title"]["title"]
+    assert "已更新" in phone.last_card(target_user)["main_title"]["title"]
+    with database.session() as session:
+        cycle = session.get(AssessmentCycle, cycle_id)
+        after = compute(session, cycle)
+        assert after.of(low).rank < low_rank
+        assert after.of(target).rank > target_rank
+        correction = session.scalars(sa.select(Correction)).one()
+        assert (correction.old_tenths, correction.new_tenths) == (0, 80)
+        assert correction.objection_id == objection_id
+        assert (
+            session.scalar(
+                sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action == "correct")
+            )
+            == 1
+        )
+
+    # 7. closing: not with an open objection; answered; then final, read-only, exports
+    phone.say("shuyuan_admin", "结束考核")
+    assert "没有答复" in phone.last_text("shuyuan_admin")
+    phone.say("shuyuan_admin", f"答复 {objection_id} 已核实并更正 M1 为 8 分")
+    assert "已核实并更正" in phone.last_text(low_user)
+    phone.say("shuyuan_admin", "结束考核")
+    assert "考核已结束" in phone.last_text("shuyuan_admin")
+    phone.say("shuyuan_admin", f"更正 {objection_id} M1 7 再改")
+    assert "不能再修改" in phone.last_text("shuyuan_admin")
+    phone.say(low_user, "异议 还想再说")
+    assert "不在考核结果公示期" in phone.last_text(low_user)
+    final = phone.last_card(target_user)
+    assert final["card_type"] == "text_notice"
+    with database.session() as session:
+        person = session.scalar(sa.select(Person).where(Person.userid == "wanglaoshi"))
+        person.name = '=HYPERLINK("http://x")'
+        session.commit()
+        assert session.scalar(sa.select(sa.func.count(Submission.id))) == 3
+    phone.say("shuyuan_admin", "导出")
+    links = phone.last_text("shuyuan_admin")
+    for name in ("outstanding", "history", "results"):
+        assert f"/export/{name}.xlsx" in links
+        answer = office.get(f"/m/cycle/{cycle_id}/export/{name}.xlsx")
+        assert answer.status_code == 200
+        sheet = load_workbook(io.BytesIO(answer.data)).active
+        values = [c.value for row in sheet.iter_rows() for c in row]
+        assert not any(isinstance(v, str) and v.startswith("=") for v in values)
+    history = load_workbook(io.BytesIO(office.get(f"/m/cycle/{cycle_id}/export/history.xlsx").data))
+    names = [row[1].value for row in history.active.iter_rows(min_row=2)]
+    assert '\'=HYPERLINK("http://x")' in names
+    outstanding = load_workbook(
+        io.BytesIO(office.get(f"/m/cycle/{cycle_id}/export/outstanding.xlsx").data)
+    ).active
+    assert outstanding.max_row >= 3  # at least one per ranked college
+    assert not any(
+        r[0].value == "数字经济学院" for r in outstanding.iter_rows(min_row=2)
+    )  # nobody ranked there
+    assert ScoreSource.SELF  # self-assessment is covered in test_pages

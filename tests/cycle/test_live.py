@@ -1,0 +1,81 @@
+"""The college's workbook round trip with the whole app served for real: the opening card goes
+out through the outbox and the fake WeCom API, the admin signs in with OAuth in the in-app
+browser, downloads, uploads, confirms, and submits by tapping the card."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from bot.db import get_database
+from bot.demo_data import seed_demo
+from bot.models import ItemScore, Submission
+from bot.simulator.chat import sync_directory
+from tests.cycle.conftest import END_OF_YEAR
+from tests.cycle.test_journey import _fill_college
+from tests.live import LiveApp, serve
+
+
+@pytest.fixture
+def live(settings_overrides) -> Iterator[LiveApp]:
+    with serve(settings_overrides) as live:
+        database = get_database(live.app)
+        with live.app.app_context():
+            seed_demo(database, now=END_OF_YEAR)
+        with database.session() as session:
+            sync_directory(live.simulator, session)
+        yield live
+
+
+def _cards(live: LiveApp, userid: str) -> list[dict]:
+    return [
+        e
+        for e in live.simulator.conversation(userid)
+        if e["direction"] == "out" and e["msgtype"] == "template_card"
+    ]
+
+
+def test_college_workbook_round_trip_in_the_browser(live):
+    assert live.simulator.send_text("shuyuan_admin", "开启考核 2025-2026") == 200
+    report = live.drain()
+    assert report.failed == 0 and report.dead == 0
+    [entry] = _cards(live, "cs_admin")
+    card = entry["payload"]
+    hub = card["card_action"]["url"]
+
+    browser = requests.Session()
+    browser.cookies.set("sim_userid", "cs_admin", domain="127.0.0.1", path="/simulator")
+    page = browser.get(hub, timeout=10)
+    assert page.status_code == 200
+    assert any("/connect/oauth2/authorize" in r.headers.get("Location", "") for r in page.history)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    workbook = browser.get(hub + "/workbook.xlsx", timeout=10)
+    assert workbook.headers["Content-Type"].startswith("application/vnd.openxmlformats")
+    confirm = browser.post(
+        hub + "/upload",
+        data={"csrf": csrf},
+        files={"file": ("评分表.xlsx", _fill_college(workbook.content))},
+        timeout=10,
+    )
+    assert confirm.status_code == 200 and "确认保存" in confirm.text
+    saved = browser.post(hub + "/confirm", data={"csrf": csrf}, timeout=10)
+    assert "已保存 98 项评分" in saved.text
+    with get_database(live.app).session() as session:
+        assert session.scalar(sa.select(sa.func.count(ItemScore.id))) == 98
+
+    status = live.simulator.tap_card(
+        "cs_admin",
+        task_id=card["task_id"],
+        card_type=card["card_type"],
+        event_key=card["button_list"][0]["key"],
+        selected=[],
+    )
+    assert status == 200
+    live.drain()
+    assert _cards(live, "cs_admin")[0]["replaced_text"] == "已提交"
+    with get_database(live.app).session() as session:
+        assert session.scalar(sa.select(sa.func.count(Submission.id))) == 1
