@@ -1,0 +1,105 @@
+"""`make demo`: the bot, the local WeCom simulator and a demo university, with no WeCom account.
+
+Generates simulator credentials once (``instance/demo.env``), migrates the SQLite database,
+seeds the demo university, then serves bot + simulator on one port, with the outbox sender and
+the reminder scheduler (threads, for the demo only) running beside the web server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import secrets
+import threading
+import webbrowser
+from datetime import UTC, datetime
+from pathlib import Path
+
+INSTANCE = Path("instance")
+
+
+def demo_credentials(path: Path, port: int) -> dict[str, str]:
+    """Read or create the demo's WeCom credentials; they only ever talk to the simulator."""
+    values: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            name, _, value = line.partition("=")
+            if name and not name.startswith("#"):
+                values[name.strip()] = value.strip()
+    generated = {
+        "WECOM_CORP_ID": "ww" + secrets.token_hex(8),
+        "WECOM_AGENT_ID": "1000002",
+        "WECOM_SECRET": secrets.token_urlsafe(32),
+        "WECOM_TOKEN": secrets.token_urlsafe(16),
+        "WECOM_AES_KEY": base64.b64encode(secrets.token_bytes(32)).decode().rstrip("="),
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "CARE_NOTES_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+    }
+    for name, value in generated.items():
+        values.setdefault(name, value)
+    base = f"http://127.0.0.1:{port}"
+    values["WECOM_API_BASE"] = base + "/simulator"
+    values["WECOM_OAUTH_BASE"] = base + "/simulator"
+    values["PUBLIC_BASE_URL"] = base
+    values["SIMULATOR"] = "1"
+    values["LOG_FORMAT"] = "console"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = "# 演示用的模拟企业微信凭据（只用于本机模拟器）\n"
+    body += "".join(f"{name}={value}\n" for name, value in sorted(values.items()))
+    path.write_text(body, encoding="utf-8")
+    return values
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="全生异科导师机器人演示")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--no-browser", action="store_true")
+    args = parser.parse_args()
+
+    config = demo_credentials(INSTANCE / "demo.env", args.port)
+    from werkzeug.serving import make_server
+
+    from bot import create_app, migrate
+    from bot.db import get_database
+    from bot.demo_data import seed_demo
+    from bot.records.cli import run_fetcher
+    from bot.roster.calendar import year_code_for
+    from bot.sender import run_sender_thread
+    from bot.wecom_client import get_client
+    from handlers.menu import menu_definition
+    from scheduler.process import run_scheduler_thread
+
+    app = create_app(config)
+    database = get_database(app)
+    migrate.upgrade(database.engine)
+    now = datetime.now(UTC)
+    with app.app_context():
+        year = year_code_for(now.astimezone(app.extensions["settings"].zone).date())
+        summary = seed_demo(database, now=now, year=year)
+    print(f"{year} 学年演示数据：{summary.records} 条记录，{summary.ratings} 条评价")
+    server = make_server("127.0.0.1", args.port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    get_client(app).create_menu(menu_definition())
+    run_sender_thread(app)
+    run_scheduler_thread(app)
+    storage = app.extensions["settings"].storage_dir(app.instance_path)
+    threading.Thread(
+        target=run_fetcher,
+        args=(database, get_client(app), storage),
+        kwargs={"interval": 2.0},
+        name="evidence-fetcher",
+        daemon=True,
+    ).start()
+    url = f"http://127.0.0.1:{args.port}/simulator/"
+    print(f"演示已启动：打开 {url} 选择一个人即可开始（Ctrl+C 退出）")
+    print("例如：导师 wanglaoshi 发送“帮助”或“交流 张三 线上 聊选课”")
+    if not args.no_browser:
+        threading.Timer(1.0, lambda: webbrowser.open(url)).start()
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
