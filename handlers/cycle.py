@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.context import Context, Reply
 from bot.cycle import access, messages, service
-from bot.cycle.results import compute
+from bot.cycle.results import compute, members
 from bot.cycle.service import CycleError, Env, Scope
 from bot.models import CycleStatus, Role
 from bot.router import Router
@@ -197,17 +197,25 @@ def exports(message: Any, ctx: Context) -> Reply:
     )
 
 
-@router.on_command("考核结果", "我的考核")
+MENU_MY_ASSESSMENT = "my_assessment"
+
+
+@router.on_command("考核结果", "我的考核", "自评")
+@router.on_menu(MENU_MY_ASSESSMENT)
 def my_result(message: Any, ctx: Context) -> Reply:
+    """While the cycle is open: the self-assessment link and deadline; afterwards: the result."""
     try:
         cycle = service.require_cycle(ctx.session)
     except CycleError as exc:
         return Reply.text(str(exc))
-    if cycle.status == CycleStatus.OPEN:
-        return Reply.text("考核结果还没有公示。")
-    results = compute(ctx.session, cycle)
-    if not any(m.person.id == ctx.person.id for m in results.members):
+    if not any(m.person.id == ctx.person.id for m in members(ctx.session, cycle)):
         return Reply.text("您不在本次考核的导师名单中。")
+    if cycle.status == CycleStatus.OPEN:
+        return messages.self_assessment_prompt(
+            cycle.year.code, cycle.deadlines, ctx.settings.PUBLIC_BASE_URL, cycle.id,
+            done=service.has_self_assessed(ctx.session, cycle, ctx.person.id),
+        )  # fmt: skip
+    results = compute(ctx.session, cycle)
     return messages.result_card(
         cycle.year.code, ctx.person.name, results.of(ctx.person.id),
         base=ctx.settings.PUBLIC_BASE_URL, cycle_id=cycle.id,

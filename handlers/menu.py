@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers import cycle, progress, record_flow, record_list
 from handlers import help as help_handlers
-from handlers import progress, record_flow, record_list
 
 MENU: list[dict[str, Any]] = [
     {
@@ -18,7 +18,13 @@ MENU: list[dict[str, Any]] = [
             {"type": "click", "name": "我的记录", "key": record_list.MENU_LIST},
         ],
     },
-    {"type": "click", "name": "我的", "key": progress.MENU_MINE},
+    {
+        "name": "我的",
+        "sub_button": [
+            {"type": "click", "name": "本周进度", "key": progress.MENU_MINE},
+            {"type": "click", "name": "我的考核", "key": cycle.MENU_MY_ASSESSMENT},
+        ],
+    },
     {"type": "click", "name": "帮助", "key": help_handlers.MENU_HELP},
 ]
 

@@ -22,6 +22,7 @@ import sqlalchemy.orm as so
 import structlog
 
 from bot import outbox
+from bot.cycle.service import ACADEMY_SUBJECT
 from bot.db import Database
 from bot.models import (
     AcademicYear,
@@ -431,15 +432,16 @@ class Step:
     audience: str  # "mentor" | "college" | "academy": who submits (Submission.subject_id)
 
 
-# The steps an AssessmentCycle.deadlines may name; the value is "YYYY-MM-DD" (or an ISO
-# datetime, or {"due": "YYYY-MM-DD", "label": "…"} to rename the step in messages).
+# The steps of bot.cycle (AssessmentCycle.deadlines and Submission.step use these names); a
+# deadline value is "YYYY-MM-DD" (or an ISO datetime, or {"due": "YYYY-MM-DD", "label": "…"}
+# to rename the step in messages).
 STEPS: dict[str, Step] = {
-    "mentor_summary": Step("提交年度工作总结", "mentor"),
-    "self_assessment": Step("提交自评", "mentor"),
-    "college_scores": Step("学院评分", "college"),
-    "college_submit": Step("学院汇总上报", "college"),
-    "academy_scores": Step("书院部评分", "academy"),
+    "self": Step("提交自评与年度工作总结", "mentor"),
+    "college": Step("学院评分并提交", "college"),
+    "academy": Step("书院部 A 项评分并提交", "academy"),
 }
+HOW_TO_SELF_ASSESS = "请在企业微信中发送“我的考核”，打开自评页面并上传年度工作总结。"
+HOW_TO_SCORE = "请发送“评分表”获取链接，上传评分表后发送“提交评分”。"
 
 
 def parse_deadline(value: Any, zone: Any) -> tuple[date, str | None] | None:
@@ -464,9 +466,10 @@ def parse_deadline(value: Any, zone: Any) -> tuple[date, str | None] | None:
 def assessment_calendar(
     database: Database, now: datetime, *, rules: Rules, days_before: Sequence[int] = (3, 1)
 ) -> int:
-    """Open cycles: reminders ``days_before`` each deadline (moved to the working day before
-    a day off) to those who have not submitted; once overdue, the college head is told.
-    Runs in vacations too (the assessment opens at the end of August)."""
+    """Open cycles, on working days: reminders ``days_before`` each deadline (moved to the
+    working day before a day off) to those who have not submitted; once overdue, the late
+    are reminded every working day and their college head (the academy's head for the
+    office) is told once who is late. Runs in vacations too (the cycle opens in August)."""
     today = rules.today(now)
     if not is_working_day(today):
         return 0
@@ -501,18 +504,27 @@ def _deadline_step(
     rules: Rules,
 ) -> int:
     today = rules.today(now)
+    how = HOW_TO_SELF_ASSESS if step.audience == "mentor" else HOW_TO_SCORE
+    pending = _pending(session, cycle, name, step)
+    userids = sorted({userid for _, userid, _ in pending})
     if today > due:
-        return _escalate(session, cycle, name, step, due, now, rules)
+        late = (
+            f"【考核逾期】{cycle.year.code}学年导师考核“{step.label}”已于 "
+            f"{due.month}月{due.day}日 截止，您尚未完成。{how}"
+        )
+        reminded = notify(
+            session, userids, Message.text(late), campaign="assessment_late",
+            period=f"{cycle.id}-{name}-{today.isoformat()}", now=now, rules=rules,
+        )  # fmt: skip
+        return reminded + _escalate(session, cycle, name, step, due, pending, now, rules)
     offsets = [offset for offset, day in reminder_days(due, days_before).items() if day == today]
     if not offsets:
         return 0
     left = (due - today).days
     text = (
         f"【考核提醒】{cycle.year.code}学年导师考核：“{step.label}”将于 "
-        f"{due.month}月{due.day}日 截止，还有 {left} 天。已完成的请忽略。"
+        f"{due.month}月{due.day}日 截止，还有 {left} 天。{how}已完成的请忽略。"
     )
-    pending = _pending(session, cycle, name, step)
-    userids = [userid for _, userid, _ in pending]
     return notify(
         session,
         userids,
@@ -527,7 +539,8 @@ def _deadline_step(
 def _pending(
     session: so.Session, cycle: AssessmentCycle, name: str, step: Step
 ) -> list[tuple[int, str, int]]:
-    """(college id, userid to remind, subject id) of those who have not submitted ``name``."""
+    """(unit id to escalate to, userid to remind, subject id) of those who have not
+    submitted ``name``: a mentor's unit is the college that assesses them."""
     done = set(
         session.scalars(
             sa.select(Submission.subject_id).where(
@@ -541,14 +554,25 @@ def _pending(
             for m in mentors_of(session, cycle.year_id)
             if m.person_id not in done
         ]
-    kind = UnitKind.COLLEGE if step.audience == "college" else UnitKind.ACADEMY
-    role = Role.COLLEGE_ADMIN if step.audience == "college" else Role.ACADEMY_ADMIN
-    units = session.scalars(sa.select(Unit).where(Unit.kind == kind).order_by(Unit.id))
+    if step.audience == "academy":
+        academy = session.scalar(sa.select(Unit).where(Unit.kind == UnitKind.ACADEMY))
+        if ACADEMY_SUBJECT in done or academy is None:
+            return []
+        return [
+            (academy.id, userid, ACADEMY_SUBJECT) for userid in holders(session, Role.ACADEMY_ADMIN)
+        ]
+    colleges = session.scalars(
+        sa.select(Unit)
+        .join(MentorAssignment, MentorAssignment.college_id == Unit.id)
+        .where(MentorAssignment.year_id == cycle.year_id)
+        .distinct()
+        .order_by(Unit.id)
+    )
     return [
         (unit.id, userid, unit.id)
-        for unit in units
+        for unit in colleges
         if unit.id not in done
-        for userid in holders(session, role, unit.id if kind == UnitKind.COLLEGE else None)
+        for userid in holders(session, Role.COLLEGE_ADMIN, unit.id)
     ]
 
 
@@ -558,11 +582,12 @@ def _escalate(
     name: str,
     step: Step,
     due: date,
+    pending: list[tuple[int, str, int]],
     now: datetime,
     rules: Rules,
 ) -> int:
-    """Overdue: each college head hears once which of their college's people are late."""
-    pending = _pending(session, cycle, name, step)
+    """Overdue: each college head (the academy's head for the office) hears once which of
+    their people are late."""
     if not pending:
         return 0
     late_by_unit: dict[int, set[int]] = defaultdict(set)

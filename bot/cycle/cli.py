@@ -61,19 +61,6 @@ def progress_command(year: str | None) -> None:
         click.echo(service.progress_text(session, cycle, None, today))
 
 
-@cycle_cli.command("remind")
-@click.argument("year", required=False)
-def remind_command(year: str | None) -> None:
-    """Remind (and escalate) everyone whose step is overdue; at most once a day each."""
-    with get_database().session() as session:
-        try:
-            cycle = service.require_cycle(session, year)
-        except CycleError as exc:
-            raise click.ClickException(str(exc)) from None
-        added = service.remind_overdue(session, cycle, now=datetime.now(UTC), env=_env())
-        click.echo(f"已加入发送队列：逾期提醒 {added} 条")
-
-
 @cycle_cli.command("publish")
 @click.argument("year", required=False)
 @click.option("--force", is_flag=True, help="Publish although some steps are missing.")

@@ -62,6 +62,21 @@ def opening_for_mentor(
     return Message.markdown("\n".join(lines))
 
 
+def self_assessment_prompt(
+    year: str, deadlines: Mapping[str, str], base: str, cycle_id: int, *, done: bool
+) -> Message:
+    """A mentor's way into the open cycle: the self-assessment page and the summary upload."""
+    state = "您已提交自评，截止前仍可修改。" if done else "您还没有提交自评。"
+    lines = [
+        f"**{year} 学年导师考核（评分中）**",
+        state,
+        *deadline_lines({k: v for k, v in deadlines.items() if k == "self"}),
+    ]
+    lines.append(f"[填写自评]({self_url(base, cycle_id)})（可看到本年度各项记录情况）")
+    lines.append("年度工作总结请在自评页面上传，或发送“上传”。")
+    return Message.markdown("\n".join(lines))
+
+
 def scoring_card(
     title: str, desc: str, deadline: str | None, url: str, submit_key: str, purpose: str
 ) -> Message:

@@ -45,7 +45,6 @@ from bot.models import (
     ScoreSource,
     Submission,
     Unit,
-    UnitKind,
 )
 from bot.outbox import Message
 from scheduler.calendar import is_working_day
@@ -528,6 +527,19 @@ def progress(
     return rows
 
 
+def has_self_assessed(session: so.Session, cycle: AssessmentCycle, mentor_id: int) -> bool:
+    return (
+        session.scalar(
+            sa.select(Submission.id).where(
+                Submission.cycle_id == cycle.id,
+                Submission.step == "self",
+                Submission.subject_id == mentor_id,
+            )
+        )
+        is not None
+    )
+
+
 def self_progress(session: so.Session, cycle: AssessmentCycle) -> tuple[int, int]:
     """(mentors who submitted their self-assessment, mentors)."""
     people = members(session, cycle)
@@ -861,75 +873,3 @@ def close(
     )
     announce(session, cycle, compute(session, cycle), now=now, env=env, stage="close")
     return "考核已结束，结果已确定并发送给导师、学院负责人和单位负责人。导出：发送“导出”。"
-
-
-# --- reminders ---------------------------------------------------------------------------------
-
-ESCALATE_AFTER_DAYS = 3
-
-
-def remind_overdue(session: so.Session, cycle: AssessmentCycle, *, now: datetime, env: Env) -> int:
-    """Remind everyone whose step is past its deadline (once a day); a college more than
-    ``ESCALATE_AFTER_DAYS`` late is escalated to its head, the office to the academy's head.
-    Returns how many messages were queued."""
-    if cycle.status != CycleStatus.OPEN:
-        return 0
-    today = now.astimezone(env.zone).date()
-    day = today.isoformat()
-    added = 0
-
-    def late(step: str) -> int | None:
-        deadline = cycle.deadlines.get(step)
-        if not deadline or date.fromisoformat(deadline) >= today:
-            return None
-        return (today - date.fromisoformat(deadline)).days
-
-    days = late("college")
-    if days is not None:
-        rows = {r.title: r for r in progress(session, cycle) if r.step == "college"}
-        for college in colleges(session, cycle):
-            row = rows[college.name]
-            if row.submitted:
-                continue
-            text = (
-                f"{cycle.year.code} 学年考核：{college.name}的评分已逾期 {days} 天"
-                f"（已评 {row.complete}/{row.mentors} 位）。请尽快上传评分表并提交。"
-            )
-            people = {p.userid for p in holders(session, Role.COLLEGE_ADMIN, college.id)}
-            if days > ESCALATE_AFTER_DAYS:
-                people |= {p.userid for p in holders(session, Role.COLLEGE_HEAD, college.id)}
-            added += outbox.enqueue(
-                session, sorted(people), Message.text(text),
-                key=f"cycle:{cycle.id}:overdue:college-{college.id}:{day}", now=now,
-            )  # fmt: skip
-    days = late("academy")
-    academy_row = progress(session, cycle)[-1]
-    if days is not None and not academy_row.submitted:
-        people = {p.userid for p in holders(session, Role.ACADEMY_ADMIN)}
-        if days > ESCALATE_AFTER_DAYS:
-            academy = session.scalar(sa.select(Unit).where(Unit.kind == UnitKind.ACADEMY))
-            if academy is not None and academy.head is not None:
-                people.add(academy.head.userid)
-        added += outbox.enqueue(
-            session, sorted(people),
-            Message.text(f"{cycle.year.code} 学年考核：书院部评分已逾期 {days} 天，请尽快提交。"),
-            key=f"cycle:{cycle.id}:overdue:academy:{day}", now=now,
-        )  # fmt: skip
-    if late("self") is not None:
-        done = set(
-            session.scalars(
-                sa.select(Submission.subject_id).where(
-                    Submission.cycle_id == cycle.id, Submission.step == "self"
-                )
-            )
-        )
-        waiting = [m.person.userid for m in members(session, cycle) if m.person.id not in done]
-        added += outbox.enqueue(
-            session, waiting,
-            Message.markdown(
-                f"{cycle.year.code} 学年考核自评已过截止日期，请尽快完成："
-                f"[填写自评]({messages.self_url(env.base_url, cycle.id)})"
-            ),
-            key=f"cycle:{cycle.id}:overdue:self:{day}", now=now,
-        )  # fmt: skip
-    return added

@@ -379,13 +379,7 @@ def _save_self(cycle: AssessmentCycle, values: dict[str, Decimal]) -> None:
             )  # fmt: skip
         else:
             score.tenths, score.given_at = tenths, now
-    if not db.scalar(
-        sa.select(Submission.id).where(
-            Submission.cycle_id == cycle.id,
-            Submission.step == "self",
-            Submission.subject_id == person.id,
-        )
-    ):
+    if not service.has_self_assessed(db, cycle, person.id):
         db.add(
             Submission(
                 cycle_id=cycle.id, step="self", subject_id=person.id,

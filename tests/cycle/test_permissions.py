@@ -254,19 +254,46 @@ def test_command_line_cycle(app, runner, database, demo, tmp_path):
     assert bad.exit_code != 0
 
 
-def test_overdue_steps_are_reminded_then_escalated(app, database, demo, phone):
-    from datetime import timedelta
+def test_overdue_steps_are_reminded_by_the_scheduler_then_escalated(app, database, demo, phone):
+    """The cycle's deadlines drive the scheduler's assessment calendar: the late are reminded
+    each working day, their college head (the academy's head for the office) once."""
+    from scheduler.jobs import assessment_calendar
+    from tests.scheduler.conftest import RULES
 
-    now = datetime.now(UTC)
+    opened = datetime(2026, 8, 31, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Monday
     with database.session() as session:
         office = _person(session, "shuyuan_admin")
-        cycle = service.open_cycle(session, year_code="2025-2026", actor=office, now=now, env=ENV)
-        later = now + timedelta(days=15)
-        first = service.remind_overdue(session, cycle, now=later, env=ENV)
-        assert service.remind_overdue(session, cycle, now=later, env=ENV) == 0  # once a day
-        escalated = service.remind_overdue(session, cycle, now=later + timedelta(days=4), env=ENV)
-    assert first == 20 + 4 + 2  # mentors' self-assessment; 3 colleges' admins; the office
-    assert escalated == first + 3 + 1  # plus each college's head and the academy's head
-    assert "逾期" in phone.last_text("cs_dean")
-    assert "书院部评分已逾期" in phone.last_text("shuyuan_head")
-    assert "自评已过截止日期" in phone.last_text("wanglaoshi")
+        cycle = service.open_cycle(
+            session, year_code="2025-2026", actor=office, now=opened, env=ENV,
+            deadlines={"self": "2026-09-07", "college": "2026-09-14", "academy": "2026-09-14"},
+        )  # fmt: skip
+        mentors = len(members(session, cycle))
+    tuesday = datetime(2026, 9, 15, 9, 23, tzinfo=ZoneInfo("Asia/Shanghai"))
+    first = assessment_calendar(database, tuesday, rules=RULES)
+    assert assessment_calendar(database, tuesday, rules=RULES) == 0  # once a day
+    college_admins, academy_admins, colleges = 4, 2, 3
+    # late: every mentor, every college's admins, the office; heads: each college for its
+    # late mentors and for itself, and the academy's head
+    assert first == mentors + college_admins + academy_admins + colleges + colleges + 1
+    wednesday = datetime(2026, 9, 16, 9, 23, tzinfo=ZoneInfo("Asia/Shanghai"))
+    again = assessment_calendar(database, wednesday, rules=RULES)
+    assert again == mentors + college_admins + academy_admins  # the heads heard it once
+    assert "我的考核" in phone.last_text("wanglaoshi")
+    dean = [p["text"]["content"] for p in phone.new("cs_dean") if p["msgtype"] == "text"]
+    assert any("王建国" in text and "尚未完成" in text for text in dean)
+    assert any("计算机与物联网学院尚未完成" in text for text in dean)
+    assert "书院部尚未完成" in phone.last_text("shuyuan_head")
+    with database.session() as session:  # CS submits: its admin and head hear no more
+        cs = session.scalar(sa.select(Unit).where(Unit.code == "CS"))
+        admin = _person(session, "cs_admin")
+        session.add(
+            service.Submission(
+                cycle_id=cycle.id, step="college", subject_id=cs.id,
+                submitted_by_id=admin.id, submitted_at=wednesday,
+            )
+        )  # fmt: skip
+    phone.new("cs_admin")
+    assessment_calendar(
+        database, datetime(2026, 9, 17, 9, 23, tzinfo=ZoneInfo("Asia/Shanghai")), rules=RULES
+    )
+    assert phone.new("cs_admin") == []

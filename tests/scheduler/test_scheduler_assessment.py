@@ -55,9 +55,7 @@ def _run_days(database, *days) -> None:
 
 
 def test_reminders_three_and_one_day_before_then_overdue_to_the_college_head(demo):
-    cycle_id = _cycle(
-        demo, {"mentor_summary": "2026-09-04", "college_scores": {"due": "2026-09-09"}}
-    )
+    cycle_id = _cycle(demo, {"self": "2026-09-04", "college": {"due": "2026-09-09"}})
     with demo.session() as session:
         mentors = session.execute(
             sa.select(Person.id, Person.userid)
@@ -69,14 +67,14 @@ def test_reminders_three_and_one_day_before_then_overdue_to_the_college_head(dem
     _run_days(demo, (2026, 8, 31))
     assert _sent(demo) == {}
     _run_days(demo, (2026, 9, 1))  # Tuesday, 3 days before 4 Sep
-    assert len(_sent(demo)[f"assessment:{cycle_id}-mentor_summary-d3"]) == len(mentors)
+    assert len(_sent(demo)[f"assessment:{cycle_id}-self-d3"]) == len(mentors)
     with demo.session() as session:  # all but wanglaoshi submit their summary
         for person_id, userid in mentors:
             if userid != "wanglaoshi":
                 session.add(
                     Submission(
                         cycle_id=cycle_id,
-                        step="mentor_summary",
+                        step="self",
                         subject_id=person_id,
                         submitted_by_id=person_id,
                         submitted_at=at(2026, 9, 2),
@@ -85,16 +83,16 @@ def test_reminders_three_and_one_day_before_then_overdue_to_the_college_head(dem
     _run_days(demo, (2026, 9, 2))
     assert len(_sent(demo)) == 1
     _run_days(demo, (2026, 9, 3))  # Thursday, 1 day before: only wanglaoshi is left
-    assert _sent(demo)[f"assessment:{cycle_id}-mentor_summary-d1"] == ["wanglaoshi"]
+    assert _sent(demo)[f"assessment:{cycle_id}-self-d1"] == ["wanglaoshi"]
     # college scores due Wednesday 9 Sep: 3 days before is Sunday → Friday 4 Sep
     _run_days(demo, (2026, 9, 4), (2026, 9, 5), (2026, 9, 6))
     sent = _sent(demo)
-    college_admins = sent[f"assessment:{cycle_id}-college_scores-d3"]
+    college_admins = sent[f"assessment:{cycle_id}-college-d3"]
     assert {"cs_admin", "ice_admin", "de_admin", "zhaolaoshi"} == set(college_admins)
     # Monday 7 Sep: the summary is overdue; only the head of wanglaoshi's assessing college
     _run_days(demo, (2026, 9, 7))
     sent = _sent(demo)
-    assert sent[f"assessment_overdue:{cycle_id}-mentor_summary-{cs_id}"] == ["cs_dean"]
+    assert sent[f"assessment_overdue:{cycle_id}-self-{cs_id}"] == ["cs_dean"]
     with demo.session() as session:
         row = session.scalar(
             sa.select(OutboxMessage).where(OutboxMessage.key.like("assessment_overdue:%"))
@@ -104,7 +102,7 @@ def test_reminders_three_and_one_day_before_then_overdue_to_the_college_head(dem
         session.add(
             Submission(
                 cycle_id=cycle_id,
-                step="college_scores",
+                step="college",
                 subject_id=cs_id,
                 submitted_by_id=sysadmin,
                 submitted_at=at(2026, 9, 8),
@@ -112,26 +110,24 @@ def test_reminders_three_and_one_day_before_then_overdue_to_the_college_head(dem
         )
     _run_days(demo, (2026, 9, 8), (2026, 9, 10), (2026, 9, 11))
     sent = _sent(demo)
-    assert sorted(sent[f"assessment:{cycle_id}-college_scores-d1"]) == sorted(
+    assert sorted(sent[f"assessment:{cycle_id}-college-d1"]) == sorted(
         ["ice_admin", "de_admin", "zhaolaoshi"]
     )
-    overdue = {
-        key: who for key, who in sent.items() if "college_scores" in key and "overdue" in key
-    }
+    overdue = {key: who for key, who in sent.items() if "college" in key and "overdue" in key}
     assert sorted(who for users in overdue.values() for who in users) == ["de_dean", "ice_dean"]
 
 
 def test_closed_cycles_and_unknown_steps_are_left_alone(demo):
-    _cycle(demo, {"mentor_summary": "2026-09-04"}, status=CycleStatus.CLOSED)
+    _cycle(demo, {"self": "2026-09-04"}, status=CycleStatus.CLOSED)
     _run_days(demo, (2026, 9, 1), (2026, 9, 7))
     assert _sent(demo) == {}
     with demo.session() as session:
         session.execute(sa.delete(AssessmentCycle))
-    _cycle(demo, {"no_such_step": "2026-09-04", "mentor_summary": "not a date"})
+    _cycle(demo, {"no_such_step": "2026-09-04", "self": "not a date"})
     _run_days(demo, (2026, 9, 1), (2026, 9, 7))
     assert _sent(demo) == {}
 
 
 def test_no_assessment_reminder_on_a_day_off(demo):
-    _cycle(demo, {"mentor_summary": "2026-09-04"})
+    _cycle(demo, {"self": "2026-09-04"})
     assert assessment_calendar(demo, at(2026, 9, 5), rules=RULES) == 0  # Saturday
