@@ -15,6 +15,7 @@ from bot.db import Database
 from bot.ratings import rules, service
 from bot.ratings.rules import RatingPolicy
 from bot.settings import SettingsError, load_settings
+from scheduler.calendar import is_working_day
 
 
 def current_policy() -> RatingPolicy:
@@ -56,11 +57,21 @@ def send_monthly_guidance_cards(
 
 
 def send_rating_reminders(
-    database: Database, now: datetime, *, policy: RatingPolicy | None = None, **_: Any
+    database: Database,
+    now: datetime,
+    *,
+    policy: RatingPolicy | None = None,
+    working_days_only: bool = False,
+    **_: Any,
 ) -> int:
-    """Lapse what expired, flag denied records, remind who has not answered after 2 days."""
+    """Lapse what expired, flag denied records, remind who has not answered after 2 days.
+
+    With ``working_days_only`` (the default schedule sets it) reminders wait for a working
+    day (weekends and public holidays by the Chinese calendar); lapsing and flagging do not."""
     policy = policy or current_policy()
     with database.session() as session:
         service.lapse_expired(session, now)
         service.sweep_flags(session, now, policy)
+        if working_days_only and not is_working_day(now.astimezone(policy.zone).date()):
+            return 0
         return service.send_reminders(session, now, policy)

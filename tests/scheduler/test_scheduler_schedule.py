@@ -18,6 +18,8 @@ def test_default_schedule_has_the_jobs_off_the_round_minutes():
         "monthly_plan_reminder",
         "college_publicity",
         "assessment_calendar",
+        "rating_cards",
+        "rating_reminders",
     }
     assert schedule.rules.quiet_start == time(22, 0) and schedule.rules.quiet_end == time(8, 0)
     thursday = datetime(2025, 11, 20, 12, 0, tzinfo=SHANGHAI)

@@ -22,6 +22,8 @@ def _fire_times(start: datetime, end: datetime) -> list[tuple[datetime, str]]:
     schedule = load_schedule()
     fires = []
     for entry in schedule.entries.values():
+        if entry.id.startswith("rating_"):
+            continue  # rating cards and their reminder: tests/ratings (cards go out weekends)
         trigger = entry.trigger(SHANGHAI)
         moment = trigger.get_next_fire_time(None, start)
         while moment is not None and moment < end:
