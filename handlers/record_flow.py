@@ -18,6 +18,7 @@ from bot.records.flow import (
     FLOW,
     LAST_RECORD,
     NEEDS_STUDENTS,
+    START_RECORD,
     TALK,
     Flow,
     LastRecord,
@@ -524,3 +525,16 @@ def start_from_menu(message: Any, ctx: Context) -> Reply | None:
         return scope
     conversation(ctx).clear(FLOW)
     return start_flow(ctx, scope, _MENU_KINDS[message.event_key])
+
+
+@router.on_card(START_RECORD)
+def start_from_card(message: Any, ctx: Context) -> Reply | None:
+    """A one-tap button (the weekly reminder's 记录个别交流): the same flow as the menu."""
+    kind = START_RECORD.unpack(message.event_key)["kind"]
+    if kind not in _MENU_KINDS.values():
+        return Reply.text("这个按钮已失效，请点击菜单“记录”。")
+    scope = mentor_scope(ctx)
+    if isinstance(scope, Reply):
+        return scope
+    conversation(ctx).clear(FLOW)
+    return start_flow(ctx, scope, kind)

@@ -41,6 +41,8 @@ from bot.models import (
     UnitKind,
 )
 from bot.outbox import Message
+from bot.records.flow import START_RECORD
+from bot.wecom import cards
 from scheduler.calendar import (
     Rules,
     first_working_day_of_month,
@@ -55,7 +57,7 @@ log = structlog.get_logger("scheduler.jobs")
 
 MAX_NAMES = 60  # names listed in one message (text messages hold at most 2,048 bytes)
 HOW_TO_LOG_CONTACT = (
-    "登记方法：点击应用菜单“记录 → 个别交流”，或直接发送“交流 学生姓名 内容”，"
+    "点下方按钮即可记录；也可以点击菜单“记录 → 个别交流”，或直接发送“交流 学生姓名 内容”，"
     "例如：交流 张三 线上 聊选课。"
 )
 
@@ -223,25 +225,39 @@ def weekly_contact_check(
             local_start(monday, rules),
             min(local_start(monday + timedelta(days=7), rules), now),
         )
-        messages = {}
+        by_count: dict[int, list[str]] = defaultdict(list)
         for mentor in mentors_of(session, year.id):
             done = counts.get(mentor.person_id, 0)
             if done < minimum:
-                messages[mentor.userid] = weekly_contact_text(week.number, done, minimum)
-        return _send_texts(
-            session,
-            messages,
-            campaign="weekly_contact",
-            period=f"{year.code}-{semester.number}-{week.number}",
-            now=now,
-            rules=rules,
-        )
+                by_count[done].append(mentor.userid)
+        period = f"{year.code}-{semester.number}-{week.number}"
+        added = 0
+        for done, userids in sorted(by_count.items()):
+            card = weekly_contact_card(week.number, done, minimum, f"weekly-{period}-{done}")
+            added += notify(
+                session, userids, Message.template_card(card), campaign="weekly_contact",
+                period=period, now=now, rules=rules,
+            )  # fmt: skip
+        return added
 
 
 def weekly_contact_text(week_number: int, done: int, minimum: int) -> str:
     return (
-        f"【每周交流提醒】本周（第{week_number}教学周）您已记录与学生个别交流 {done} 次，"
-        f"按要求每周至少 {minimum} 次，还差 {minimum - done} 次。\n{HOW_TO_LOG_CONTACT}"
+        f"本周（第{week_number}教学周）您已记录与学生个别交流 {done} 次，"
+        f"按要求每周至少 {minimum} 次，还差 {minimum - done} 次。"
+    )
+
+
+def weekly_contact_card(week_number: int, done: int, minimum: int, task_id: str) -> dict[str, Any]:
+    """The reminder with a one-tap way to log: the button starts the guided contact flow."""
+    return cards.button_interaction(
+        "【每周交流提醒】",
+        task_id=task_id,
+        desc=weekly_contact_text(week_number, done, minimum),
+        sub_title=HOW_TO_LOG_CONTACT,
+        buttons=[
+            cards.Button(START_RECORD.pack(RecordKind.CONTACT.value), "记录个别交流", style=1)
+        ],
     )
 
 

@@ -7,9 +7,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.models import RECORD_KIND_NAMES, RecordKind
+from bot.router import CardKey
 from bot.state import StateKey
 
 FLOW_TTL = timedelta(minutes=30)
+# A button that starts a guided flow of one kind (e.g. on the weekly contact reminder).
+START_RECORD: CardKey[str] = CardKey("rec_start", ("kind",))
 TALK = "talk"  # a talk whose counterpart is not chosen yet
 
 STEPS: dict[str, tuple[str, ...]] = {

@@ -167,6 +167,20 @@ def test_only_mentors_may_record(phone, database, world, who):
     assert _records(database) == []
 
 
+def test_the_weekly_reminder_button_starts_the_contact_flow(phone, database, world):
+    from scheduler.jobs import weekly_contact_card
+
+    reminder = weekly_contact_card(9, 1, 2, "weekly-test-1")
+    assert "还差 1 次" in reminder["main_title"]["desc"]
+    phone.tap(world.mentor, reminder, reminder["button_list"][0]["key"])
+    assert phone.last_card(world.mentor)["main_title"]["title"] == "个别交流：选择学生"
+    phone.tap(world.student, reminder, reminder["button_list"][0]["key"])
+    assert "只有异科导师" in phone.last_text(world.student)
+    phone.tap(world.mentor, reminder, "rec_start:no_such_kind")
+    assert "按钮已失效" in phone.last_text(world.mentor)
+    assert _records(database) == []
+
+
 def test_guided_contact_flow_from_the_menu(phone, database, world):
     phone.menu(world.mentor, record_flow.MENU_CONTACT)
     card = phone.last_card(world.mentor)

@@ -116,7 +116,9 @@ def test_weekly_check_agrees_with_my_progress(app, database):
             assert week.label == "本周个别交流"
             if week.done < 2:
                 short.add(userid)
-                assert f"交流 {week.done} 次" in reminded[userid].payload["text"]["content"]
+                card = reminded[userid].payload["template_card"]
+                assert f"交流 {week.done} 次" in card["main_title"]["desc"]
+                assert card["button_list"][0]["key"] == "rec_start:contact"
     assert short and set(reminded) == short
 
 
