@@ -24,8 +24,8 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
-from urllib.parse import quote
 
 import requests
 import sqlalchemy as sa
@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot import migrate  # noqa: E402
-from bot.db import make_engine  # noqa: E402
+from bot.db import make_engine, scratch_schema  # noqa: E402
 from bot.models import Person, PersonKind, Role, RoleGrant  # noqa: E402
 from bot.simulator.callbacks import Envelope  # noqa: E402
 from bot.wecom.crypto import WeComCrypto  # noqa: E402
@@ -64,18 +64,14 @@ def prepare_database(base_url: str | None, workdir: Path) -> tuple[str, callable
         engine = make_engine(url)
         migrate.upgrade(engine)
         return url, engine, lambda: None
-    schema = f"bench_{os.getpid()}"
-    admin = make_engine(base_url)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{base_url}{'&' if '?' in base_url else '?'}options={quote(f'-csearch_path={schema}')}"
+    schema = ExitStack()
+    url = schema.enter_context(scratch_schema(base_url, f"bench_{os.getpid()}"))
     engine = make_engine(url)
     migrate.upgrade(engine)
 
     def drop() -> None:
         engine.dispose()
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        schema.close()
 
     return url, engine, drop
 

@@ -30,12 +30,10 @@ import time
 import tracemalloc
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import sqlalchemy as sa
 import structlog
@@ -44,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot import migrate  # noqa: E402
-from bot.db import Database, make_engine  # noqa: E402
+from bot.db import Database, scratch_schema  # noqa: E402
 from bot.models import OutboxMessage, OutboxStatus  # noqa: E402
 from bot.outbox import Message  # noqa: E402
 from bot.redis_store import RedisStore  # noqa: E402
@@ -86,19 +84,8 @@ def fake_api(connection: Any, users: int) -> None:
         )
 
 
-@contextmanager
-def postgres_schema(base_url: str) -> Iterator[str]:
-    schema = f"bench_outbox_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(base_url)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base_url else "?"
-    try:
-        yield f"{base_url}{separator}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+def postgres_schema(base_url: str) -> AbstractContextManager[str]:
+    return scratch_schema(base_url, f"bench_outbox_{uuid.uuid4().hex[:8]}")
 
 
 def fill(database: Database, messages: int, texts: int) -> None:

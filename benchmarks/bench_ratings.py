@@ -20,9 +20,9 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 import requests
 import sqlalchemy as sa
@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot import migrate  # noqa: E402
-from bot.db import Database, make_engine  # noqa: E402
+from bot.db import Database, make_engine, scratch_schema  # noqa: E402
 from bot.models import (  # noqa: E402
     AcademicYear,
     OutboxMessage,
@@ -73,16 +73,12 @@ def prepare_database(base_url: str | None, workdir: Path):
         url = f"sqlite:///{workdir / 'bench.sqlite3'}"
         migrate.upgrade(make_engine(url))
         return url, lambda: None
-    schema = f"bench_ratings_{os.getpid()}"
-    admin = make_engine(base_url)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{base_url}{'&' if '?' in base_url else '?'}options={quote(f'-csearch_path={schema}')}"
+    schema = ExitStack()
+    url = schema.enter_context(scratch_schema(base_url, f"bench_ratings_{os.getpid()}"))
     migrate.upgrade(make_engine(url))
 
     def drop() -> None:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        schema.close()
 
     return url, drop
 

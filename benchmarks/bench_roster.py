@@ -19,38 +19,23 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import date
 from pathlib import Path
-from urllib.parse import quote
-
-import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot import migrate  # noqa: E402
-from bot.db import Database, make_engine  # noqa: E402
+from bot.db import Database, scratch_schema  # noqa: E402
 from bot.roster import import_roster, read_workbook, write_workbook  # noqa: E402
 from bot.roster.generate import generate_roster  # noqa: E402
 
 TARGET_SECONDS = 30.0
 
 
-@contextmanager
-def postgres_schema(base_url: str) -> Iterator[str]:
-    schema = f"bench_roster_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(base_url)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base_url else "?"
-    try:
-        yield f"{base_url}{separator}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+def postgres_schema(base_url: str) -> AbstractContextManager[str]:
+    return scratch_schema(base_url, f"bench_roster_{uuid.uuid4().hex[:8]}")
 
 
 def run(label: str, url: str, workbook: Path) -> dict[str, float]:

@@ -20,11 +20,9 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -33,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot import migrate  # noqa: E402
-from bot.db import Database, make_engine  # noqa: E402
+from bot.db import Database, scratch_schema  # noqa: E402
 from bot.models import (  # noqa: E402
     AcademicYear,
     MentorAssignment,
@@ -59,19 +57,8 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 FRIDAY = datetime(2025, 11, 21, 16, 7, tzinfo=SHANGHAI)
 
 
-@contextmanager
-def postgres_schema(base_url: str) -> Iterator[str]:
-    schema = f"bench_scheduler_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(base_url)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base_url else "?"
-    try:
-        yield f"{base_url}{separator}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+def postgres_schema(base_url: str) -> AbstractContextManager[str]:
+    return scratch_schema(base_url, f"bench_scheduler_{uuid.uuid4().hex[:8]}")
 
 
 def build(database: Database) -> int:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -77,6 +79,27 @@ def make_engine(url: str, **options: Any) -> sa.Engine:
         return engine
     options.setdefault("pool_pre_ping", True)
     return sa.create_engine(url, **options)
+
+
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+@contextmanager
+def scratch_schema(base_url: str, name: str) -> Iterator[str]:
+    """A PostgreSQL schema of its own (tests, benchmarks): yields ``base_url`` with its
+    search_path set to the new schema, and drops that schema, and nothing else, afterwards."""
+    if not _SCHEMA_NAME.match(name):
+        raise ValueError(f"not a plain schema name: {name!r}")
+    admin = make_engine(base_url)
+    with admin.begin() as connection:
+        connection.execute(sa.schema.CreateSchema(name))
+    separator = "&" if "?" in base_url else "?"
+    try:
+        yield f"{base_url}{separator}options={quote(f'-csearch_path={name}')}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(sa.schema.DropSchema(name, cascade=True))
+        admin.dispose()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

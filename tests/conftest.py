@@ -13,15 +13,13 @@ import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from bot import create_app, migrate
-from bot.db import Database, make_engine
+from bot.db import Database, make_engine, scratch_schema
 from bot.redis_store import RedisStore
 from tests.live import reset_installation
 
@@ -37,21 +35,11 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         migrate.upgrade(make_engine(url))
         yield url
         return
-    schema = f"test_{RUN_ID}"
-    admin = make_engine(base_url)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base_url else "?"
-    url = f"{base_url}{separator}options={quote(f'-csearch_path={schema}')}"
-    try:
+    with scratch_schema(base_url, f"test_{RUN_ID}") as url:
         engine = make_engine(url)
         migrate.upgrade(engine)
         engine.dispose()
         yield url
-    finally:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")
