@@ -104,7 +104,7 @@ function renderCard(entry) {
     box.append(kv);
   }
   for (const j of card.jump_list || []) if (j.url) box.append(link(j.url, j.title));
-  if (card.card_action && card.card_action.url && card.card_type !== "button_interaction") box.append(link(card.card_action.url, "查看详情"));
+  if (card.card_action && card.card_action.url) box.append(link(card.card_action.url, "查看详情"));
   const tap = (eventKey, selected) => act("card", { task_id: card.task_id, card_type: card.card_type, event_key: eventKey, selected_items: selected || [] });
   if (entry.replaced_text) { box.append(el("div", { class: "done" }, entry.replaced_text)); return box; }
   if (card.card_type === "button_interaction") {

@@ -1,0 +1,121 @@
+"""The college's workbook round trip in headless Chromium through the simulator's chat page:
+the college admin opens the scoring card, signs in with WeCom OAuth in the in-app browser,
+downloads the workbook, uploads it filled in (first with a mistake), confirms, and submits
+by tapping the card."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import threading
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from bot import sender
+from bot.db import get_database
+from bot.demo_data import seed_demo
+from bot.models import ItemScore, Submission
+from bot.simulator.chat import sync_directory
+from tests.cycle.conftest import END_OF_YEAR, save
+from tests.cycle.test_journey import _fill_college
+from tests.live import LiveApp, serve
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+playwright_api = pytest.importorskip("playwright.sync_api")
+if CHROMIUM is None:
+    # tests/simulator/test_browser.py fails the run under CI when Chromium is missing
+    pytest.skip(
+        "浏览器测试已跳过：未找到 chromium（apt-get install chromium）", allow_module_level=True
+    )
+
+
+@pytest.fixture
+def live(settings_overrides) -> Iterator[LiveApp]:
+    with serve(settings_overrides) as live:
+        database = get_database(live.app)
+        with live.app.app_context():
+            seed_demo(database, now=END_OF_YEAR)
+        with database.session() as session:
+            sync_directory(live.simulator, session)
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=sender.run_forever,
+            args=(database, live.app.extensions["wecom_client"], live.app.extensions["redis"]),
+            kwargs={"idle_seconds": 0.1, "stop": stop},
+            daemon=True,
+        )
+        thread.start()
+        yield live
+        stop.set()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium.new_context(viewport={"width": 420, "height": 860}, accept_downloads=True)
+        chromium.close()
+
+
+def _scores(live: LiveApp) -> int:
+    with get_database(live.app).session() as session:
+        return session.scalar(sa.select(sa.func.count(ItemScore.id)))
+
+
+def test_college_admin_scores_the_college_in_the_browser(live, browser, tmp_path):
+    expect = playwright_api.expect
+    assert live.simulator.send_text("shuyuan_admin", "开启考核 2025-2026") == 200
+
+    chat = browser.new_page()
+    chat.goto(live.base_url + "/simulator/")
+    chat.locator("#people-list li[data-userid=cs_admin]").click()
+    messages = chat.get_by_test_id("messages")
+    card = messages.locator(".card").filter(has_text="计算机与物联网学院评分")
+    expect(card).to_have_count(1, timeout=15000)
+
+    with chat.expect_popup() as opened:
+        card.get_by_role("link", name="查看详情").click()
+    hub = opened.value
+    expect(hub.get_by_role("button", name="上传评分表")).to_be_visible(timeout=10000)
+    assert "/connect/oauth2/authorize" not in hub.url  # signed in and back on the page
+
+    with hub.expect_download() as downloaded:
+        hub.get_by_role("link", name="下载评分表").click()
+    content = downloaded.value.path().read_bytes()
+
+    book = load_workbook(io.BytesIO(_fill_college(content)))
+    sheet = book.active
+    headers = {sheet.cell(3, c).value: c for c in range(1, sheet.max_column + 1)}
+    sheet.cell(4, headers["B1 评分（满分 2）"], 5)  # above the maximum
+    wrong = tmp_path / "评分表-有误.xlsx"
+    wrong.write_bytes(save(book))
+    hub.set_input_files("input[name=file]", str(wrong))
+    hub.get_by_role("button", name="上传评分表").click()
+    expect(hub.get_by_text("第 4 行 D 列（B1）：分数 5 超出 0–2")).to_be_visible()
+    assert _scores(live) == 0
+
+    good = tmp_path / "评分表.xlsx"
+    good.write_bytes(_fill_college(content))
+    hub.set_input_files("input[name=file]", str(good))
+    hub.get_by_role("button", name="上传评分表").click()
+    expect(hub.get_by_role("button", name="确认保存")).to_be_visible()
+    hub.get_by_role("button", name="确认保存").click()
+    expect(hub.get_by_text("已保存 98 项评分")).to_be_visible()
+    assert _scores(live) == 98
+
+    card.get_by_role("button", name="提交评分").click()
+    expect(card.locator(".done")).to_have_text("已提交", timeout=15000)
+    expect(
+        messages.locator(".msg.app").filter(has_text="已提交计算机与物联网学院的评分")
+    ).to_have_count(1, timeout=15000)
+    with get_database(live.app).session() as session:
+        assert session.scalar(sa.select(sa.func.count(Submission.id))) == 1
