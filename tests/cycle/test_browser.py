@@ -6,32 +6,23 @@ by tapping the card."""
 from __future__ import annotations
 
 import io
-import shutil
-import threading
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from bot import sender
 from bot.db import get_database
 from bot.demo_data import seed_demo
 from bot.models import ItemScore, Submission
 from bot.simulator.chat import sync_directory
+from tests.browser import chromium_context, require_chromium, running_sender
 from tests.cycle.conftest import END_OF_YEAR, save
 from tests.cycle.test_journey import _fill_college
 from tests.live import LiveApp, serve
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-playwright_api = pytest.importorskip("playwright.sync_api")
-if CHROMIUM is None:
-    # tests/simulator/test_browser.py fails the run under CI when Chromium is missing
-    pytest.skip(
-        "浏览器测试已跳过：未找到 chromium（apt-get install chromium）", allow_module_level=True
-    )
+playwright_api = require_chromium()
 
 
 @pytest.fixture
@@ -42,28 +33,14 @@ def live(settings_overrides) -> Iterator[LiveApp]:
             seed_demo(database, now=END_OF_YEAR)
         with database.session() as session:
             sync_directory(live.simulator, session)
-        stop = threading.Event()
-        thread = threading.Thread(
-            target=sender.run_forever,
-            args=(database, live.app.extensions["wecom_client"], live.app.extensions["redis"]),
-            kwargs={"idle_seconds": 0.1, "stop": stop},
-            daemon=True,
-        )
-        thread.start()
-        yield live
-        stop.set()
-        thread.join(timeout=5)
+        with running_sender(live):
+            yield live
 
 
 @pytest.fixture
 def browser() -> Iterator[object]:
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium.new_context(viewport={"width": 420, "height": 860}, accept_downloads=True)
-        chromium.close()
+    with chromium_context(viewport={"width": 420, "height": 860}, accept_downloads=True) as context:
+        yield context
 
 
 def _scores(live: LiveApp) -> int:

@@ -1,29 +1,18 @@
 """The chat page in headless Chromium (Debian's package; no browser is downloaded)."""
 
 import os
-import shutil
-import threading
 from collections.abc import Iterator
 
 import pytest
 
-from bot import sender
 from bot.db import get_database
 from bot.models import Role
+from tests.browser import chromium_context, require_chromium, running_sender
 from tests.factories import add_person
 from tests.live import LiveApp, serve
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-if CHROMIUM is None and os.environ.get("CI"):
-    pytest.fail("CI must run the browser tests: install Debian's chromium", pytrace=False)
-if CHROMIUM is None:
-    pytest.skip(
-        "浏览器测试已跳过：未找到 chromium（apt-get install chromium）", allow_module_level=True
-    )
+playwright_api = require_chromium()
 
 
 @pytest.fixture
@@ -33,28 +22,14 @@ def live_with_sender(settings_overrides) -> Iterator[LiveApp]:
         with database.session() as session:
             add_person(session, "wanglaoshi", "王老师", Role.MENTOR)
             add_person(session, "zhangsan", "张三", Role.STUDENT)
-        stop = threading.Event()
-        thread = threading.Thread(
-            target=sender.run_forever,
-            args=(database, live.app.extensions["wecom_client"], live.app.extensions["redis"]),
-            kwargs={"idle_seconds": 0.1, "stop": stop},
-            daemon=True,
-        )
-        thread.start()
-        yield live
-        stop.set()
-        thread.join(timeout=5)
+        with running_sender(live):
+            yield live
 
 
 @pytest.fixture
 def page() -> Iterator[object]:
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser.new_page(viewport={"width": 1000, "height": 800})
-        browser.close()
+    with chromium_context(viewport={"width": 1000, "height": 800}) as context:
+        yield context.new_page()
 
 
 def test_mentor_asks_for_help_and_taps_a_card(live_with_sender, page, tmp_path):
