@@ -2,7 +2,10 @@
 checksums; and the way back into an empty installation.
 
 SQLite is copied with its online backup API; PostgreSQL with ``pg_dump --format=custom`` and
-brought back with ``pg_restore``. Restoring checks every checksum before it touches anything.
+brought back with ``pg_restore``. Stored files go through the FileStore, whichever back end it
+is (directory or object store): a backup always holds them as files under ``files/<key>``, and
+a restore puts them back through the store. Restoring checks every checksum before it touches
+anything, and puts the files back before the database rows that name them.
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 from dataclasses import asdict, dataclass, field
@@ -19,8 +21,12 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import sqlalchemy as sa
+import structlog
 
 from bot.db import Database
+from bot.storage import FileStore, StorageError, check_key
+
+log = structlog.get_logger("bot.backup")
 
 MANIFEST = "manifest.json"
 SQLITE_FILE = "database.sqlite3"
@@ -49,7 +55,7 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def backup(database: Database, storage_dir: Path, target: Path, now: datetime) -> Manifest:
+def backup(database: Database, store: FileStore, target: Path, now: datetime) -> Manifest:
     if target.exists() and any(target.iterdir()):
         raise BackupError(f"备份目录 {target} 不是空的")
     target.mkdir(parents=True, exist_ok=True)
@@ -72,13 +78,19 @@ def backup(database: Database, storage_dir: Path, target: Path, now: datetime) -
             ]
         )
     files = []
-    if storage_dir.exists():
-        for source in sorted(path for path in storage_dir.rglob("*") if path.is_file()):
-            relative = source.relative_to(storage_dir).as_posix()
-            copy = target / "files" / relative
+    try:
+        for key in list(store.keys()):
+            try:
+                content = store.read(key)
+            except FileNotFoundError:  # deleted (retention) since it was listed
+                log.info("backup_file_gone", key=key)
+                continue
+            copy = target / "files" / key
             copy.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, copy)
-            files.append({"path": relative, "size": copy.stat().st_size, "sha256": sha256_of(copy)})
+            copy.write_bytes(content)
+            files.append({"path": key, "size": copy.stat().st_size, "sha256": sha256_of(copy)})
+    except StorageError as exc:
+        raise BackupError(f"无法读取存储的文件：{exc}") from None
     manifest = Manifest(
         created_at=now.isoformat(),
         backend=url.get_backend_name(),
@@ -93,15 +105,21 @@ def backup(database: Database, storage_dir: Path, target: Path, now: datetime) -
     return manifest
 
 
-def restore(database: Database, storage_dir: Path, source: Path) -> Manifest:
+def restore(database: Database, store: FileStore, source: Path) -> Manifest:
     manifest = _verified_manifest(source)
     url = database.engine.url
     if manifest.backend != url.get_backend_name():
         raise BackupError(f"备份来自 {manifest.backend}，不能恢复到 {url.get_backend_name()}")
     if sa.inspect(database.engine).get_table_names():
         raise BackupError("目标数据库不是空的：只能恢复到全新的安装中")
-    if storage_dir.exists() and any(storage_dir.iterdir()):
-        raise BackupError(f"文件目录 {storage_dir} 不是空的：只能恢复到全新的安装中")
+    try:
+        if not store.is_empty():
+            raise BackupError(f"{store.describe()} 不是空的：只能恢复到全新的安装中")
+        for entry in manifest.files:
+            key = str(entry["path"])
+            store.write(key, (source / "files" / key).read_bytes())
+    except StorageError as exc:
+        raise BackupError(f"无法写入存储：{exc}") from None
     database.dispose()
     if manifest.backend == "sqlite":
         _sqlite_backup(source / SQLITE_FILE, Path(url.database or ""))
@@ -117,10 +135,6 @@ def restore(database: Database, storage_dir: Path, source: Path) -> Manifest:
                 str(source / PG_FILE),
             ]
         )
-    for entry in manifest.files:
-        target = storage_dir / str(entry["path"])
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source / "files" / str(entry["path"]), target)
     return manifest
 
 
@@ -132,6 +146,10 @@ def _verified_manifest(source: Path) -> Manifest:
     if sha256_of(source / manifest.database_file) != manifest.database_sha256:
         raise BackupError(f"数据库备份 {manifest.database_file} 的校验和不符，文件已损坏")
     for entry in manifest.files:
+        try:
+            check_key(str(entry["path"]))
+        except ValueError:
+            raise BackupError(f"备份清单中的文件名 {entry['path']!r} 不合法") from None
         path = source / "files" / str(entry["path"])
         if not path.is_file() or sha256_of(path) != entry["sha256"]:
             raise BackupError(f"文件 {entry['path']} 缺失或校验和不符")

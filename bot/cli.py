@@ -54,17 +54,19 @@ def outbox_send(once: bool) -> None:
     from flask import current_app
 
     from bot import sender
+    from bot.storage import FileStore
     from bot.wecom_client import get_client
 
     database, store = get_database(), current_app.extensions["redis"]
+    files = FileStore.from_settings(current_app.extensions["settings"], current_app.instance_path)
     if once:
-        report = sender.drain_once(database, get_client(), store, datetime.now(UTC))
+        report = sender.drain_once(database, get_client(), store, datetime.now(UTC), files=files)
         click.echo(
             f"已发送 {report.sent} 条，延后 {report.deferred} 条，失败 {report.failed} 条，"
             f"转入死信 {report.dead} 条"
         )
         return
-    sender.run_forever(database, get_client(), store)
+    sender.run_forever(database, get_client(), store, files=files)
 
 
 menu_cli = AppGroup("menu", help="应用菜单.")
@@ -90,12 +92,13 @@ def backup_command(target: str) -> None:
     from flask import current_app
 
     from bot.backup import BackupError, backup
+    from bot.storage import FileStore
 
     settings = current_app.extensions["settings"]
     try:
         manifest = backup(
             get_database(),
-            settings.storage_dir(current_app.instance_path),
+            FileStore.from_settings(settings, current_app.instance_path),
             Path(target),
             datetime.now(UTC),
         )
@@ -114,11 +117,14 @@ def restore_command(source: str) -> None:
     from flask import current_app
 
     from bot.backup import BackupError, restore
+    from bot.storage import FileStore
 
     settings = current_app.extensions["settings"]
     try:
         manifest = restore(
-            get_database(), settings.storage_dir(current_app.instance_path), Path(source)
+            get_database(),
+            FileStore.from_settings(settings, current_app.instance_path),
+            Path(source),
         )
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
@@ -138,7 +144,7 @@ def retention_purge(dry_run: bool) -> None:
     from bot.storage import FileStore
 
     settings = current_app.extensions["settings"]
-    store = FileStore(settings.storage_dir(current_app.instance_path))
+    store = FileStore.from_settings(settings, current_app.instance_path)
     with get_database().session() as session:
         report = purge(
             session, store, datetime.now(UTC), keep_years=settings.RETENTION_YEARS, dry_run=dry_run

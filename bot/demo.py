@@ -65,6 +65,7 @@ def main() -> None:
     from bot.records.cli import run_fetcher
     from bot.roster.calendar import year_code_for
     from bot.sender import run_sender_thread
+    from bot.storage import FileStore
     from bot.wecom_client import get_client
     from handlers.menu import menu_definition
     from scheduler.process import run_scheduler_thread
@@ -82,7 +83,7 @@ def main() -> None:
     get_client(app).create_menu(menu_definition())
     run_sender_thread(app)
     run_scheduler_thread(app)
-    storage = app.extensions["settings"].storage_dir(app.instance_path)
+    storage = FileStore.from_settings(app.extensions["settings"], app.instance_path)
     threading.Thread(
         target=run_fetcher,
         args=(database, get_client(app), storage),

@@ -129,10 +129,8 @@ def purge(
             sa.select(EvidenceFile.storage_key).where(EvidenceFile.storage_key.in_(keys))
         )
     )
-    for key in keys - still_used:
-        path = store.path(key)
-        if path.exists():
-            path.unlink()
+    for key in sorted(keys - still_used):  # before the commit: a failure here changes nothing
+        store.delete(key)
     return report
 
 

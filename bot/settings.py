@@ -9,13 +9,14 @@ import base64
 import binascii
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_API_BASE = "https://qyapi.weixin.qq.com"
+_S3_URL = re.compile(r"s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(/[A-Za-z0-9._/-]*)?")
 
 
 class SettingsError(ValueError):
@@ -48,6 +49,23 @@ class Settings(BaseSettings):
     TIMEZONE: str = Field(default="Asia/Shanghai")
     STORAGE_DIR: str | None = Field(
         default=None, description="uploaded files; default: instance/storage"
+    )
+    STORAGE_URL: str | None = Field(
+        default=None,
+        description="s3://bucket[/prefix]: keep files in an S3-compatible object store instead",
+    )
+    S3_ENDPOINT_URL: str | None = Field(
+        default=None, description="the object store's URL (MinIO, Ceph, OSS…); unset: AWS S3"
+    )
+    S3_REGION: str | None = Field(default=None, description="the bucket's region")
+    S3_ACCESS_KEY_ID: str | None = Field(
+        default=None, description="access key; unset: the standard AWS credential chain"
+    )
+    S3_SECRET_ACCESS_KEY: SecretStr | None = Field(
+        default=None, description="secret key belonging to S3_ACCESS_KEY_ID"
+    )
+    S3_ADDRESSING_STYLE: Literal["auto", "path", "virtual"] = Field(
+        default="auto", description="path (MinIO, Ceph) or virtual (Aliyun OSS) bucket URLs"
     )
     SECRET_KEY: str = Field(description="signs the in-app page session cookie")
     CARE_NOTES_KEY: str = Field(
@@ -128,12 +146,50 @@ class Settings(BaseSettings):
             raise ValueError("must decode to 32 bytes (generate one with Fernet.generate_key())")
         return value
 
-    @field_validator("WECOM_API_BASE", "WECOM_OAUTH_BASE", "PUBLIC_BASE_URL")
+    @field_validator("WECOM_API_BASE", "WECOM_OAUTH_BASE", "PUBLIC_BASE_URL", "S3_ENDPOINT_URL")
     @classmethod
-    def _origin(cls, value: str) -> str:
+    def _origin(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if not re.fullmatch(r"https?://[^/\s]+(/[^\s]*)?", value):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
+
+    @field_validator(
+        "STORAGE_URL",
+        "S3_ENDPOINT_URL",
+        "S3_REGION",
+        "S3_ACCESS_KEY_ID",
+        "S3_SECRET_ACCESS_KEY",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("STORAGE_URL")
+    @classmethod
+    def _storage_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        match = _S3_URL.fullmatch(value)
+        if match is None:
+            raise ValueError(
+                "must be s3://bucket or s3://bucket/prefix (bucket: 3-63 lowercase letters, "
+                "digits, dots or hyphens; prefix: letters, digits, . _ - and /)"
+            )
+        if any(part.startswith(".") for part in (match.group(2) or "").split("/") if part):
+            raise ValueError("prefix must not contain . or .. parts")
+        return value
+
+    @model_validator(mode="after")
+    def _s3_keys_together(self) -> Self:
+        if (self.S3_ACCESS_KEY_ID is None) != (self.S3_SECRET_ACCESS_KEY is None):
+            raise ValueError(
+                "S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together "
+                "(or neither: the standard AWS credential chain)"
+            )
+        return self
 
     @field_validator("TIMEZONE")
     @classmethod
@@ -168,7 +224,16 @@ class Settings(BaseSettings):
         return f"sqlite:///{Path(instance_path) / 'mentor-bot.sqlite3'}"
 
     def storage_dir(self, instance_path: str | Path) -> Path:
+        """The local file store's directory (used when STORAGE_URL is unset)."""
         return Path(self.STORAGE_DIR) if self.STORAGE_DIR else Path(instance_path) / "storage"
+
+    def s3_location(self) -> tuple[str, str] | None:
+        """(bucket, prefix) of STORAGE_URL, or None for the local directory."""
+        if not self.STORAGE_URL:
+            return None
+        match = _S3_URL.fullmatch(self.STORAGE_URL)
+        assert match is not None  # validated above
+        return match.group(1), (match.group(2) or "").strip("/")
 
 
 def load_settings(
@@ -184,10 +249,10 @@ def load_settings(
 def _one_line(exc: ValidationError) -> str:
     problems = []
     for error in exc.errors():
-        name = ".".join(str(part) for part in error["loc"]) or "?"
+        name = ".".join(str(part) for part in error["loc"])
         if error["type"] == "missing":
             problems.append(f"{name} is not set")
         else:
             message = str(error["msg"]).removeprefix("Value error, ")
-            problems.append(f"{name} {message}")
+            problems.append(f"{name} {message}" if name else message)
     return "配置错误 (configuration error): " + "; ".join(problems)

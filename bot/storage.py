@@ -1,13 +1,46 @@
-"""Stored files (photos, plans, summaries, workbooks) under STORAGE_DIR, named by content."""
+"""Stored files (photos, plans, summaries, workbooks, charts), named by content.
+
+One small interface, ``FileStore``, with two back ends chosen from the settings by the one
+factory ``FileStore.from_settings``: a local directory (``STORAGE_DIR``, the default) or an
+S3-compatible object store (``STORAGE_URL=s3://bucket/prefix``: AWS S3, MinIO, Ceph RGW,
+Aliyun OSS…). Keys are the same relative paths ``YYYY/MM/<sha256><suffix>`` in both.
+
+``put`` returns only once the content is durably stored, so a database row naming the key may
+commit after it. Failures of the back end raise ``StorageError`` (an ``OSError``), logged with
+the operation and key, never the content.
+"""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import mimetypes
 import os
+import re
 import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+log = structlog.get_logger("bot.storage")
+
+_KEY = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*")
+
+
+_VERBS = {"put": "写入", "get": "读取", "head": "查询", "delete": "删除", "list": "列出文件"}
+
+
+class StorageError(OSError):
+    """The file store is unreachable or refused an operation (the message names which)."""
 
 
 @dataclass(frozen=True)
@@ -17,29 +50,253 @@ class StoredFile:
     size: int
 
 
-class FileStore:
-    """A local directory; keys are relative paths ``YYYY/MM/<sha256><suffix>``."""
+def check_key(key: str) -> str:
+    """``key`` if it is a relative path of plain names (no ``..``, no hidden names)."""
+    if not _KEY.fullmatch(key):
+        raise ValueError(f"invalid storage key {key!r}")
+    return key
+
+
+class FileStore(ABC):
+    """Where stored files live. Keys are relative paths ``YYYY/MM/<sha256><suffix>``."""
+
+    @staticmethod
+    def from_settings(settings: Settings, instance_path: str | Path) -> FileStore:
+        """The one factory: the object store of ``STORAGE_URL`` if set, else the directory
+        ``STORAGE_DIR`` (default ``instance/storage``)."""
+        location = settings.s3_location()
+        if location is None:
+            return LocalFileStore(settings.storage_dir(instance_path))
+        bucket, prefix = location
+        secret = settings.S3_SECRET_ACCESS_KEY
+        client = _s3_client(
+            settings.S3_ENDPOINT_URL,
+            settings.S3_REGION,
+            settings.S3_ACCESS_KEY_ID,
+            secret.get_secret_value() if secret is not None else None,
+            settings.S3_ADDRESSING_STYLE,
+        )
+        return S3FileStore(client, bucket, prefix, endpoint=settings.S3_ENDPOINT_URL)
+
+    def put(self, content: bytes, suffix: str, now: datetime) -> StoredFile:
+        """Store ``content`` under a key made of the month and its sha256 (idempotent)."""
+        digest = hashlib.sha256(content).hexdigest()
+        key = check_key(f"{now:%Y/%m}/{digest}{suffix.lower()}")
+        if not self.exists(key):
+            self.write(key, content)
+        return StoredFile(key=key, sha256=digest, size=len(content))
+
+    @abstractmethod
+    def write(self, key: str, content: bytes) -> None:
+        """Store ``content`` under exactly ``key`` (atomically: all of it or nothing)."""
+
+    @abstractmethod
+    def read(self, key: str) -> bytes:
+        """The content of ``key``; FileNotFoundError if there is none."""
+
+    @abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove ``key``; nothing happens if it is not there."""
+
+    @abstractmethod
+    def keys(self) -> Iterator[str]:
+        """Every stored key, in sorted order."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Where the files are, for messages to operators (no credentials)."""
+
+    def is_empty(self) -> bool:
+        return next(iter(self.keys()), None) is None
+
+
+class LocalFileStore(FileStore):
+    """A local directory; a key is a relative path under ``root``."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
 
-    def put(self, content: bytes, suffix: str, now: datetime) -> StoredFile:
-        digest = hashlib.sha256(content).hexdigest()
-        key = f"{now:%Y/%m}/{digest}{suffix.lower()}"
-        target = self.root / key
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not target.exists():
-            with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as handle:
-                handle.write(content)
-                temporary = Path(handle.name)
-            os.replace(temporary, target)
-        return StoredFile(key=key, sha256=digest, size=len(content))
-
     def path(self, key: str) -> Path:
+        """The file of ``key`` (only this back end has paths)."""
+        check_key(key)
         resolved = (self.root / key).resolve()
         if self.root.resolve() not in resolved.parents:
             raise ValueError("key outside the store")
         return resolved
 
+    def write(self, key: str, content: bytes) -> None:
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".tmp-", delete=False) as handle:
+            temporary = Path(handle.name)
+            try:
+                handle.write(content)
+                handle.flush()
+                os.fsync(handle.fileno())
+            except BaseException:
+                handle.close()
+                temporary.unlink(missing_ok=True)
+                raise
+        os.replace(temporary, target)
+
     def read(self, key: str) -> bytes:
         return self.path(key).read_bytes()
+
+    def exists(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+
+    def keys(self) -> Iterator[str]:
+        if not self.root.is_dir():
+            return iter(())
+        found = []
+        for path in self.root.rglob("*"):
+            relative = path.relative_to(self.root).as_posix()
+            if path.is_file() and _KEY.fullmatch(relative):  # skips .tmp- files of a write
+                found.append(relative)
+        return iter(sorted(found))
+
+    def describe(self) -> str:
+        return f"文件目录 {self.root}"
+
+
+class S3FileStore(FileStore):
+    """An S3-compatible bucket; a key is stored as the object ``<prefix>/<key>``."""
+
+    def __init__(
+        self, client: Any, bucket: str, prefix: str = "", *, endpoint: str | None = None
+    ) -> None:
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.endpoint = endpoint
+
+    def _name(self, key: str) -> str:
+        check_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def _failed(self, operation: str, key: str | None, exc: Exception) -> StorageError:
+        code = _error_code(exc) or type(exc).__name__
+        log.warning(
+            "storage_error",
+            backend="s3",
+            operation=operation,
+            bucket=self.bucket,
+            key=key,
+            error=code,
+        )
+        what = f"文件 {key} " if key else ""
+        verb = _VERBS.get(operation, operation)
+        return StorageError(f"对象存储 {self.describe()} {verb}{what}失败（{code}）")
+
+    def write(self, key: str, content: bytes) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        md5 = hashlib.md5(content, usedforsecurity=False).digest()
+        try:
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=self._name(key),
+                Body=content,
+                ContentMD5=base64.b64encode(md5).decode("ascii"),
+                ContentType=mimetypes.guess_type(key)[0] or "application/octet-stream",
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise self._failed("put", key, exc) from None
+
+    def read(self, key: str) -> bytes:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self._name(key))
+            return response["Body"].read()
+        except ClientError as exc:
+            if _error_code(exc) in ("NoSuchKey", "404", "NotFound"):
+                raise FileNotFoundError(f"{self.describe()}: no stored file {key}") from None
+            raise self._failed("get", key, exc) from None
+        except BotoCoreError as exc:
+            raise self._failed("get", key, exc) from None
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._name(key))
+        except ClientError as exc:
+            if _error_code(exc) in ("NoSuchKey", "404", "NotFound"):
+                return False
+            raise self._failed("head", key, exc) from None
+        except BotoCoreError as exc:
+            raise self._failed("head", key, exc) from None
+        return True
+
+    def delete(self, key: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._name(key))
+        except (BotoCoreError, ClientError) as exc:
+            raise self._failed("delete", key, exc) from None
+
+    def keys(self) -> Iterator[str]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        start = f"{self.prefix}/" if self.prefix else ""
+        found = []
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=start
+            )
+            for page in pages:
+                for item in page.get("Contents", []):
+                    key = item["Key"][len(start) :]
+                    if _KEY.fullmatch(key):  # not "folder" markers or foreign names
+                        found.append(key)
+        except (BotoCoreError, ClientError) as exc:
+            raise self._failed("list", None, exc) from None
+        return iter(sorted(found))
+
+    def describe(self) -> str:
+        location = f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
+        return f"{location}（{self.endpoint}）" if self.endpoint else location
+
+
+def _error_code(exc: Exception) -> str | None:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code") or "") or None
+    return None
+
+
+@lru_cache(maxsize=8)
+def _s3_client(
+    endpoint: str | None,
+    region: str | None,
+    access_key: str | None,
+    secret_key: str | None,
+    addressing_style: str,
+) -> Any:
+    """One boto3 client per configuration (clients are thread-safe; creating one is slow).
+    Without keys, boto3's standard chain applies (AWS_* variables, ~/.aws, instance roles)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=5,
+        read_timeout=30,
+        retries={"max_attempts": 3, "mode": "standard"},
+        s3={"addressing_style": addressing_style},
+        # CRC checksums by default (botocore ≥ 1.36) are refused by some S3-compatible
+        # stores; integrity is checked with Content-MD5 on every put instead.
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+    )
+    session = boto3.session.Session(
+        aws_access_key_id=access_key, aws_secret_access_key=secret_key, region_name=region
+    )
+    return session.client("s3", endpoint_url=endpoint, config=config)

@@ -12,13 +12,15 @@ from flask.cli import AppGroup
 from bot.cycle import export, service
 from bot.cycle.service import CycleError, Env
 from bot.db import get_database
+from bot.storage import FileStore
 
 cycle_cli = AppGroup("cycle", help="年度考核.")
 
 
 def _env() -> Env:
     settings = current_app.extensions["settings"]
-    return Env(settings.PUBLIC_BASE_URL, settings.zone)
+    files = FileStore.from_settings(settings, current_app.instance_path)
+    return Env(settings.PUBLIC_BASE_URL, settings.zone, files)
 
 
 def _deadlines(text: str) -> dict[str, str]:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from flask import Flask
 
 from bot.pages import auth, cycle, upload
+from bot.storage import StorageError
 
 
 def init_app(app: Flask) -> None:
@@ -20,3 +21,14 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(upload.blueprint)
     app.register_blueprint(cycle.blueprint)
+
+
+def _storage_unavailable(exc: StorageError) -> tuple[str, int]:
+    """A page that needed the file store while it failed (logged there): nothing was saved."""
+    return auth.error_page(
+        503, "文件存储暂时无法使用，刚才的操作没有保存。请稍后再试；如果一直不成功，请联系书院部。"
+    )
+
+
+for _blueprint in (upload.blueprint, cycle.blueprint):  # once, before any app registers them
+    _blueprint.register_error_handler(StorageError, _storage_unavailable)

@@ -41,12 +41,12 @@ PENDING = "cycle_pending_upload"
 
 def _env() -> Env:
     settings = current_app.extensions["settings"]
-    return Env(settings.PUBLIC_BASE_URL, settings.zone)
+    return Env(settings.PUBLIC_BASE_URL, settings.zone, _store())
 
 
 def _store() -> FileStore:
     settings = current_app.extensions["settings"]
-    return FileStore(settings.storage_dir(current_app.instance_path))
+    return FileStore.from_settings(settings, current_app.instance_path)
 
 
 def _xlsx(name: str, content: bytes) -> Response:

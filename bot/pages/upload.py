@@ -23,7 +23,7 @@ from bot.models import (
 )
 from bot.outbox import Message
 from bot.pages.auth import check_csrf, csrf_token, error_page, login_required
-from bot.storage import FileStore
+from bot.storage import FileStore, StorageError
 
 blueprint = Blueprint("upload", __name__, url_prefix="/m")
 
@@ -60,6 +60,9 @@ PURPOSES: dict[str, Purpose] = {
 }
 
 ALLOWED_NAMES = "PDF、Word（.docx/.doc）、JPG 或 PNG"
+STORAGE_UNAVAILABLE = (
+    "文件存储暂时无法使用，这次上传没有保存。请稍后重新上传；如果一直不成功，请联系书院部。"
+)
 
 
 def check_document(filename: str, content: bytes, purpose: Purpose) -> str:
@@ -140,7 +143,12 @@ def receive_upload() -> Any:
         )
         if year is None:
             return _render(name, purpose, error="当前学年尚未配置，请联系书院部。"), 409
-    stored = FileStore(settings.storage_dir(current_app.instance_path)).put(content, suffix, now)
+    try:  # stored before any row that names it is written
+        stored = FileStore.from_settings(settings, current_app.instance_path).put(
+            content, suffix, now
+        )
+    except StorageError:  # logged by the store, without the content
+        return _render(name, purpose, error=STORAGE_UNAVAILABLE), 503
     record = None
     if purpose.record_kind is not None and year is not None:
         record = Record(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
-from pathlib import Path
 
 import click
 import sqlalchemy as sa
@@ -14,6 +13,7 @@ from flask.cli import AppGroup
 
 from bot.db import Database, get_database
 from bot.records.evidence import MediaClient, fetch_pending_evidence
+from bot.storage import FileStore
 
 log = structlog.get_logger("bot.evidence")
 
@@ -24,12 +24,12 @@ evidence_cli = AppGroup("evidence", help="佐证照片.")
 @click.option("--loop", is_flag=True, help="Keep running: the media worker process.")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
 def evidence_fetch(loop: bool, interval: float) -> None:
-    """Download pending photos from WeCom (media ids expire after 3 days) into STORAGE_DIR."""
+    """Download pending photos from WeCom (media ids expire after 3 days) into the file store."""
     from bot.wecom_client import get_client
 
     settings = current_app.extensions["settings"]
     database, client = get_database(), get_client()
-    storage = settings.storage_dir(current_app.instance_path)
+    storage = FileStore.from_settings(settings, current_app.instance_path)
     if loop:
         run_fetcher(database, client, storage, interval=interval)
         return
@@ -40,7 +40,7 @@ def evidence_fetch(loop: bool, interval: float) -> None:
 def run_fetcher(
     database: Database,
     client: MediaClient,
-    storage: Path,
+    storage: FileStore,
     *,
     interval: float = 5.0,
     stop: threading.Event | None = None,

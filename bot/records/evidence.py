@@ -7,7 +7,6 @@ from __future__ import annotations
 import mimetypes
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -16,7 +15,7 @@ import structlog
 
 from bot.db import Database
 from bot.models import EvidenceFile, EvidenceStatus, Person, Record
-from bot.storage import FileStore
+from bot.storage import FileStore, StorageError
 from bot.wecom.client import WeComAPIError
 
 log = structlog.get_logger("bot.records.evidence")
@@ -61,10 +60,12 @@ class FetchReport:
 
 
 def fetch_pending_evidence(
-    database: Database, client: MediaClient, storage_dir: str | Path, now: datetime
+    database: Database, client: MediaClient, store: FileStore, now: datetime
 ) -> FetchReport:
-    """Download every pending photo, store it by content under ``storage_dir``, mark it."""
-    store = FileStore(storage_dir)
+    """Download every pending photo, store it by content in ``store``, mark it.
+
+    The photo is marked stored in the transaction that commits after the file is stored. If
+    the store fails, the photo stays pending and this pass ends (the next one tries again)."""
     report = FetchReport()
     with database.session() as session:
         ids = list(
@@ -79,14 +80,25 @@ def fetch_pending_evidence(
             )
         )
     for evidence_id in ids:
-        with database.session() as session:
-            photo = session.get(EvidenceFile, evidence_id, with_for_update={"skip_locked": True})
-            if photo is None or photo.status != EvidenceStatus.PENDING or photo.media_id is None:
-                continue
-            if _fetch_one(photo, client, store, now):
-                report.stored += 1
-            else:
-                report.failed += 1
+        try:
+            with database.session() as session:
+                photo = session.get(
+                    EvidenceFile, evidence_id, with_for_update={"skip_locked": True}
+                )
+                if (
+                    photo is None
+                    or photo.status != EvidenceStatus.PENDING
+                    or photo.media_id is None
+                ):
+                    continue
+                if _fetch_one(photo, client, store, now):
+                    report.stored += 1
+                else:
+                    report.failed += 1
+        except StorageError:  # logged by the store; the photo stays pending
+            log.warning("evidence_store_unavailable", evidence_id=evidence_id)
+            report.failed += 1
+            break
     return report
 
 

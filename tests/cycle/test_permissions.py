@@ -68,7 +68,7 @@ def _publish(app, database, *, close: bool = False) -> int:
 
 
 def _summary(app, database, userid: str) -> int:
-    store = FileStore(app.extensions["settings"].storage_dir(app.instance_path))
+    store = FileStore.from_settings(app.extensions["settings"], app.instance_path)
     stored = store.put(b"%PDF-1.4 summary", ".pdf", datetime.now(UTC))
     with database.session() as session:
         evidence = EvidenceFile(

@@ -17,7 +17,7 @@ from tests.factories import add_person
 
 def _seed(app, database) -> None:
     now = datetime(2026, 11, 20, 11, 0, tzinfo=UTC)
-    store = FileStore(app.extensions["settings"].storage_dir(app.instance_path))
+    store = FileStore.from_settings(app.extensions["settings"], app.instance_path)
     photo = store.put(b"\x89PNG\r\n\x1a\n" + b"p" * 300, ".png", now)
     with database.session() as session:
         mentor = add_person(session, "wanglaoshi", "王老师", Role.MENTOR)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from bot.models import EvidenceFile, EvidenceStatus, Rating, Record
 from bot.records.evidence import fetch_pending_evidence
+from bot.storage import LocalFileStore
 from bot.wecom.client import DownloadedMedia, WeComAPIError, WeComNetworkError
 from handlers import progress
 from tests.live import serve
@@ -110,7 +111,7 @@ def test_fetch_stores_pending_photos_by_content(database, world, tmp_path):
             "later": WeComNetworkError("unreachable"),
         }
     )
-    report = fetch_pending_evidence(database, client, tmp_path, datetime.now(UTC))
+    report = fetch_pending_evidence(database, client, LocalFileStore(tmp_path), datetime.now(UTC))
     assert (report.stored, report.failed) == (1, 2)
     ok, gone, later = _evidence(database)
     assert ok.status == EvidenceStatus.STORED
@@ -120,7 +121,7 @@ def test_fetch_stores_pending_photos_by_content(database, world, tmp_path):
     assert ok.storage_key.endswith(".jpg")
     assert gone.status == EvidenceStatus.FAILED  # WeCom refused it: no point retrying
     assert later.status == EvidenceStatus.PENDING  # network trouble: next run tries again
-    again = fetch_pending_evidence(database, client, tmp_path, datetime.now(UTC))
+    again = fetch_pending_evidence(database, client, LocalFileStore(tmp_path), datetime.now(UTC))
     assert (again.stored, again.failed) == (0, 1)
     assert client.calls.count("ok") == 1
 
@@ -128,7 +129,7 @@ def test_fetch_stores_pending_photos_by_content(database, world, tmp_path):
 def test_a_photo_unreachable_for_three_days_fails(database, world, tmp_path):
     _pending(database, world, "late", created_at=datetime.now(UTC) - timedelta(days=3, hours=1))
     client = FakeMediaClient({"late": WeComNetworkError("unreachable")})
-    fetch_pending_evidence(database, client, tmp_path, datetime.now(UTC))
+    fetch_pending_evidence(database, client, LocalFileStore(tmp_path), datetime.now(UTC))
     [photo] = _evidence(database)
     assert photo.status == EvidenceStatus.FAILED
 
