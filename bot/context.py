@@ -15,6 +15,7 @@ from bot import outbox
 from bot.models import Person, Role
 from bot.outbox import Message
 from bot.settings import Settings
+from bot.storage import FileStore
 
 Reply = Message
 
@@ -28,6 +29,7 @@ class Context:
     now: datetime
     settings: Settings
     callback_key: str
+    files: FileStore | None = None  # where charts and workbooks are saved before they are sent
     _sent: int = field(default=0, init=False)
 
     @property

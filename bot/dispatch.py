@@ -14,6 +14,7 @@ from bot.models import Person
 from bot.outbox import Message
 from bot.router import Dispatcher, Handler
 from bot.settings import Settings
+from bot.storage import FileStore
 from bot.wecom import messages as wm
 
 
@@ -24,6 +25,7 @@ def handle(
     settings: Settings,
     dispatcher: Dispatcher,
     now: datetime,
+    files: FileStore | None = None,
 ) -> None:
     """Act on one callback inside the caller's transaction."""
     key = message.dedupe_key
@@ -42,7 +44,14 @@ def handle(
             now=now,
         )
         return
-    ctx = Context(person=person, session=session, now=now, settings=settings, callback_key=key)
+    ctx = Context(
+        person=person,
+        session=session,
+        now=now,
+        settings=settings,
+        callback_key=key,
+        files=files,
+    )
     handler = route(message, dispatcher)
     if handler is None:
         return

@@ -3,6 +3,11 @@
 ``enqueue`` adds one row per recipient; a key unique per campaign, person and period makes a
 second enqueue of the same message a no-op. The sender (``drain_once``) claims due rows, sends
 identical messages together (up to 1,000 recipients a call) and records the outcome.
+
+Images and files are enqueued like any message, but a row never carries their bytes: the
+content is saved in the FileStore first and the row holds its storage key and file name
+(:meth:`Message.image`, :meth:`Message.file`). The sender uploads the stored file as WeCom
+temporary media when it sends the row (once per storage key, the media_id cached in Redis).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from bot.models import OutboxMessage, OutboxStatus
 
 MAX_RECIPIENTS_PER_CALL = 1000
+STORED_MEDIA_TYPES = ("image", "file")  # sent from the FileStore, uploaded by the sender
 
 
 @dataclass(frozen=True)
@@ -42,12 +48,32 @@ class Message:
     def template_card(cls, card: dict[str, Any]) -> Message:
         return cls("template_card", card)
 
+    @classmethod
+    def image(cls, storage_key: str, filename: str) -> Message:
+        """A JPG or PNG (at most 10 MB) already saved in the FileStore under ``storage_key``."""
+        return cls("image", {"storage_key": storage_key, "filename": filename})
+
+    @classmethod
+    def file(cls, storage_key: str, filename: str) -> Message:
+        """A file (at most 20 MB) already saved in the FileStore; ``filename`` is what the
+        person sees."""
+        return cls("file", {"storage_key": storage_key, "filename": filename})
+
     def payload(self) -> dict[str, Any]:
         return {"msgtype": self.msgtype, self.msgtype: self.content}
 
     def digest(self) -> str:
         canonical = json.dumps(self.payload(), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def stored_file(payload: dict[str, Any]) -> tuple[str, str] | None:
+    """(storage key, file name) if ``payload`` is an image or file kept in the FileStore."""
+    msgtype = payload.get("msgtype")
+    body = payload.get(msgtype) if msgtype in STORED_MEDIA_TYPES else None
+    if not isinstance(body, dict) or not isinstance(body.get("storage_key"), str):
+        return None
+    return body["storage_key"], str(body.get("filename") or "")
 
 
 def enqueue(

@@ -10,6 +10,13 @@ Memory stays flat however long the queue: each pass claims at most ``limit`` row
 outcomes with a few set-based UPDATEs. A message that keeps failing becomes a dead letter and
 the system and academy administrators are told (at most once an hour; an alert that itself
 dies alerts nobody, so there is no loop).
+
+Images and files (``Message.image`` / ``Message.file``) wait in the outbox as a storage key:
+sending one uploads the stored file as WeCom temporary media (valid 3 days) and sends its
+media_id. The media_id is kept in Redis for ``MEDIA_REUSE`` (less than the 3 days) and shared by
+every sender, so a campaign's later calls, a retry or a crash-resend reuse it: a file is uploaded
+once, and a resend is identical, so the duplicate check still holds. An upload that fails, or a
+stored file that cannot be read, fails the call like any other error (backoff, dead letter).
 """
 
 from __future__ import annotations
@@ -28,10 +35,12 @@ import structlog
 from flask import Flask
 from flask.cli import with_appcontext
 
+from bot import metrics
 from bot.db import Database
 from bot.models import OutboxMessage, OutboxStatus
-from bot.outbox import MAX_RECIPIENTS_PER_CALL
+from bot.outbox import MAX_RECIPIENTS_PER_CALL, stored_file
 from bot.redis_store import RedisStore
+from bot.storage import FileStore
 from bot.wecom.client import SendResult, WeComAPIError, WeComClient, WeComError
 
 log = structlog.get_logger("bot.sender")
@@ -46,6 +55,8 @@ ALERT_PREFIX = "alert:"
 TASK_ID_BYTES = 128
 PERMANENT_ERRORS = frozenset({81013, 60020, 40003})  # nobody reachable / IP not trusted
 ALREADY_SENT_ERRORS = frozenset({42014})  # task_id used: the card went out before a crash
+MEDIA_EXPIRED_ERRORS = frozenset({40007})  # invalid media_id: upload again on the next attempt
+MEDIA_REUSE = timedelta(days=2)  # WeCom keeps temporary media 3 days
 
 
 @dataclass
@@ -57,6 +68,7 @@ class DrainReport:
     dead: int = 0
     calls: int = 0
     errors: dict[str, int] = field(default_factory=dict)
+    answers: dict[str, int] = field(default_factory=dict)  # WeCom errcode → calls ("0" = sent)
 
 
 class RateLimiter:
@@ -140,6 +152,67 @@ class RateLimiter:
         return datetime.fromtimestamp((epoch // 60 + 1) * 60 + 1, UTC)
 
 
+class MediaError(Exception):
+    """A stored image or file cannot be sent: no FileStore, or the file cannot be read."""
+
+
+class MediaCache:
+    """Stored images and files as WeCom temporary media: each is uploaded once and its media_id
+    reused by every sender for ``MEDIA_REUSE`` (Redis, key ``media:<type>:<storage key>``)."""
+
+    def __init__(self, store: RedisStore, files: FileStore | None) -> None:
+        self.store = store
+        self.files = files
+
+    def _key(self, media_type: str, storage_key: str) -> str:
+        return self.store.key("media", media_type, storage_key)
+
+    def resolve(
+        self, client: WeComClient, payload: dict[str, Any], now: datetime
+    ) -> dict[str, Any]:
+        """``payload`` as WeCom takes it: a stored image or file becomes its media_id
+        (uploaded now unless a media_id younger than MEDIA_REUSE is cached)."""
+        found = stored_file(payload)
+        if found is None:
+            return payload
+        storage_key, filename = found
+        media_type = payload["msgtype"]
+        key = self._key(media_type, storage_key)
+        media_id = self._cached(key, now)
+        if media_id:
+            return {"msgtype": media_type, media_type: {"media_id": media_id}}
+        if self.files is None:
+            raise MediaError("this sender has no FileStore (STORAGE_DIR)")
+        try:
+            content = self.files.read(storage_key)
+        except (OSError, ValueError) as exc:
+            raise MediaError(
+                f"stored file {storage_key} unreadable: {type(exc).__name__}"
+            ) from None
+        media_id = client.upload_media(
+            media_type, filename or storage_key.rsplit("/", 1)[-1], content
+        )
+        self.store.client.set(
+            key, f"{int(now.timestamp())} {media_id}", ex=int(MEDIA_REUSE.total_seconds())
+        )
+        return {"msgtype": media_type, media_type: {"media_id": media_id}}
+
+    def _cached(self, key: str, now: datetime) -> str | None:
+        value = self.store.client.get(key)
+        text = value.decode() if isinstance(value, bytes) else str(value or "")
+        uploaded, _, media_id = text.partition(" ")
+        if not uploaded.isdigit() or not media_id:
+            return None
+        fresh = now.timestamp() - int(uploaded) < MEDIA_REUSE.total_seconds()
+        return media_id if fresh else None
+
+    def forget(self, payload: dict[str, Any]) -> None:
+        """Drop the cached media_id of ``payload`` (WeCom no longer knows it)."""
+        found = stored_file(payload)
+        if found is not None:
+            self.store.client.delete(self._key(payload["msgtype"], found[0]))
+
+
 def claim(database: Database, now: datetime, limit: int) -> list[OutboxMessage]:
     """Lease up to ``limit`` due rows to this sender."""
     due = sa.or_(
@@ -173,10 +246,13 @@ def drain_once(
     limit: int = CLAIM_LIMIT,
     on_dead: Callable[[list[OutboxMessage]], None] | None = None,
     alert: bool = True,
+    files: FileStore | None = None,
 ) -> DrainReport:
     """Send what is due now (at most ``limit`` rows); returns what happened. New dead
-    letters alert the administrators (``alert``) and are passed to ``on_dead``."""
+    letters alert the administrators (``alert``) and are passed to ``on_dead``. Images and
+    files are read from ``files`` (without it they fail and are retried)."""
     report = DrainReport()
+    media = MediaCache(store, files)
     rows = claim(database, now, limit)
     report.claimed = len(rows)
     limiter = RateLimiter(store)
@@ -198,9 +274,10 @@ def drain_once(
                 limiter.give_back(batch, now)
                 deferred += [(row, retry_at) for row in batch]
                 continue
-            _send_batch(database, client, batch, now, report, dead)
+            _send_batch(database, client, batch, now, report, dead, media)
     _defer(database, deferred)
     report.deferred = len(deferred)
+    metrics.count_sends(store, report.answers)
     if dead and alert:
         alert_dead_letters(database, dead, now)
     if dead and on_dead is not None:
@@ -240,6 +317,7 @@ def _send_batch(
     now: datetime,
     report: DrainReport,
     dead: list[OutboxMessage],
+    media: MediaCache,
 ) -> None:
     userids = [row.userid for row in batch]
     report.calls += 1
@@ -247,14 +325,21 @@ def _send_batch(
     error: str | None = None
     permanent = False
     try:
-        result = _call(client, userids, _payload_for(database, batch))
+        payload = media.resolve(client, _payload_for(database, batch), now)
+        result = _call(client, userids, payload)
         invalid = set(result.invalid_users)
+        answer = "0"
     except WeComAPIError as exc:
+        answer = str(exc.errcode)
+        if exc.errcode in MEDIA_EXPIRED_ERRORS:
+            media.forget(batch[0].payload)
         if exc.errcode not in ALREADY_SENT_ERRORS:
             error = f"errcode {exc.errcode}: {exc.errmsg}"[:500]
             permanent = exc.errcode in PERMANENT_ERRORS
-    except WeComError as exc:
+    except (WeComError, MediaError) as exc:
+        answer = metrics.NO_ANSWER
         error = f"{type(exc).__name__}: {exc}"[:500]
+    report.answers[answer] = report.answers.get(answer, 0) + 1  # mentorbot_sends_total
     if error:
         report.errors[error.split(":")[0]] = report.errors.get(error.split(":")[0], 0) + 1
     updates: dict[tuple[Any, ...], list[int]] = defaultdict(list)
@@ -421,12 +506,13 @@ def run_forever(
     *,
     idle_seconds: float = 1.0,
     stop: threading.Event | None = None,
+    files: FileStore | None = None,
 ) -> None:
     """The sender loop: drain, sleep while idle, until ``stop`` is set."""
     stop = stop or threading.Event()
     while not stop.is_set():
         try:
-            report = drain_once(database, client, store, datetime.now(UTC))
+            report = drain_once(database, client, store, datetime.now(UTC), files=files)
         except sa.exc.OperationalError:
             log.exception("sender_database_unavailable")
             report = DrainReport()
@@ -440,9 +526,11 @@ def run_sender_thread(app: Flask) -> threading.Thread:
     """For the demo: the sender in a thread of the web process (production runs it alone)."""
     from bot.wecom_client import get_client
 
+    settings = app.extensions["settings"]
     thread = threading.Thread(
         target=run_forever,
         args=(app.extensions["database"], get_client(app), app.extensions["redis"]),
+        kwargs={"files": FileStore.from_settings(settings, app.instance_path)},
         name="outbox-sender",
         daemon=True,
     )

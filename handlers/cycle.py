@@ -20,7 +20,8 @@ _STEP_WORDS = {"自评": "self", "学院": "college", "书院部": "academy"}
 
 
 def env(ctx: Context) -> Env:
-    return Env(ctx.settings.PUBLIC_BASE_URL, ctx.zone)
+    """Charts and workbooks are saved in the app's file store before they are queued."""
+    return Env(ctx.settings.PUBLIC_BASE_URL, ctx.zone, ctx.files)
 
 
 def _office_only(ctx: Context) -> Reply | None:

@@ -63,7 +63,7 @@ def running_sender(live: LiveApp) -> Iterator[None]:
             live.app.extensions["wecom_client"],
             live.app.extensions["redis"],
         ),
-        kwargs={"idle_seconds": 0.1, "stop": stop},
+        kwargs={"idle_seconds": 0.1, "stop": stop, "files": live.files},
         daemon=True,
     )
     thread.start()

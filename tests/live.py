@@ -19,6 +19,7 @@ from bot import create_app, sender
 from bot.db import Base
 from bot.sender import DrainReport
 from bot.simulator.chat import Simulator
+from bot.storage import FileStore
 
 
 def empty_tables(engine: sa.Engine) -> None:
@@ -51,12 +52,18 @@ class LiveApp:
     def simulator(self) -> Simulator:
         return self.app.extensions["simulator"]
 
+    @property
+    def files(self) -> FileStore:
+        settings = self.app.extensions["settings"]
+        return FileStore.from_settings(settings, self.app.instance_path)
+
     def drain(self) -> DrainReport:
         return sender.drain_once(
             self.app.extensions["database"],
             self.app.extensions["wecom_client"],
             self.app.extensions["redis"],
             datetime.now(UTC),
+            files=self.files,
         )
 
 

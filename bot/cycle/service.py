@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+import structlog
 
 from bot import outbox
-from bot.cycle import access, messages, workbook
+from bot.cycle import access, charts, export, messages, workbook
 from bot.cycle.evidence import figures
 from bot.cycle.results import (
     Results,
@@ -47,6 +48,7 @@ from bot.models import (
     Unit,
 )
 from bot.outbox import Message
+from bot.storage import FileStore
 from scheduler.calendar import is_working_day
 from scoring.numbers import fmt
 from scoring.rubric import DEFAULT_RUBRIC
@@ -56,6 +58,8 @@ DEFAULT_DAYS = {"self": 7, "college": 14, "academy": 14}
 OBJECTION_WORKING_DAYS = 5
 ACADEMY_SUBJECT = 0  # Submission.subject_id of the academy office's step
 
+log = structlog.get_logger("bot.cycle")
+
 
 class CycleError(Exception):
     """A step that cannot be done now; the message is for the person, in Chinese."""
@@ -63,10 +67,12 @@ class CycleError(Exception):
 
 @dataclass(frozen=True)
 class Env:
-    """What services need from the app: the public base URL and the time zone."""
+    """What services need from the app: the public base URL, the time zone and the file
+    store (images and files sent through the outbox; without it only the texts go out)."""
 
     base_url: str
     zone: ZoneInfo
+    files: FileStore | None = None
 
 
 def audit(
@@ -638,6 +644,7 @@ def publish(
         key=f"cycle:{cycle.id}:publish:office",
         now=now,
     )
+    send_results_workbook(session, cycle, office, now=now, env=env, stage="publish")
     return f"已公示。异议期至 {until.month}月{until.day}日。" + note
 
 
@@ -658,7 +665,8 @@ def announce(
     stage: str,
     only: set[int] | None = None,
 ) -> None:
-    """Result cards to mentors (all, or ``only``); on publish and close also the digests."""
+    """Result cards to mentors (all, or ``only``); on publish and close also the digests,
+    each college's with its chart (an image after the markdown)."""
     until = objections_until_text(cycle, env.zone)
     for member in results.members:
         if only is not None and member.person.id not in only:
@@ -674,6 +682,7 @@ def announce(
     if only is not None:
         return
     final = stage == "close"
+    scores = saved_scores(session, cycle)
     for college in colleges(session, cycle):
         lines = college_lines(results, college.id)
         heads = holders(session, Role.COLLEGE_HEAD, college.id)
@@ -683,10 +692,17 @@ def announce(
             cycle.year.code, college.name, lines,
             messages.results_url(env.base_url, cycle.id, college=college.id), final=final,
         )  # fmt: skip
+        recipients = sorted({p.userid for p in heads if p})
         outbox.enqueue(
-            session, sorted({p.userid for p in heads if p}), digest,
+            session, recipients, digest,
             key=f"cycle:{cycle.id}:{stage}:college-{college.id}", now=now,
         )  # fmt: skip
+        chart = college_chart(cycle, results, scores, college, now=now, env=env, final=final)
+        if recipients and chart is not None:
+            outbox.enqueue(
+                session, recipients, chart,
+                key=f"cycle:{cycle.id}:{stage}:chart-{college.id}", now=now,
+            )  # fmt: skip
     by_unit: dict[int, list[str]] = {}
     for member in results.members:
         if member.person.unit_id is not None:
@@ -712,6 +728,68 @@ def announce(
             session, [head.userid], Message.markdown(text),
             key=f"cycle:{cycle.id}:{stage}:unit-{unit_id}", now=now,
         )  # fmt: skip
+
+
+def college_chart(
+    cycle: AssessmentCycle,
+    results: Results,
+    scores: Mapping[tuple[int, str, ScoreSource], ItemScore],
+    college: Unit,
+    *,
+    now: datetime,
+    env: Env,
+    final: bool,
+) -> Message | None:
+    """The college's chart saved in the file store, as an image message; None (logged) when
+    it cannot be drawn or stored: the digest goes out without it, publication never fails
+    for want of a picture."""
+    if env.files is None:
+        log.warning("cycle_chart_skipped", reason="no_file_store", college_id=college.id)
+        return None
+    if not any(m.college.id == college.id for m in results.members):
+        return None
+    year = cycle.year.code
+    title = f"{college.name} {year} 学年导师考核" + ("最终结果" if final else "（公示）")
+    data = charts.college_chart(
+        results, scores, rubric_of(cycle), college_id=college.id, title=title
+    )
+    try:
+        stored = env.files.put(charts.render_png(data), ".png", now)
+    except charts.ChartFontMissing as exc:
+        log.warning("cycle_chart_skipped", reason="no_cjk_font", detail=str(exc))
+        return None
+    except Exception:
+        log.exception("cycle_chart_failed", college_id=college.id)
+        return None
+    return Message.image(stored.key, f"{year}-{college.name}-考核图表.png")
+
+
+def send_results_workbook(
+    session: so.Session,
+    cycle: AssessmentCycle,
+    userids: list[str],
+    *,
+    now: datetime,
+    env: Env,
+    stage: str,
+) -> None:
+    """The whole-school results workbook as a file message, saved in the store first. If the
+    store fails, the error is logged and the office keeps the download link of its note."""
+    if not userids:
+        return
+    if env.files is None:
+        log.warning("cycle_workbook_skipped", reason="no_file_store", cycle_id=cycle.id)
+        return
+    try:
+        stored = env.files.put(export.results_workbook(session, cycle), ".xlsx", now)
+    except OSError:
+        log.exception("cycle_workbook_failed", cycle_id=cycle.id)
+        return
+    what = "最终结果" if stage == "close" else "结果（公示）"
+    outbox.enqueue(
+        session, userids, Message.file(stored.key, f"{cycle.year.code}-全校导师考核{what}.xlsx"),
+        key=f"cycle:{cycle.id}:{stage}:office-workbook", now=now,
+    )  # fmt: skip
 
 
 def college_lines(results: Results, college_id: int) -> list[str]:
@@ -872,4 +950,15 @@ def close(
         session, actor=actor, action="close", entity="assessment_cycle", entity_id=cycle.id, now=now
     )
     announce(session, cycle, compute(session, cycle), now=now, env=env, stage="close")
+    office = [p.userid for p in holders(session, Role.ACADEMY_ADMIN)]
+    attached = "全校最终结果表见下一条消息；" if env.files is not None else ""
+    outbox.enqueue(
+        session, office,
+        Message.markdown(
+            f"**{cycle.year.code} 学年导师考核已结束**\n结果已确定，已发送给导师、学院负责人和"
+            f"单位负责人。{attached}导出优秀导师名单、历年记录等请发送“导出”。"
+        ),
+        key=f"cycle:{cycle.id}:close:office", now=now,
+    )  # fmt: skip
+    send_results_workbook(session, cycle, office, now=now, env=env, stage="close")
     return "考核已结束，结果已确定并发送给导师、学院负责人和单位负责人。导出：发送“导出”。"

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import requests
 import sqlalchemy as sa
@@ -291,10 +292,16 @@ def create_blueprint(simulator: Simulator) -> Blueprint:
 
     @blueprint.get("/api/media/<media_id>")
     def media(media_id: str) -> Response:
+        """An image shows inline; a file downloads under the name it was sent with."""
         stored = simulator.state.media(media_id)
         if stored is None:
             return Response("媒体文件不存在或已过期", status=404)
-        return Response(stored.content, mimetype=stored.content_type)
+        response = Response(stored.content, mimetype=stored.content_type)
+        kind = "inline" if stored.media_type == "image" else "attachment"
+        response.headers["Content-Disposition"] = (
+            f"{kind}; filename*=UTF-8''{quote(stored.filename)}"
+        )
+        return response
 
     @blueprint.errorhandler(ValueError)
     def bad_request(error: ValueError) -> tuple[Response, int]:

@@ -8,8 +8,9 @@ import io
 
 import sqlalchemy as sa
 from openpyxl import load_workbook
+from PIL import Image
 
-from bot.cycle import service
+from bot.cycle import export, service
 from bot.cycle.results import compute
 from bot.models import (
     AssessmentCycle,
@@ -21,6 +22,7 @@ from bot.models import (
     ScoreSource,
     Submission,
 )
+from bot.storage import FileStore
 from tests.cycle.conftest import Browser, outbox_for, path_of, save, workbook_rows
 
 COLLEGE_ITEMS = ["B1", "B2", "B3", "B4", "B5", "B6", "M1", "M2", "M3", "M4", "M5", "M6", "M7", "M8"]
@@ -69,6 +71,22 @@ def _score_college(app, database, userid: str) -> str:
 
 def _text(payload) -> str:
     return payload[payload["msgtype"]]["content"]
+
+
+def _files(app) -> FileStore:
+    return FileStore.from_settings(app.extensions["settings"], app.instance_path)
+
+
+def _cells(content: bytes) -> list[tuple]:
+    return list(load_workbook(io.BytesIO(content)).active.iter_rows(values_only=True))
+
+
+def _assert_chart(app, image: dict) -> None:
+    """The outbox row names a PNG chart in the file store (never its bytes)."""
+    assert set(image) == {"storage_key", "filename"}
+    assert image["filename"].endswith("考核图表.png")
+    with Image.open(io.BytesIO(_files(app).read(image["storage_key"]))) as png:
+        assert (png.format, png.size) == ("PNG", (880, 990))
 
 
 def test_the_whole_cycle(app, database, demo, phone):
@@ -178,18 +196,26 @@ def test_the_whole_cycle(app, database, demo, phone):
     phone.say("shuyuan_admin", "公示")
     assert "尚未提交：数字经济学院" in phone.last_text("shuyuan_admin")
     phone.say("shuyuan_admin", "公示 强制")
-    published = "\n".join(
-        _text(p) for p in phone.new("shuyuan_admin") if p["msgtype"] != "template_card"
-    )
+    office_news = phone.new("shuyuan_admin")
+    published = "\n".join(_text(p) for p in office_news if p["msgtype"] in ("text", "markdown"))
     assert "已公示" in published and "缺少：数字经济学院" in published
+    [workbook_file] = [p["file"] for p in office_news if p["msgtype"] == "file"]
+    assert workbook_file["filename"] == "2025-2026-全校导师考核结果（公示）.xlsx"
+    with database.session() as session:
+        expected = export.results_workbook(session, session.get(AssessmentCycle, cycle_id))
+    assert _cells(_files(app).read(workbook_file["storage_key"])) == _cells(expected)
+    assert len(_cells(expected)) == 1 + 20  # the header and every mentor of the school
     result = phone.last_card("wanglaoshi")
     assert result["button_list"][0]["text"] == "提出异议"
     assert "学院排名第" in result["main_title"]["desc"]
     liu = phone.last_card("liulaoshi")  # assessed by the late college
     assert "结果未完成" in liu["main_title"]["desc"]
-    digest = phone.last_text("cs_dean")
+    dean_news = phone.new("cs_dean")
+    assert [p["msgtype"] for p in dean_news] == ["markdown", "image"]  # the digest, its chart
+    digest = _text(dean_news[0])
     assert "计算机与物联网学院 2025-2026 学年导师考核排名（公示）" in digest
     assert "王建国" in digest
+    _assert_chart(app, dean_news[1]["image"])
     assert "王建国" in phone.last_text("ice_dean")  # head of his own unit
     with database.session() as session:
         cycle = session.get(AssessmentCycle, cycle_id)
@@ -245,8 +271,23 @@ def test_the_whole_cycle(app, database, demo, phone):
     assert "没有答复" in phone.last_text("shuyuan_admin")
     phone.say("shuyuan_admin", f"答复 {objection_id} 已核实并更正 M1 为 8 分")
     assert "已核实并更正" in phone.last_text(low_user)
+    phone.new("cs_dean")
     phone.say("shuyuan_admin", "结束考核")
-    assert "考核已结束" in phone.last_text("shuyuan_admin")
+    office_news = phone.new("shuyuan_admin")
+    closing = [_text(p) for p in office_news if p["msgtype"] in ("text", "markdown")]
+    assert any("学年导师考核已结束" in text for text in closing)
+    assert "考核已结束" in closing[-1]  # the answer to the command comes last
+    [final_file] = [p["file"] for p in office_news if p["msgtype"] == "file"]
+    assert final_file["filename"] == "2025-2026-全校导师考核最终结果.xlsx"
+    with database.session() as session:
+        expected = export.results_workbook(session, session.get(AssessmentCycle, cycle_id))
+    final_cells = _cells(_files(app).read(final_file["storage_key"]))
+    assert final_cells == _cells(expected)
+    assert final_cells != _cells(_files(app).read(workbook_file["storage_key"]))  # corrected
+    dean_news = phone.new("cs_dean")
+    assert [p["msgtype"] for p in dean_news] == ["markdown", "image"]
+    assert "最终结果" in _text(dean_news[0])
+    _assert_chart(app, dean_news[1]["image"])
     phone.say("shuyuan_admin", f"更正 {objection_id} M1 7 再改")
     assert "不能再修改" in phone.last_text("shuyuan_admin")
     phone.say(low_user, "异议 还想再说")

@@ -4,12 +4,15 @@ browser, downloads, uploads, confirms, and submits by tapping the card."""
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import pytest
 import requests
 import sqlalchemy as sa
+from openpyxl import load_workbook
 
 from bot.db import get_database
 from bot.demo_data import seed_demo
@@ -79,3 +82,27 @@ def test_college_workbook_round_trip_in_the_browser(live):
     assert _cards(live, "cs_admin")[0]["replaced_text"] == "已提交"
     with get_database(live.app).session() as session:
         assert session.scalar(sa.select(sa.func.count(Submission.id))) == 1
+
+
+def test_publication_shows_the_chart_and_the_workbook_in_the_simulator(live):
+    """What a person using the demo sees: the college head's digest with its chart inline,
+    the office's results workbook as a file that downloads under its name."""
+    assert live.simulator.send_text("shuyuan_admin", "开启考核 2025-2026") == 200
+    assert live.simulator.send_text("shuyuan_admin", "公示 强制") == 200
+    report = live.drain()
+    assert (report.failed, report.dead, report.errors) == (0, 0, {})
+
+    dean = [e for e in live.simulator.conversation("cs_dean") if e["direction"] == "out"]
+    assert [e["msgtype"] for e in dean] == ["markdown", "image"]
+    image = requests.get(live.base_url + dean[1]["media_url"], timeout=10)
+    assert image.headers["Content-Type"] == "image/png"
+    assert image.headers["Content-Disposition"].startswith("inline")
+    assert image.content.startswith(b"\x89PNG\r\n\x1a\n")
+
+    [entry] = [e for e in live.simulator.conversation("shuyuan_admin") if e["msgtype"] == "file"]
+    name = "2025-2026-全校导师考核结果（公示）.xlsx"
+    assert entry["filename"] == name
+    download = requests.get(live.base_url + entry["media_url"], timeout=10)
+    assert download.headers["Content-Disposition"] == f"attachment; filename*=UTF-8''{quote(name)}"
+    sheet = load_workbook(io.BytesIO(download.content)).active
+    assert sheet.cell(1, 1).value == "工号" and sheet.max_row == 1 + 20

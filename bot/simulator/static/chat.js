@@ -150,8 +150,8 @@ function renderEntry(entry) {
   switch (entry.msgtype) {
     case "text": body = renderText(mine ? entry.text : p.content); break;
     case "markdown": body = renderMarkdown(p.content); break;
-    case "image": body = el("div", { class: "bubble" }, el("img", { src: entry.media_url, alt: "图片" })); break;
-    case "file": body = el("div", { class: "bubble" }, "📎 ", el("a", { href: entry.media_url, target: "_blank" }, entry.filename || "文件")); break;
+    case "image": body = el("div", { class: "bubble image" }, el("a", { href: entry.media_url, target: "_blank", title: "查看原图" }, el("img", { src: entry.media_url, alt: "图片" }))); break;
+    case "file": body = el("div", { class: "bubble file" }, el("span", { class: "tag" }, "文件"), " ", el("a", { href: entry.media_url, download: entry.filename || "文件" }, entry.filename || "文件"), el("small", {}, " 点击下载")); break;
     case "textcard": body = el("div", { class: "card" }, el("h3", {}, p.title), el("p", { class: "desc" }, (p.description || "").replace(/<[^>]+>/g, "")), link(p.url, p.btntxt || "详情")); break;
     case "news": body = el("div", { class: "card" }, ...(p.articles || []).map((a) => link(a.url, a.title))); break;
     case "template_card": body = renderCard(entry); break;
