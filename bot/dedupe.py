@@ -1,38 +1,52 @@
-"""Each callback is acted on once: a Redis claim in front, a unique database row behind it.
+"""Each callback is acted on once: a unique database row decides; Redis answers late retries.
 
-WeCom retries a callback up to 3 times when it gets no 200 within 5 s. The Redis ``SET NX``
-answers a retry cheaply; the ``processed_callback`` unique key, written in the same transaction
-as the handler's effects, catches what Redis cannot (a lost key, a race across processes).
+WeCom retries a callback up to 3 times when it gets no 200 within 5 s, and the retry may reach
+another web process. The ``processed_callback`` unique key is written first, in the same
+transaction as the handler's effects, so it is what makes a callback count once: a copy racing
+the first one waits on that row and finds it taken, and when the process acting on a callback
+dies mid-transaction, the transaction rolls back and the next copy acts.
+
+In front of it, Redis remembers for a day the callbacks whose transaction committed, so a retry
+of a finished callback is answered without touching the database. Redis is told only after
+the commit: a mark set before the work would outlive a process killed mid-transaction and have
+WeCom's retries of a callback nobody acted on answered as duplicates (the callback lost).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-import sqlalchemy as sa
 import sqlalchemy.orm as so
+from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.models import ProcessedCallback
 from bot.redis_store import RedisStore
 
-CLAIM_SECONDS = 24 * 3600
+DONE_SECONDS = 24 * 3600
 
 
-def claim(store: RedisStore, dedupe_key: str) -> bool:
-    """True for the first claimant of ``dedupe_key``; False for a retry or a concurrent copy."""
-    return bool(store.client.set(store.key("cb", dedupe_key), "1", nx=True, ex=CLAIM_SECONDS))
+def seen(store: RedisStore, dedupe_key: str) -> bool:
+    """True when ``dedupe_key`` was already acted on: a retry to answer at once."""
+    return bool(store.client.exists(store.key("cb", dedupe_key)))
 
 
-def release(store: RedisStore, dedupe_key: str) -> None:
-    """Undo a claim whose work was rolled back, so WeCom's retry is acted on."""
-    store.client.delete(store.key("cb", dedupe_key))
+def remember(store: RedisStore, dedupe_key: str) -> None:
+    """Note that ``dedupe_key`` was acted on (after its transaction committed)."""
+    store.client.set(store.key("cb", dedupe_key), "1", ex=DONE_SECONDS)
 
 
 def record(session: so.Session, dedupe_key: str, now: datetime) -> bool:
-    """Write the database marker; False when another transaction already acted on it."""
-    try:
-        with session.begin_nested():
-            session.add(ProcessedCallback(dedupe_key=dedupe_key, received_at=now))
-    except sa.exc.IntegrityError:
-        return False
-    return True
+    """Write the database marker in the caller's transaction; False when another transaction
+    already acted on the callback.
+
+    A copy whose marker another open transaction is writing waits for it: False if that one
+    commits, True (act) if it rolls back. No SAVEPOINT: on SQLite a savepoint opened before
+    any other statement would commit the marker on its own, apart from the handler's work."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    inserted = session.execute(
+        dialect.insert(ProcessedCallback)
+        .values(dedupe_key=dedupe_key, received_at=now)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(ProcessedCallback.id)
+    ).first()
+    return inserted is not None

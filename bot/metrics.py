@@ -1,18 +1,28 @@
 """Prometheus metrics at /metrics, answered only to the addresses in METRICS_ALLOW.
 
-With several gunicorn workers, set PROMETHEUS_MULTIPROC_DIR to an empty directory shared by
-the workers (prometheus_client's multiprocess mode); the outbox figures are read from the
-database at scrape time, so every worker reports the same ones.
+Three kinds of figures, each kept where every process that produces it can reach it (see
+docs/operations-metrics.md):
+
+- callbacks (by type and outcome), their latency and the duplicates dropped happen in the web
+  process: prometheus_client counters of that process. With several gunicorn workers, set
+  PROMETHEUS_MULTIPROC_DIR to an empty directory shared by the workers (multiprocess mode).
+- sends by WeCom errcode (the outbox senders) and job runs by outcome (the scheduler) happen in
+  other processes, possibly on other hosts: they are counted in Redis hashes (``HINCRBY``)
+  and read at scrape time, so every web process reports the installation's totals.
+- outbox depth and the age of the oldest pending message are read from the database at
+  scrape time.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 
+import redis
 import sqlalchemy as sa
+import structlog
 from flask import Blueprint, Flask, Response, abort, current_app, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -22,10 +32,13 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from bot.models import OutboxMessage, OutboxStatus
+from bot.redis_store import RedisStore
+
+log = structlog.get_logger("bot.metrics")
 
 CALLBACKS = Counter(
     "mentorbot_callbacks_total", "WeCom callbacks by message type and outcome", ["type", "outcome"]
@@ -36,10 +49,71 @@ CALLBACK_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
 DUPLICATES = Counter("mentorbot_callback_duplicates_total", "Callback retries dropped")
-SENDS = Counter("mentorbot_sends_total", "WeCom send calls by errcode", ["errcode"])
-JOB_RUNS = Counter("mentorbot_job_runs_total", "Scheduled job runs by outcome", ["job", "outcome"])
+
+SENDS_KEY = ("metrics", "sends")  # Redis hash: errcode → WeCom answers
+JOB_RUNS_KEY = ("metrics", "job_runs")  # Redis hash: "job|outcome" → runs
+NO_ANSWER = "none"  # errcode label of a send without an answer (timeout, refused, no file)
 
 blueprint = Blueprint("metrics", __name__)
+
+
+# --- counters shared by every process through Redis ---------------------------------------
+
+
+def count_sends(store: RedisStore, answers: Mapping[str, int]) -> None:
+    """Add WeCom's answers to send calls (errcode → how many; "0" = success) to the shared
+    ``mentorbot_sends_total``. Never raises: a metric must not stop the sender."""
+    answers = {errcode: count for errcode, count in answers.items() if count}
+    if not answers:
+        return
+    try:
+        pipe = store.client.pipeline(transaction=False)
+        for errcode, count in answers.items():
+            pipe.hincrby(store.key(*SENDS_KEY), errcode, count)
+        pipe.execute()
+    except redis.RedisError:
+        log.warning("metrics_not_counted", metric="sends")
+
+
+def count_job_run(store: RedisStore, job: str, outcome: str) -> None:
+    """Add one run of scheduler job ``job`` (outcome ok, failed or paused) to the shared
+    ``mentorbot_job_runs_total``. Never raises: a metric must not stop the scheduler."""
+    try:
+        store.client.hincrby(store.key(*JOB_RUNS_KEY), f"{job}|{outcome}", 1)
+    except redis.RedisError:
+        log.warning("metrics_not_counted", metric="job_runs")
+
+
+class SharedCounterCollector(Collector):
+    """The counters other processes keep in Redis (sends, job runs), read at scrape time."""
+
+    def __init__(self, store: RedisStore) -> None:
+        self.store = store
+
+    def collect(self) -> Iterator[Metric]:
+        sends = CounterMetricFamily(
+            "mentorbot_sends",
+            "WeCom answers to send calls by errcode (0 = sent, none = no answer)",
+            labels=["errcode"],
+        )
+        runs = CounterMetricFamily(
+            "mentorbot_job_runs", "Scheduler job runs by outcome", labels=["job", "outcome"]
+        )
+        try:
+            pipe = self.store.client.pipeline(transaction=False)
+            pipe.hgetall(self.store.key(*SENDS_KEY))
+            pipe.hgetall(self.store.key(*JOB_RUNS_KEY))
+            sent, ran = pipe.execute()
+        except redis.RedisError:
+            log.warning("metrics_redis_unavailable")
+            return
+        for errcode, count in sorted(sent.items()):
+            sends.add_metric([errcode.decode()], int(count))
+        for field, count in sorted(ran.items()):
+            job, _, outcome = field.decode().partition("|")
+            runs.add_metric([job, outcome], int(count))
+        yield sends
+        yield runs
 
 
 class OutboxCollector(Collector):
@@ -111,8 +185,9 @@ def init_app(app: Flask) -> None:
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = CollectorRegistry()
-        for collector in (CALLBACKS, CALLBACK_SECONDS, DUPLICATES, SENDS, JOB_RUNS):
+        for collector in (CALLBACKS, CALLBACK_SECONDS, DUPLICATES):
             registry.register(collector)
     registry.register(OutboxCollector(app))
+    registry.register(SharedCounterCollector(app.extensions["redis"]))
     app.extensions["metrics_registry"] = registry
     app.register_blueprint(blueprint)

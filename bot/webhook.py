@@ -17,6 +17,7 @@ from bot import dedupe, dispatch, outbox
 from bot.db import get_database
 from bot.metrics import CALLBACK_SECONDS, CALLBACKS, DUPLICATES
 from bot.redis_store import get_redis
+from bot.storage import FileStore
 from bot.wecom import messages as wm
 from bot.wecom.crypto import CallbackRejected, StaleTimestampError, WeComCrypto
 
@@ -85,24 +86,24 @@ def receive() -> Response:
 def _act_once(message: wm.Message, now: datetime) -> Response:
     store = get_redis()
     key = message.dedupe_key
-    if not dedupe.claim(store, key):
+    if dedupe.seen(store, key):
         return _duplicate(message)
     started = time.perf_counter()
     database = get_database()
     settings = current_app.extensions["settings"]
     try:
         with database.session() as session:
-            if not dedupe.record(session, key, now):
-                return _duplicate(message)
-            dispatch.handle(
-                message,
-                session=session,
-                settings=settings,
-                dispatcher=current_app.extensions["dispatcher"],
-                now=now,
-            )
+            first = dedupe.record(session, key, now)
+            if first:
+                dispatch.handle(
+                    message,
+                    session=session,
+                    settings=settings,
+                    dispatcher=current_app.extensions["dispatcher"],
+                    now=now,
+                    files=FileStore.from_settings(settings, current_app.instance_path),
+                )
     except sa.exc.OperationalError:
-        dedupe.release(store, key)
         log.exception("callback_database_unavailable", msg_type=message.msg_type)
         CALLBACKS.labels(type=message.msg_type, outcome="unavailable").inc()
         return Response("", status=503, mimetype="text/plain")
@@ -111,6 +112,9 @@ def _act_once(message: wm.Message, now: datetime) -> Response:
         CALLBACKS.labels(type=message.msg_type, outcome="failed").inc()
         _apologise(message, now)
         return Response("", mimetype="text/plain")
+    dedupe.remember(store, key)
+    if not first:
+        return _duplicate(message)
     elapsed = time.perf_counter() - started
     CALLBACK_SECONDS.observe(elapsed)
     CALLBACKS.labels(type=message.msg_type, outcome="handled").inc()
@@ -142,6 +146,8 @@ def _apologise(message: wm.Message, now: datetime) -> None:
             )
     except sa.exc.SQLAlchemyError:
         log.exception("callback_apology_failed", msg_type=message.msg_type)
+        return
+    dedupe.remember(get_redis(), message.dedupe_key)
 
 
 def init_app(app: Flask) -> None:

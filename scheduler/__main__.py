@@ -22,7 +22,7 @@ from typing import Any
 import structlog
 
 from scheduler.process import serve
-from scheduler.runner import ALL, Controls, run_entry
+from scheduler.runner import ALL, Controls, run_entry, run_job
 from scheduler.schedule import Schedule, ScheduleError, load_schedule
 
 log = structlog.get_logger("scheduler")
@@ -77,14 +77,15 @@ def _command(args: argparse.Namespace, app: Any) -> int:
         now = datetime.fromisoformat(args.at) if args.at else datetime.now(UTC)
         if now.tzinfo is None:
             now = now.replace(tzinfo=schedule.rules.zone)
-        result = run_entry(entry, database, now, schedule.rules, dry_run=args.dry_run)
+        if args.dry_run:
+            result = run_entry(entry, database, now, schedule.rules, dry_run=True)
+        else:
+            result = run_job(entry, database, now, schedule.rules, controls)
         for item in result.planned:
             at = item.available_at.astimezone(schedule.rules.zone)
             print(f"{item.userid}\t{at:%Y-%m-%d %H:%M}\t{item.preview}")
         verb = "将新增" if args.dry_run else "新增"
         print(f"{entry.id}: {verb} {result.added} 条消息")
-        if not args.dry_run:
-            controls.note_run(entry.id, now, result.added)
         return 0
     return serve(schedule, database, store, controls, settings.SCHEDULER_LOCK_SECONDS)
 

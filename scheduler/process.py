@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 
-from scheduler.runner import Controls, SingleLock, run_entry
+from scheduler.runner import Controls, SingleLock, run_job
 from scheduler.schedule import Schedule, load_schedule
 
 log = structlog.get_logger("scheduler")
@@ -58,14 +58,14 @@ def serve(
     def execute(job_id: str) -> None:
         if controls.is_paused(job_id):
             log.info("job_paused", job=job_id)
+            controls.count_run(job_id, "paused")
             return
         now = datetime.now(UTC)
         try:
-            result = run_entry(schedule.entries[job_id], database, now, schedule.rules)
+            result = run_job(schedule.entries[job_id], database, now, schedule.rules, controls)
         except Exception:
             log.exception("job_failed", job=job_id)
             return
-        controls.note_run(job_id, now, result.added)
         log.info("job_ran", job=job_id, added=result.added)
 
     for entry in schedule.entries.values():

@@ -1,4 +1,5 @@
-"""Running one job (for real or as a dry run), pause state, and the single-process lock."""
+"""Running one job (for real or as a dry run), pause state, run counts, and the
+single-process lock."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 import structlog
 
+from bot import metrics
 from bot.db import Database
 from bot.models import OutboxMessage
 from bot.redis_store import RedisStore
@@ -89,6 +91,22 @@ def run_entry(
     return RunResult(int(added or 0), dry.planned)
 
 
+def run_job(
+    entry: Entry, database: Database, now: datetime, rules: Rules, controls: Controls
+) -> RunResult:
+    """Run ``entry`` for real, as the scheduler and ``python -m scheduler run`` do: note it as
+    the job's last run and count it in ``mentorbot_job_runs_total`` (outcome ok or failed; a
+    failure is counted, then raised)."""
+    try:
+        result = run_entry(entry, database, now, rules)
+    except Exception:
+        controls.count_run(entry.id, "failed")
+        raise
+    controls.note_run(entry.id, now, result.added)
+    controls.count_run(entry.id, "ok")
+    return result
+
+
 # --- pause state, last run ----------------------------------------------------------------
 
 
@@ -119,6 +137,10 @@ class Controls:
         self.store.client.hset(
             self.store.key("scheduler", "last_run"), job_id, f"{now.isoformat()} {added}"
         )
+
+    def count_run(self, job_id: str, outcome: str) -> None:
+        """One run of ``job_id`` in the counters every process shares (shown at /metrics)."""
+        metrics.count_job_run(self.store, job_id, outcome)
 
     def last_runs(self) -> dict[str, str]:
         raw = self.store.client.hgetall(self.store.key("scheduler", "last_run"))
