@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import base64
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from bot import create_app, migrate
 from bot.db import Database, make_engine, scratch_schema
 from bot.redis_store import RedisStore
-from tests.live import reset_installation
+from tests.live import free_port, reset_installation
 
 RUN_ID = uuid.uuid4().hex[:10]
 
@@ -46,6 +48,45 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def redis_url() -> str:
     url = os.environ.get("REDIS_URL", "")
     return url if url.startswith("redis") else f"memory://{RUN_ID}"
+
+
+@pytest.fixture
+def shared_redis_url(redis_url: str) -> Iterator[str]:
+    """A Redis several processes reach: the real one, or an in-process server over TCP."""
+    if redis_url.startswith("redis"):
+        yield redis_url
+        return
+    from fakeredis import TcpFakeServer
+
+    port = free_port()
+    server = TcpFakeServer(("127.0.0.1", port), server_type="redis")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"redis://127.0.0.1:{port}/0"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def empty_database_url(database_url: str, tmp_path: Any) -> Iterator[str]:
+    """A second, empty database on the back end under test (a restore's target): a new SQLite
+    file, or a new PostgreSQL database dropped afterwards."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'restored.sqlite3'}"
+        return
+    name = f"restore_{uuid.uuid4().hex[:10]}"
+    base = sa.make_url(database_url)
+    admin = make_engine(
+        base.set(query={}).render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")

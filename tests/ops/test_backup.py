@@ -1,7 +1,6 @@
 """Backup and restore round trip on the back end under test: every table and file equal."""
 
 import json
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -9,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot import create_app
-from bot.db import Base, make_engine
+from bot.db import Base
 from bot.models import EvidenceFile, EvidenceStatus, Record, RecordKind, Role
 from bot.storage import FileStore
 from tests.factories import add_person
@@ -78,33 +77,13 @@ def _files(root: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture
-def empty_installation(settings_overrides, database_url, tmp_path):
+def empty_installation(settings_overrides, empty_database_url, tmp_path):
     """Settings for a second, empty installation on the same back end."""
-    if database_url.startswith("sqlite"):
-        yield {
-            **settings_overrides,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'restored.sqlite3'}",
-            "STORAGE_DIR": str(tmp_path / "restored-files"),
-        }
-        return
-    name = f"restore_{uuid.uuid4().hex[:10]}"
-    base = sa.make_url(database_url)
-    admin = make_engine(
-        base.set(query={}).render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    target = base.set(database=name).render_as_string(hide_password=False)
-    try:
-        yield {
-            **settings_overrides,
-            "DATABASE_URL": target,
-            "STORAGE_DIR": str(tmp_path / "restored-files"),
-        }
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+    return {
+        **settings_overrides,
+        "DATABASE_URL": empty_database_url,
+        "STORAGE_DIR": str(tmp_path / "restored-files"),
+    }
 
 
 def test_round_trip(app, database, runner, empty_installation, tmp_path):

@@ -1,7 +1,6 @@
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -156,23 +155,6 @@ def test_job_runs_are_counted_by_outcome(app, client, database, tmp_path):
     assert _value(after, failed) == _value(before, failed) + 1
     assert _value(after, JOB_RUNS % ("tick", "failed")) == 0
     assert "tick" in controls.last_runs() and "broken" not in controls.last_runs()
-
-
-@pytest.fixture
-def shared_redis_url(redis_url: str) -> Iterator[str]:
-    """A Redis several processes reach: the real one, or an in-process server over TCP."""
-    if redis_url.startswith("redis"):
-        yield redis_url
-        return
-    from fakeredis import TcpFakeServer
-
-    port = free_port()
-    server = TcpFakeServer(("127.0.0.1", port), server_type="redis")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"redis://127.0.0.1:{port}/0"
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.mark.slow

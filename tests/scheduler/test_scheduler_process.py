@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,28 +15,8 @@ import sqlalchemy as sa
 
 from bot.models import OutboxMessage
 from scheduler.__main__ import main
-from tests.live import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def shared_redis_url(redis_url: str) -> Iterator[str]:
-    """A Redis both processes reach: the real one, or an in-process server over TCP."""
-    if redis_url.startswith("redis"):
-        yield redis_url
-        return
-    import threading
-
-    from fakeredis import TcpFakeServer
-
-    port = free_port()
-    server = TcpFakeServer(("127.0.0.1", port), server_type="redis")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"redis://127.0.0.1:{port}/0"
-    server.shutdown()
-    server.server_close()
 
 
 def _env(settings_overrides, **extra) -> dict[str, str]:

@@ -6,14 +6,11 @@ own; ``STORAGE_DIR`` stays set, to show that nothing is written there."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
-from bot.db import make_engine
 from tests.live import free_port
 from tests.storage.s3 import REGION, new_bucket, s3_settings
 
@@ -60,31 +57,10 @@ def settings_overrides(
 @pytest.fixture
 def empty_s3_installation(
     settings_overrides: dict[str, Any],
-    database_url: str,
+    empty_database_url: str,
     s3_endpoint: str,
     s3_client: Any,
-    tmp_path: Any,
-) -> Iterator[dict[str, Any]]:
+) -> dict[str, Any]:
     """Settings for a second, empty installation: its own database and its own bucket."""
     files = s3_settings(s3_endpoint, new_bucket(s3_client), prefix="restored")
-    if database_url.startswith("sqlite"):
-        yield {
-            **settings_overrides,
-            **files,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'restored.sqlite3'}",
-        }
-        return
-    name = f"restore_{uuid.uuid4().hex[:10]}"
-    base = sa.make_url(database_url)
-    admin = make_engine(
-        base.set(query={}).render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    target = base.set(database=name).render_as_string(hide_password=False)
-    try:
-        yield {**settings_overrides, **files, "DATABASE_URL": target}
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+    return {**settings_overrides, **files, "DATABASE_URL": empty_database_url}
