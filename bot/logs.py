@@ -11,13 +11,18 @@ import uuid
 import structlog
 from flask import Flask, Response, g, request
 
-_configured: str | None = None
+_configured: tuple[str, str] | None = None
+
+
+def _stderr_logger(*_args: object) -> structlog.PrintLogger:
+    """A logger writing to whatever ``sys.stderr`` is now (redirected by a test or a runner)."""
+    return structlog.PrintLogger(sys.stderr)
 
 
 def configure(log_format: str, level: str = "INFO") -> None:
     """Configure structlog once per process (``json`` or ``console``)."""
     global _configured
-    if _configured == log_format:
+    if _configured == (log_format, level):
         return
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
@@ -33,10 +38,10 @@ def configure(log_format: str, level: str = "INFO") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
-    _configured = log_format
+    _configured = (log_format, level)
 
 
 def init_app(app: Flask) -> None:
