@@ -1,15 +1,22 @@
 """`make demo`: the bot, the local WeCom simulator and a demo university, with no WeCom account.
 
 Generates simulator credentials once (``instance/demo.env``), migrates the SQLite database,
-seeds the demo university, then serves bot + simulator on one port, with the outbox sender and
-the reminder scheduler (threads, for the demo only) running beside the web server.
+seeds the demo university, then serves bot + simulator on one port. The reminder scheduler runs
+as its own process (``python -m scheduler``, as in production), so the demo starts a small
+in-process Redis server on a local port (fakeredis over TCP) that both processes share, unless
+``REDIS_URL`` names a real one. The outbox sender and the photo fetcher run as threads beside
+the web server: they call the simulator's API, which lives in this process.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import os
 import secrets
+import socket
+import subprocess
+import sys
 import threading
 import webbrowser
 from datetime import UTC, datetime
@@ -50,6 +57,27 @@ def demo_credentials(path: Path, port: int) -> dict[str, str]:
     return values
 
 
+def shared_redis() -> tuple[str, object | None]:
+    """``REDIS_URL`` if it names a real Redis; else a fakeredis server on a free local port
+    (returned, to shut it down) so the web and scheduler processes share one Redis."""
+    configured = os.environ.get("REDIS_URL", "")
+    if configured.startswith(("redis://", "rediss://")):
+        return configured, None
+    from fakeredis import TcpFakeServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = TcpFakeServer(("127.0.0.1", port), server_type="redis")
+    threading.Thread(target=server.serve_forever, name="demo-redis", daemon=True).start()
+    return f"redis://127.0.0.1:{port}/0", server
+
+
+def start_scheduler(config: dict[str, str]) -> subprocess.Popen[bytes]:
+    """``python -m scheduler`` with the demo's settings (it prints that it started)."""
+    return subprocess.Popen([sys.executable, "-m", "scheduler"], env={**os.environ, **config})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="全生异科导师机器人演示")
     parser.add_argument("--port", type=int, default=8000)
@@ -57,6 +85,7 @@ def main() -> None:
     args = parser.parse_args()
 
     config = demo_credentials(INSTANCE / "demo.env", args.port)
+    config["REDIS_URL"], redis_server = shared_redis()
     from werkzeug.serving import make_server
 
     from bot import create_app, migrate
@@ -68,7 +97,6 @@ def main() -> None:
     from bot.storage import FileStore
     from bot.wecom_client import get_client
     from handlers.menu import menu_definition
-    from scheduler.process import run_scheduler_thread
 
     app = create_app(config)
     database = get_database(app)
@@ -82,7 +110,7 @@ def main() -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     get_client(app).create_menu(menu_definition())
     run_sender_thread(app)
-    run_scheduler_thread(app)
+    scheduler = start_scheduler(config)
     storage = FileStore.from_settings(app.extensions["settings"], app.instance_path)
     threading.Thread(
         target=run_fetcher,
@@ -97,9 +125,18 @@ def main() -> None:
     if not args.no_browser:
         threading.Timer(1.0, lambda: webbrowser.open(url)).start()
     try:
-        threading.Event().wait()
+        while scheduler.poll() is None:
+            threading.Event().wait(1.0)
+        print(f"调度进程已退出（退出码 {scheduler.returncode}），演示结束", file=sys.stderr)
     except KeyboardInterrupt:
+        pass
+    finally:
+        if scheduler.poll() is None:
+            scheduler.terminate()
+            scheduler.wait(timeout=20)
         server.shutdown()
+        if redis_server is not None:
+            redis_server.shutdown()
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from typing import Any
 import structlog
 
 from scheduler.runner import Controls, SingleLock, run_job
-from scheduler.schedule import Schedule, load_schedule
+from scheduler.schedule import Schedule
 
 log = structlog.get_logger("scheduler")
 
@@ -89,26 +89,3 @@ def serve(
     finally:
         scheduler.shutdown(wait=True)
         lock.release()
-
-
-def run_scheduler_thread(app: Any) -> threading.Thread:
-    """For the demo only (one process): the scheduler in a thread of the web process.
-    Production runs ``python -m scheduler`` on its own."""
-    settings = app.extensions["settings"]
-    schedule = load_schedule(settings.SCHEDULE_FILE)
-    store = app.extensions["redis"]
-
-    def target() -> None:
-        with app.app_context():
-            serve(
-                schedule,
-                app.extensions["database"],
-                store,
-                Controls(store),
-                settings.SCHEDULER_LOCK_SECONDS,
-                threading.Event(),
-            )
-
-    thread = threading.Thread(target=target, name="scheduler", daemon=True)
-    thread.start()
-    return thread

@@ -1,0 +1,85 @@
+"""`make demo`'s program, `python -m bot.demo`, started for real: bot and simulator answer on one
+port, the scheduler runs as a process of its own beside it, and Ctrl+C stops everything."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.live import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of the processes whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                found.append((int(entry.name), command))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+@pytest.mark.slow
+def test_the_demo_serves_the_simulator_with_a_scheduler_process_and_stops_on_ctrl_c(tmp_path):
+    port = free_port()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DATABASE_URL", "REDIS_URL", "STORAGE_DIR", "STORAGE_URL")
+    }
+    env.update(
+        PYTHONPATH=str(ROOT),
+        PYTHONUNBUFFERED="1",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}",  # not the checkout's instance/
+        STORAGE_DIR=str(tmp_path / "storage"),
+        HOME=str(tmp_path),
+    )
+    log = (tmp_path / "demo.log").open("wb")
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "bot.demo", "--port", str(port), "--no-browser"],
+        cwd=tmp_path,  # instance/demo.env is written here
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        output = ""
+        while "调度进程已启动" not in output or "演示已启动" not in output:
+            assert demo.poll() is None, output
+            assert time.monotonic() < deadline, output
+            time.sleep(0.2)
+            output = (tmp_path / "demo.log").read_text(encoding="utf-8", errors="replace")
+        assert requests.get(base + "/healthz", timeout=10).status_code == 200
+        page = requests.get(base + "/simulator/", timeout=10)
+        assert page.status_code == 200 and "模拟" in page.text
+        schedulers = [pid for pid, command in _children(demo.pid) if "-m scheduler" in command]
+        assert len(schedulers) == 1, _children(demo.pid)
+        assert (tmp_path / "instance" / "demo.env").exists()
+
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(timeout=60) == 0
+        assert not Path(f"/proc/{schedulers[0]}").exists()  # stopped with it, not orphaned
+        with pytest.raises(requests.ConnectionError):
+            requests.get(base + "/healthz", timeout=5)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait(timeout=30)
+        log.close()
