@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -44,24 +47,45 @@ def calendar_for(session: so.Session, year: AcademicYear) -> Calendar:
 def record_facts(
     session: so.Session, year: AcademicYear, zone: ZoneInfo, college_id: int | None = None
 ) -> Iterator[RecordFact]:
-    """The year's non-deleted records as facts (of one college's mentors when given)."""
-    query = sa.select(Record.mentor_id, Record.kind, Record.occurred_at, Record.items).where(
-        Record.year_id == year.id, Record.deleted_at.is_(None)
-    )
+    """The year's non-deleted records as facts (of one college's mentors when given).
+
+    Millions of rows pass here, so each column comes back as plain text or a date and is
+    converted once per distinct value: the kind as its stored string, the items as JSON text
+    (a handful of distinct values), the day in ``zone`` computed by PostgreSQL, or on SQLite
+    from the stored UTC text once per distinct hour."""
+    record = Record.__table__.c  # plain Core columns: no ORM row processing
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if postgresql:
+        moment = sa.cast(sa.func.timezone(zone.key, record.occurred_at), sa.Date)
+    else:
+        moment = sa.type_coerce(record.occurred_at, sa.String)  # "YYYY-MM-DD HH:MM:SS…" UTC
+    query = sa.select(
+        record.mentor_id,
+        sa.type_coerce(record.kind, sa.String),
+        moment,
+        sa.cast(record["items"], sa.Text),
+    ).where(record.year_id == year.id, record.deleted_at.is_(None))
     if college_id is not None:
-        mentors = sa.select(MentorAssignment.mentor_id).where(
-            MentorAssignment.year_id == year.id, MentorAssignment.college_id == college_id
+        assigned = MentorAssignment.__table__.c
+        mentors = sa.select(assigned.mentor_id).where(
+            assigned.year_id == year.id, assigned.college_id == college_id
         )
-        query = query.where(Record.mentor_id.in_(mentors))
-    for mentor_id, kind, occurred_at, items in session.execute(
-        query.execution_options(yield_per=BATCH)
-    ):
-        yield RecordFact(
-            mentor_id=mentor_id,
-            kind=str(kind),
-            occurred_on=occurred_at.astimezone(zone).date(),
-            items=tuple(items or ()),
-        )
+        query = query.where(record.mentor_id.in_(mentors))
+    items_of: dict[str | None, tuple[str, ...]] = {}
+    day_of: dict[str, date] = {}
+    result = session.connection().execute(query.execution_options(yield_per=BATCH))
+    for mentor_id, kind, when, items in itertools.chain.from_iterable(result.partitions()):
+        found = items_of.get(items)
+        if found is None:
+            found = items_of[items] = tuple(json.loads(items) if items else ())
+        if not postgresql:
+            hour = when[:13]
+            day = day_of.get(hour)
+            if day is None:
+                utc = datetime.fromisoformat(hour + ":00").replace(tzinfo=UTC)
+                day = day_of[hour] = utc.astimezone(zone).date()
+            when = day
+        yield RecordFact(mentor_id=mentor_id, kind=kind, occurred_on=when, items=found)
 
 
 def figures(

@@ -1,0 +1,80 @@
+"""The records the evidence figures are folded from, read straight from the database: the day
+is the day in Asia/Shanghai (a contact at 00:30 Beijing time belongs to that day, not to the
+UTC day before), deleted records and other years are left out, a college's mentors only."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from bot.cycle.evidence import record_facts
+from bot.models import AcademicYear, MentorAssignment, Record, RecordKind, Role, Unit, UnitKind
+from scoring import RecordFact
+from tests.factories import add_person
+
+ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def _at(*args: int) -> datetime:
+    return datetime(*args, tzinfo=ZONE)
+
+
+def test_facts_carry_the_local_day_and_leave_out_deleted_records_and_other_years(database):
+    stamp = datetime(2026, 8, 31, tzinfo=UTC)
+    with database.session() as session:
+        year = AcademicYear(code="2025-2026", starts_on=date(2025, 9, 1), ends_on=date(2026, 8, 31))
+        other_year = AcademicYear(
+            code="2024-2025", starts_on=date(2024, 9, 1), ends_on=date(2025, 8, 31)
+        )
+        college = Unit(code="CS", name="计算机学院", kind=UnitKind.COLLEGE)
+        other_college = Unit(code="DE", name="数字经济学院", kind=UnitKind.COLLEGE)
+        session.add_all([year, other_year, college, other_college])
+        session.flush()
+        wang = add_person(session, "wang", "王老师", Role.MENTOR)
+        liu = add_person(session, "liu", "刘老师", Role.MENTOR)
+        session.add_all(
+            [
+                MentorAssignment(year_id=year.id, mentor_id=wang.id, college_id=college.id),
+                MentorAssignment(year_id=year.id, mentor_id=liu.id, college_id=other_college.id),
+            ]
+        )
+
+        def record(mentor, kind, items, when, *, year_id=year.id, deleted=False) -> Record:
+            return Record(
+                year_id=year_id,
+                mentor_id=mentor.id,
+                kind=kind,
+                items=items,
+                occurred_at=when,
+                created_at=stamp,
+                updated_at=stamp,
+                deleted_at=stamp if deleted else None,
+            )
+
+        session.add_all(
+            [
+                record(wang, RecordKind.CONTACT, ["M1", "M7"], _at(2025, 10, 8, 0, 30)),
+                record(wang, RecordKind.CONTACT, ["M1", "M7"], _at(2025, 10, 8, 23, 59)),
+                record(wang, RecordKind.GROUP_ACTIVITY, ["M2", "M5"], _at(2026, 3, 1, 7, 59)),
+                record(wang, RecordKind.CARE, [], _at(2025, 12, 1, 9, 0)),
+                record(wang, RecordKind.CONTACT, ["M1"], _at(2025, 10, 9, 9), deleted=True),
+                record(liu, RecordKind.PUBLICITY, ["M6"], _at(2025, 11, 30, 8, 0)),
+                record(liu, RecordKind.CONTACT, ["M1"], _at(2024, 10, 9, 9), year_id=other_year.id),
+            ]
+        )
+        session.flush()
+        ids = {"wang": wang.id, "liu": liu.id}
+        college_id = college.id
+
+        every = sorted(record_facts(session, year, ZONE), key=repr)
+        of_college = sorted(record_facts(session, year, ZONE, college_id), key=repr)
+
+    wang_facts = [
+        RecordFact(ids["wang"], "contact", date(2025, 10, 8), ("M1", "M7")),
+        RecordFact(ids["wang"], "contact", date(2025, 10, 8), ("M1", "M7")),
+        RecordFact(ids["wang"], "group_activity", date(2026, 3, 1), ("M2", "M5")),
+        RecordFact(ids["wang"], "care", date(2025, 12, 1), ()),
+    ]
+    liu_facts = [RecordFact(ids["liu"], "publicity", date(2025, 11, 30), ("M6",))]
+    assert every == sorted(wang_facts + liu_facts, key=repr)
+    assert of_college == sorted(wang_facts, key=repr)
