@@ -479,6 +479,60 @@ def parse_deadline(value: Any, zone: Any) -> tuple[date, str | None] | None:
     return moment.date(), label
 
 
+def opening_days(year_end: date, prompt_days: Sequence[str]) -> list[date]:
+    """For each ``MM-DD`` in ``prompt_days``, the first working day on or after it in the
+    year's last days (never after ``year_end``, the academic year's 31 August)."""
+    days = []
+    for text in prompt_days:
+        month, day = (int(part) for part in text.split("-"))
+        moment = date(year_end.year, month, day)
+        while moment <= year_end and not is_working_day(moment):
+            moment += timedelta(days=1)
+        if moment <= year_end:
+            days.append(moment)
+    return days
+
+
+def assessment_opening(
+    database: Database,
+    now: datetime,
+    *,
+    rules: Rules,
+    prompt_days: Sequence[str] = ("08-20", "08-27"),
+) -> int:
+    """The cycle opens at the end of August: on the first working day on or after each of
+    ``prompt_days``, the academy office is asked to open the assessment of the academic year
+    that is ending, unless it is open already (or was opened and closed)."""
+    today = rules.today(now)
+    with database.session() as session:
+        year = year_of(session, today)
+        if year is None or today not in opening_days(year.ends_on, prompt_days):
+            return 0
+        opened = session.scalar(
+            sa.select(sa.func.count())
+            .select_from(AssessmentCycle)
+            .where(AssessmentCycle.year_id == year.id)
+        )
+        if opened:
+            return 0
+        text = (
+            f"【考核开启提醒】{year.code}学年将于{year.ends_on.month}月{year.ends_on.day}日结束，"
+            f"导师年度考核应在8月底开启。请发送“开启考核 {year.code} 自评 日期 学院 日期 书院部 "
+            f"日期”（例如：开启考核 {year.code} 自评 {year.ends_on.year}-09-05 学院 "
+            f"{year.ends_on.year}-09-10 书院部 {year.ends_on.year}-09-12），"
+            "开启后全体导师、各学院管理员和书院部会收到通知。"
+        )
+        return notify(
+            session,
+            holders(session, Role.ACADEMY_ADMIN),
+            Message.text(text),
+            campaign="assessment_opening",
+            period=f"{year.code}-{today.isoformat()}",
+            now=now,
+            rules=rules,
+        )
+
+
 def assessment_calendar(
     database: Database, now: datetime, *, rules: Rules, days_before: Sequence[int] = (3, 1)
 ) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 
@@ -16,7 +16,7 @@ from bot.models import (
     Submission,
     Unit,
 )
-from scheduler.jobs import assessment_calendar
+from scheduler.jobs import assessment_calendar, assessment_opening, opening_days
 from tests.scheduler.conftest import RULES, SHANGHAI
 
 
@@ -131,3 +131,45 @@ def test_closed_cycles_and_unknown_steps_are_left_alone(demo):
 def test_no_assessment_reminder_on_a_day_off(demo):
     _cycle(demo, {"self": "2026-09-04"})
     assert assessment_calendar(demo, at(2026, 9, 5), rules=RULES) == 0  # Saturday
+
+
+# --- the opening at the end of August ------------------------------------------------------
+
+
+def _open_prompts(database) -> dict[str, list[str]]:
+    return {key: users for key, users in _sent(database).items() if "assessment_opening" in key}
+
+
+def test_the_office_is_asked_to_open_the_cycle_twice_at_the_end_of_august(demo):
+    for day in range(1, 32):
+        for _ in range(2):  # a second run the same day adds nothing
+            assessment_opening(demo, at(2026, 8, day), rules=RULES)
+    for day in range(1, 8):  # the new year has begun: nothing more
+        assessment_opening(demo, at(2026, 9, day), rules=RULES)
+    office = ["shuyuan_admin", "shuyuan_admin2"]
+    assert _open_prompts(demo) == {
+        "assessment_opening:2025-2026-2026-08-20": office,
+        "assessment_opening:2025-2026-2026-08-27": office,
+    }
+    with demo.session() as session:
+        text = session.scalars(
+            sa.select(OutboxMessage.payload).where(OutboxMessage.key.like("assessment_opening:%"))
+        ).first()["text"]["content"]
+    assert "开启考核 2025-2026 自评 2026-09-05" in text
+
+
+def test_no_prompt_once_the_cycle_is_open(demo):
+    assessment_opening(demo, at(2026, 8, 20), rules=RULES)
+    _cycle(demo, {"self": "2026-09-04"})
+    assessment_opening(demo, at(2026, 8, 27), rules=RULES)
+    assert list(_open_prompts(demo)) == ["assessment_opening:2025-2026-2026-08-20"]
+
+
+def test_a_prompt_day_off_moves_to_the_next_working_day_and_never_past_the_year():
+    assert opening_days(date(2028, 8, 31), ["08-20", "08-27"]) == [
+        date(2028, 8, 21),  # 20 Aug 2028 is a Sunday
+        date(2028, 8, 28),
+    ]
+    assert opening_days(date(2026, 8, 31), ["08-30"]) == [date(2026, 8, 31)]  # Sun → Mon
+    assert opening_days(date(2027, 8, 31), ["08-28"]) == [date(2027, 8, 30)]  # Sat → Mon
+    assert opening_days(date(2026, 8, 29), ["08-29"]) == []  # a Saturday, the year's last day

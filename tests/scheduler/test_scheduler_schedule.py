@@ -17,6 +17,7 @@ def test_default_schedule_has_the_jobs_off_the_round_minutes():
         "mid_semester_check",
         "monthly_plan_reminder",
         "college_publicity",
+        "assessment_opening",
         "assessment_calendar",
         "rating_cards",
         "rating_reminders",
