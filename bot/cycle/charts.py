@@ -3,9 +3,9 @@ distribution (10-point bins) and each scored item's average against the whole sc
 
 ``college_chart`` turns a cycle's results into :class:`CollegeChart` (plain numbers);
 ``render_png`` draws it (a pure function: numbers in, PNG bytes out). Drawing needs a CJK font
-(Debian's ``fonts-noto-cjk``); without one, ``render_png`` raises :class:`ChartFontMissing`
-before drawing anything, instead of rendering the Chinese labels as empty boxes, and the caller
-sends the digest without the chart.
+(Debian's ``fonts-noto-cjk``, found by :func:`bot.fonts.cjk_family`); without one,
+``render_png`` raises :class:`ChartFontMissing` before drawing anything, instead of rendering
+the Chinese labels as empty boxes, and the caller sends the digest without the chart.
 
 matplotlib is imported on first use (the Agg backend, no display) and drawing is serialised:
 matplotlib's global settings are not thread-safe.
@@ -20,22 +20,15 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from bot.cycle.results import Results, source_of
+from bot.fonts import CJK_FAMILIES as CJK_FAMILIES  # re-exported
+from bot.fonts import cjk_family
 from bot.models import ItemScore, ScoreSource
 from scoring import Rubric
 from scoring.numbers import fmt
 
-CJK_FAMILIES = (
-    "Noto Sans CJK SC",
-    "Source Han Sans SC",
-    "Noto Sans SC",
-    "WenQuanYi Zen Hei",
-    "WenQuanYi Micro Hei",
-    "Noto Serif CJK SC",
-)
 WIDTH_INCHES, HEIGHT_INCHES, DPI = 8.0, 9.0, 110  # 880 × 990 pixels
 COLLEGE_COLOUR, SCHOOL_COLOUR = "#07c160", "#a0a7b4"
 _DRAWING = threading.Lock()
@@ -125,29 +118,6 @@ def score_bins(totals: Sequence[Decimal], maximum: Decimal) -> list[tuple[str, i
         count = sum(low <= t < low + 10 or (last and t >= low) for t in totals)
         bins.append((label, count))
     return bins
-
-
-@lru_cache(maxsize=1)
-def cjk_family() -> str | None:
-    """The first installed CJK family of :data:`CJK_FAMILIES`, or None. Fonts installed
-    after matplotlib cached its font list are found too (their files are added)."""
-    from matplotlib import font_manager
-
-    def find() -> str | None:
-        names = {font.name for font in font_manager.fontManager.ttflist}
-        return next((family for family in CJK_FAMILIES if family in names), None)
-
-    family = find()
-    if family is None:
-        for path in font_manager.findSystemFonts():
-            name = path.rsplit("/", 1)[-1].lower()
-            if "cjk" in name or "wqy" in name or "sourcehan" in name:
-                try:
-                    font_manager.fontManager.addfont(path)
-                except (OSError, RuntimeError, ValueError):
-                    continue
-        family = find()
-    return family
 
 
 def render_png(chart: CollegeChart) -> bytes:

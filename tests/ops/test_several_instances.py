@@ -17,6 +17,7 @@ computed from what was sent; nothing is timed.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import logging
 import os
@@ -368,10 +369,16 @@ def row_shape(row: OutboxMessage) -> tuple[str, str]:
         return row.msgtype, str(payload["button"]["replace_name"])
     if row.msgtype == "template_card":
         return row.msgtype, str(payload["main_title"]) + str(payload.get("horizontal_content_list"))
+    if row.msgtype in ("image", "file"):  # 我的 comes with a picture, stored by its sha256
+        return row.msgtype, str(payload["storage_key"]).rsplit("/", 1)[-1].split(".")[0]
     return row.msgtype, str(payload["content"])
 
 
-def delivered_shape(item: Any) -> tuple[str, str]:
+def delivered_shape(item: Any, fake: FakeWeCom) -> tuple[str, str]:
+    if item.msgtype in ("image", "file"):
+        media = fake.media(item.content["media_id"])
+        assert media is not None, item
+        return item.msgtype, hashlib.sha256(media.content).hexdigest()
     if item.msgtype == "update_template_card":
         return item.msgtype, str(item.content["replace_name"])
     if item.msgtype == "template_card":
@@ -547,7 +554,8 @@ def check_sent_once(database: Any, fake: FakeWeCom, day: Day) -> None:
         queued.setdefault(row.userid, Counter())[row_shape(row)] += 1
     people = set(day.mentor_ids) | set(day.student_ids)
     received = {
-        userid: Counter(delivered_shape(item) for item in fake.sent_to(userid)) for userid in people
+        userid: Counter(delivered_shape(item, fake) for item in fake.sent_to(userid))
+        for userid in people
     }
     # Every message differs from the others of its person: the sender sends identical due
     # messages together (one call, the person named twice) and WeCom delivers it once, as its

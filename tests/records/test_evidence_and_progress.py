@@ -160,7 +160,8 @@ def test_progress_counts_against_the_minimums(phone, database, world):
         phone.say(world.mentor, text)
     phone.new(world.mentor)
     phone.say(world.mentor, "我的")
-    [message] = phone.new(world.mentor)
+    image, message = phone.new(world.mentor)  # the picture, then the text (test_progress_image)
+    assert image["msgtype"] == "image"
     assert message["msgtype"] == "markdown"
     content = message["markdown"]["content"]
     assert '本周个别交流：<font color="warning">1</font> / 2' in content
