@@ -1,7 +1,10 @@
-"""The guided record flow: participants → time → place → note → confirm, one card at a time.
+"""The guided record flow: kind → participants → time → place → note → confirm, one card at
+a time, asking only the steps the kind needs (``bot.records.flow.FLOWS``).
 
-The flow lives in Redis (``bot.state``) for 30 minutes; ``取消`` leaves it; a tap or text on an
-expired flow says so. Quick text with missing or unclear details continues here too.
+The menu's 其他记录 answers with a card of the kinds that have no menu button of their own;
+a tap starts that kind's flow. The flow lives in Redis (``bot.state``) for 30 minutes;
+``取消`` leaves it; a tap or text on an expired flow says so. Quick text with missing or
+unclear details continues here too.
 """
 
 from __future__ import annotations
@@ -12,12 +15,18 @@ from typing import Any
 
 from bot.context import Context, Reply
 from bot.models import RECORD_KIND_NAMES, RecordKind
+from bot.pages.upload import PURPOSES
 from bot.records import evidence
+from bot.records.care import seal, unseal
 from bot.records.dates import DateError, When, check_moment, format_moment, parse_time, parse_when
 from bot.records.flow import (
     FLOW,
+    FLOWS,
     LAST_RECORD,
     NEEDS_STUDENTS,
+    OPTIONAL_STUDENTS,
+    PICKER_KINDS,
+    PICKER_NAMES,
     START_RECORD,
     TALK,
     Flow,
@@ -25,6 +34,7 @@ from bot.records.flow import (
     kind_name,
     next_step,
     place_text,
+    spec_for,
 )
 from bot.records.kinds import activity_type
 from bot.records.names import Outcome, Student, match_name, search
@@ -33,6 +43,7 @@ from bot.records.service import NewRecord, create_record
 from bot.router import CardKey, Router
 from bot.wecom import cards
 from handlers.record_scope import Scope, conversation, mentor_scope
+from handlers.uploads import upload_url
 
 router = Router("record_flow")
 
@@ -43,9 +54,12 @@ MENU_CONTACT = "record_contact"
 MENU_ACTIVITY = "record_activity"
 MENU_TALK = "record_talk"
 MENU_CARE = "record_care"
+MENU_OTHER = "record_other"  # the kind picker: kinds without a menu button of their own
 
 PICK = CardKey("rec_pick", ("flow", "page"))
 WHO = CardKey("rec_who", ("flow", "who"))
+TITLE = CardKey("rec_title", ("flow", "choice"))
+MONTH = CardKey("rec_month", ("flow", "choice"))
 WHEN = CardKey("rec_when", ("flow", "choice"))
 PLACE = CardKey("rec_place", ("flow", "choice"))
 NOTE = CardKey("rec_note", ("flow", "choice"))
@@ -54,6 +68,9 @@ CONFIRM = CardKey("rec_confirm", ("flow", "choice"))
 STUDENTS_QUESTION = "students"
 NEXT_PAGE = "next"
 SAVE_WORDS = {"确认", "保存", "确定", "好", "是", "对"}
+THIS_MONTH_WORDS = {"本月", "这个月", "当月"}
+LAST_MONTH_WORDS = {"上月", "上个月"}
+CANCEL_HINT = "发送“取消”可退出。"
 
 
 def start_flow(ctx: Context, scope: Scope, kind: str) -> Reply:
@@ -71,8 +88,66 @@ def advance(ctx: Context, scope: Scope, flow: Flow) -> Reply | None:
     return ASK[step](ctx, scope, flow)
 
 
+def offer_kinds(ctx: Context) -> Reply:
+    """The kind picker: one button per kind without a menu button of its own."""
+    card = cards.button_interaction(
+        "其他记录",
+        desc="请选择要记录的类型",
+        task_id=ctx.new_task_id("rec"),
+        buttons=[
+            cards.Button(START_RECORD.pack(kind.value), PICKER_NAMES[kind]) for kind in PICKER_KINDS
+        ],
+        source="全生异科导师",
+    )
+    return Reply.template_card(card)
+
+
 def ask_title(ctx: Context, scope: Scope, flow: Flow) -> Reply:
-    return Reply.text("请发送活动名称，例如：读书沙龙、观影、考研经验分享会。发送“取消”可退出。")
+    spec = spec_for(flow)
+    if spec.choices:
+        card = cards.button_interaction(
+            f"{kind_name(flow)}：类型",
+            desc=spec.title_prompt,
+            task_id=ctx.new_task_id("rec"),
+            buttons=[
+                cards.Button(TITLE.pack(flow.flow_id, choice.value), choice.text)
+                for choice in spec.choices
+            ],
+            source="全生异科导师",
+        )
+        return Reply.template_card(card)
+    purpose = _upload_purpose(flow)
+    if purpose is None:
+        return Reply.text(f"{spec.title_prompt}{CANCEL_HINT}")
+    title = PURPOSES[purpose].title
+    return Reply.markdown(
+        f"{spec.title_prompt}\n"
+        f"如有{title}文件，请[点击这里上传]({upload_url(ctx, purpose)})，"
+        f"上传后会自动登记，不必在这里再记一次。{CANCEL_HINT}"
+    )
+
+
+def _upload_purpose(flow: Flow) -> str | None:
+    """The upload page's purpose for the flow's kind, when its document may be uploaded."""
+    if not spec_for(flow).upload:
+        return None
+    return next((name for name, p in PURPOSES.items() if p.record_kind == flow.kind), None)
+
+
+def ask_month(ctx: Context, scope: Scope, flow: Flow) -> Reply:
+    today = ctx.local_now.date()
+    last = today.replace(day=1) - timedelta(days=1)
+    buttons = [cards.Button(MONTH.pack(flow.flow_id, "this"), f"本月（{today.month}月）")]
+    if last >= scope.year.starts_on:
+        buttons.append(cards.Button(MONTH.pack(flow.flow_id, "last"), f"上月（{last.month}月）"))
+    card = cards.button_interaction(
+        f"{kind_name(flow)}：月份",
+        desc="是哪个月的？也可以直接发送月份，如 11月",
+        task_id=ctx.new_task_id("rec"),
+        buttons=buttons,
+        source="全生异科导师",
+    )
+    return Reply.template_card(card)
 
 
 def ask_who(ctx: Context, scope: Scope, flow: Flow) -> Reply:
@@ -100,6 +175,7 @@ def ask_students(ctx: Context, scope: Scope, flow: Flow) -> Reply:
     flow.shown_ids = [student.id for student in shown]
     conversation(ctx).put(FLOW, flow, now=ctx.now)
     single = flow.kind == RecordKind.CARE
+    optional = flow.kind in OPTIONAL_STUDENTS
     options = [cards.Option(str(s.id), s.name, checked=s.id in flow.student_ids) for s in shown]
     more = start + PAGE_SIZE < len(pool)
     if more:
@@ -109,6 +185,8 @@ def ask_students(ctx: Context, scope: Scope, flow: Flow) -> Reply:
     if chosen:
         lines.append("已选：" + "、".join(chosen))
     lines.append("找不到？直接发送姓名、拼音或首字母搜索")
+    if optional:
+        lines.append("没有学生参加可以不选，直接点“下一步”")
     pages = (len(pool) + PAGE_SIZE - 1) // PAGE_SIZE
     title = "选择学生" if pages == 1 else f"选择学生（第{flow.page + 1}/{pages}页）"
     card = cards.vote_interaction(
@@ -170,7 +248,7 @@ def ask_note(ctx: Context, scope: Scope, flow: Flow) -> Reply:
         )
     card = cards.button_interaction(
         f"{kind_name(flow)}：内容",
-        desc="请发送一句话说明内容，如 聊选课；也可以跳过",
+        desc=spec_for(flow).note_prompt,
         task_id=ctx.new_task_id("rec"),
         buttons=[cards.Button(NOTE.pack(flow.flow_id, "skip"), "跳过", style=4)],
         source="全生异科导师",
@@ -195,6 +273,7 @@ def ask_confirm(ctx: Context, scope: Scope, flow: Flow) -> Reply:
 
 ASK = {
     "title": ask_title,
+    "month": ask_month,
     "who": ask_who,
     "students": ask_students,
     "time": ask_time,
@@ -211,20 +290,43 @@ def _moment(ctx: Context, flow: Flow) -> datetime:
 
 
 def _summary_fields(ctx: Context, scope: Scope, flow: Flow) -> list[tuple[str, str]]:
-    fields = [("时间", format_moment(_moment(ctx, flow)))]
+    spec = spec_for(flow)
+    moment = _moment(ctx, flow)
+    fields = []
     if flow.title:
-        fields.insert(0, ("名称", flow.title[:30]))
+        fields.append((spec.title_label, flow.title[:30]))
+    if "month" in spec.steps:
+        fields.append(("月份", f"{moment.year}年{moment.month}月"))
+    else:
+        fields.append(("时间", format_moment(moment)))
     if flow.student_ids:
         names = scope.names(flow.student_ids)
         fields.append(
             ("学生", "、".join(names[:6]) + (f"等{len(names)}人" if len(names) > 6 else ""))
         )
-    if RecordKind(flow.kind) != RecordKind.CARE:
-        fields.append(("地点", place_text(flow)))
-        fields.append(("内容", (flow.note or "无")[:30]))
-    else:
+    if RecordKind(flow.kind) == RecordKind.CARE:
         fields.append(("内容", "已填写（加密保存）"))
+        return fields
+    if "place" in spec.steps or flow.place:
+        fields.append(("地点", place_text(flow)))
+    if "note" in spec.steps or flow.note:
+        fields.append(("内容", (flow.note or "无")[:30]))
     return fields
+
+
+def keep_note(ctx: Context, flow: Flow, text: str | None) -> None:
+    """Put the note in the flow; a care note only sealed, since the flow is kept in Redis
+    (for up to a day after it expires) and Redis is neither encrypted nor audited."""
+    if text is not None and flow.kind == RecordKind.CARE:
+        flow.note, flow.sealed_note = None, seal(ctx.settings.CARE_NOTES_KEY, text)
+    else:
+        flow.note, flow.sealed_note = text, None
+
+
+def _note(ctx: Context, flow: Flow) -> str | None:
+    if flow.sealed_note is None:
+        return flow.note
+    return unseal(ctx.settings.CARE_NOTES_KEY, flow.sealed_note)
 
 
 def save(ctx: Context, scope: Scope, flow: Flow) -> Reply:
@@ -232,8 +334,12 @@ def save(ctx: Context, scope: Scope, flow: Flow) -> Reply:
     moment = _moment(ctx, flow)
     try:
         check_moment(moment, ctx.now, scope.year.starts_on, scope.year.ends_on)
+        note = _note(ctx, flow)
     except DateError as exc:
         return Reply.text(str(exc))
+    except ValueError:  # sealed with a key that has since been replaced
+        conversation(ctx).clear(FLOW)
+        return Reply.text("这次填写的内容已无法读取，没有保存。请重新记录。")
     new = NewRecord(
         kind=kind,
         occurred_at=moment,
@@ -241,7 +347,7 @@ def save(ctx: Context, scope: Scope, flow: Flow) -> Reply:
         title=flow.title,
         place=flow.place,
         online=flow.online,
-        note=flow.note,
+        note=note,
         activity_type=flow.activity_type,
     )
     record = create_record(
@@ -325,8 +431,9 @@ def choose_students(message: Any, ctx: Context) -> Reply | None:
     if NEXT_PAGE in picked:
         flow.page += 1
         return _reask(ctx, scope, flow, None)
-    if not flow.student_ids:
+    if not flow.student_ids and flow.kind not in OPTIONAL_STUDENTS:
         return _reask(ctx, scope, flow, "请至少勾选一位学生。")
+    flow.students_done = True
     flow.problems, flow.candidate_ids, flow.page = [], [], 0
     return advance(ctx, scope, flow)
 
@@ -335,6 +442,43 @@ def _reask(ctx: Context, scope: Scope, flow: Flow, note: str | None) -> Reply:
     if note:
         ctx.send([ctx.person.userid], Reply.text(note))
     return ask_students(ctx, scope, flow)
+
+
+@router.on_card(TITLE)
+def choose_title(message: Any, ctx: Context) -> Reply | None:
+    choice = TITLE.unpack(message.event_key)["choice"]
+    found = _tap(message, ctx, TITLE, "title", "已选择")
+    if isinstance(found, Reply):
+        return found
+    scope, flow = found
+    chosen = next((c for c in spec_for(flow).choices if c.value == choice), None)
+    if chosen is None:
+        return Reply.text("这个按钮已失效，请发送“取消”后重新开始。")
+    flow.title = chosen.text
+    return advance(ctx, scope, flow)
+
+
+@router.on_card(MONTH)
+def choose_month(message: Any, ctx: Context) -> Reply | None:
+    choice = MONTH.unpack(message.event_key)["choice"]
+    found = _tap(message, ctx, MONTH, "month", "已选择")
+    if isinstance(found, Reply):
+        return found
+    scope, flow = found
+    today = ctx.local_now.date()
+    day = today if choice != "last" else today.replace(day=1) - timedelta(days=1)
+    return _set_month(ctx, scope, flow, day)
+
+
+def _set_month(ctx: Context, scope: Scope, flow: Flow, day: date) -> Reply | None:
+    """The month a plan or summary is for: today for this month, else the month's last day."""
+    moment = When(day).moment(ctx.zone, ctx.now)
+    try:
+        check_moment(moment, ctx.now, scope.year.starts_on, scope.year.ends_on)
+    except DateError as exc:
+        return Reply.text(str(exc))
+    flow.day, flow.at = day.isoformat(), None
+    return advance(ctx, scope, flow)
 
 
 @router.on_card(WHEN)
@@ -425,8 +569,28 @@ def continue_flow(message: Any, ctx: Context) -> Reply | None:
 
 def answer_title(ctx: Context, scope: Scope, flow: Flow, text: str) -> Reply | None:
     flow.title = text[:200]
-    flow.activity_type = activity_type(text)
+    if flow.kind == RecordKind.GROUP_ACTIVITY:
+        flow.activity_type = activity_type(text)
     return advance(ctx, scope, flow)
+
+
+def answer_month(ctx: Context, scope: Scope, flow: Flow, text: str) -> Reply | None:
+    today = ctx.local_now.date()
+    word = text.replace(" ", "")
+    last_of_previous = today.replace(day=1) - timedelta(days=1)
+    if word in THIS_MONTH_WORDS:
+        return _set_month(ctx, scope, flow, today)
+    if word in LAST_MONTH_WORDS:
+        return _set_month(ctx, scope, flow, last_of_previous)
+    number = word.removesuffix("份").removesuffix("月")
+    if not number.isdigit() or not 1 <= int(number) <= 12:
+        return Reply.text("没有看懂这个月份。可以点击卡片上的按钮，或发送：本月、上月、11月")
+    month = int(number)
+    if month == today.month:
+        return _set_month(ctx, scope, flow, today)
+    year = today.year if month < today.month else today.year - 1
+    following = date(year + (month == 12), month % 12 + 1, 1)
+    return _set_month(ctx, scope, flow, following - timedelta(days=1))
 
 
 def answer_students(ctx: Context, scope: Scope, flow: Flow, text: str) -> Reply | None:
@@ -477,7 +641,7 @@ def answer_place(ctx: Context, scope: Scope, flow: Flow, text: str) -> Reply | N
 
 
 def answer_note(ctx: Context, scope: Scope, flow: Flow, text: str) -> Reply | None:
-    flow.note = text
+    keep_note(ctx, flow, text)
     flow.note_done = True
     return advance(ctx, scope, flow)
 
@@ -501,6 +665,7 @@ def answer_who(ctx: Context, scope: Scope, flow: Flow, text: str) -> Reply | Non
 
 TEXT_ANSWERS = {
     "title": answer_title,
+    "month": answer_month,
     "who": answer_who,
     "students": answer_students,
     "time": answer_time,
@@ -527,11 +692,21 @@ def start_from_menu(message: Any, ctx: Context) -> Reply | None:
     return start_flow(ctx, scope, _MENU_KINDS[message.event_key])
 
 
+@router.on_menu(MENU_OTHER)
+def pick_kind(message: Any, ctx: Context) -> Reply | None:
+    """菜单 记录 → 其他记录: a card of the other kinds; a tap starts that kind's flow."""
+    scope = mentor_scope(ctx)
+    if isinstance(scope, Reply):
+        return scope
+    return offer_kinds(ctx)
+
+
 @router.on_card(START_RECORD)
 def start_from_card(message: Any, ctx: Context) -> Reply | None:
-    """A one-tap button (the weekly reminder's 记录个别交流): the same flow as the menu."""
+    """A one-tap button (the kind picker, the weekly reminder's 记录个别交流): the same flow
+    as the menu."""
     kind = START_RECORD.unpack(message.event_key)["kind"]
-    if kind not in _MENU_KINDS.values():
+    if kind not in FLOWS:
         return Reply.text("这个按钮已失效，请点击菜单“记录”。")
     scope = mentor_scope(ctx)
     if isinstance(scope, Reply):

@@ -1,6 +1,8 @@
 """记录 / 我的记录: a mentor's own records of the year, numbered; 查看, 修改 and 删除 them
-until the year's assessment cycle closes. Every change is audited; a care note is shown only
-to its readers, and every read is audited."""
+until the year's assessment cycle closes. Every change is audited. A care note is never put in
+a chat message (a push stays in the outbox table and in backups): 查看 answers a care record's
+readers with its non-sensitive details and a card linking to the in-app page that shows the note
+(``bot.pages.care``, where each view is audited)."""
 
 from __future__ import annotations
 
@@ -9,12 +11,13 @@ from typing import Any
 
 from bot.context import Context, Reply
 from bot.models import RECORD_KIND_NAMES, Record, RecordKind
-from bot.records.care import CareNoteRefused, read_care_note
+from bot.records.care import audit_read, care_page_url, may_read
 from bot.records.dates import DateError, check_moment, format_moment, parse_time, parse_when
 from bot.records.flow import NEEDS_STUDENTS
 from bot.records.quick import ONLINE_WORDS
 from bot.records.service import cycle_closed, delete_record, own_records, update_record
 from bot.router import Router
+from bot.wecom import cards
 from handlers import record_scope
 
 router = Router("record_list")
@@ -110,6 +113,9 @@ def change_own_record(message: Any, ctx: Context) -> Reply:
     if isinstance(record, Reply):
         return record
     field, value = FIELDS[words[2]], " ".join(words[3:])
+    if field == "title" and record.kind == RecordKind.CARE:
+        # a title is kept in plain text (list, audit log, exports): never put a care note there
+        return Reply.text("关爱记录没有名称。修改内容请发送：修改 3 内容 ……（内容加密保存）")
     changes: dict[str, Any] = {}
     student_ids = None
     if field == "occurred_at":
@@ -181,18 +187,35 @@ def show_record(message: Any, ctx: Context) -> Reply:
     return Reply.text(_details(ctx, record, number, record.note))
 
 
+CARE_HIDDEN = "关爱内容：请点击链接查看（仅本人、学院管理员和书院部可见）"
+CARE_REFUSED = "您无权查看这条关爱记录。关爱记录仅记录的导师、学院管理员和书院部可以查看。"
+
+
 def _show_care(ctx: Context, record: Record, number: str) -> Reply:
-    note = None
-    if record.sensitive_note is not None:
-        try:
-            note = read_care_note(
-                ctx.session, ctx.person, record, key=ctx.settings.CARE_NOTES_KEY, now=ctx.now
-            )
-        except CareNoteRefused as exc:
-            return Reply.text(f"{exc}。关爱记录仅记录的导师、学院管理员和书院部可以查看。")
-    elif record.mentor_id != ctx.person.id:
-        return Reply.text("您无权查看这条关爱记录。")
-    return Reply.text(_details(ctx, record, number, note))
+    """The details a chat may carry and a link to the note's page; nothing is decrypted here,
+    so sending the link reads (and audits) nothing. A refused reader's attempt is audited."""
+    if not may_read(ctx.session, ctx.person, record):
+        audit_read(ctx.session, ctx.person, record, allowed=False, now=ctx.now)
+        return Reply.text(CARE_REFUSED)
+    return Reply.template_card(care_card(ctx, record, number))
+
+
+def care_card(ctx: Context, record: Record, number: str) -> dict[str, Any]:
+    moment = record.occurred_at.astimezone(ctx.zone)
+    fields = [("时间", format_moment(moment))]
+    students = [p.student.name for p in record.participants]
+    if students:
+        fields.append(("学生", "、".join(students)))
+    if record.mentor_id != ctx.person.id:
+        fields.insert(0, ("导师", record.mentor.name))
+    return cards.text_notice(
+        f"{number}：{RECORD_KIND_NAMES[record.kind]}（{'、'.join(record.items)}）",
+        desc="点击查看关爱内容",
+        sub_title=CARE_HIDDEN,
+        fields=fields,
+        url=care_page_url(ctx.settings.PUBLIC_BASE_URL, record.id),
+        source="全生异科导师",
+    )
 
 
 def _details(ctx: Context, record: Record, number: str, note: str | None) -> str:

@@ -14,12 +14,12 @@ from typing import Any
 from bot.context import Context, Reply
 from bot.models import RecordKind
 from bot.records.dates import DateError, When, check_moment
-from bot.records.flow import FLOW, STEPS, TALK, Flow
+from bot.records.flow import FLOW, TALK, Flow
 from bot.records.names import Outcome, match_name
 from bot.records.quick import COMMANDS, QuickRecord, QuickTextError, parse_quick
 from bot.records.service import is_any_student_name
 from bot.router import Router
-from handlers.record_flow import advance, start_flow
+from handlers.record_flow import advance, keep_note, start_flow
 from handlers.record_scope import Scope, conversation, mentor_scope, problem
 
 router = Router("records")
@@ -36,9 +36,7 @@ def record_quick(message: Any, ctx: Context) -> Reply | None:
     state = conversation(ctx)
     state.clear(FLOW)
     if len(words) == 1:
-        if kind in STEPS or kind is None:
-            return start_flow(ctx, scope, kind or TALK)
-        return Reply.text(_EXAMPLES[kind])
+        return start_flow(ctx, scope, kind or TALK)
     today = ctx.local_now.date()
     try:
         quick = parse_quick(
@@ -53,6 +51,7 @@ def record_quick(message: Any, ctx: Context) -> Reply | None:
     except (QuickTextError, DateError) as exc:
         return Reply.text(str(exc))
     flow = _flow_from_quick(quick, moment)
+    keep_note(ctx, flow, quick.note)  # a care note sealed before the flow can reach Redis
     matches = [match_name(name, scope.students) for name in quick.names]
     flow.student_ids = list(
         dict.fromkeys(m.student.id for m in matches if m.outcome == Outcome.FOUND)
@@ -65,16 +64,6 @@ def record_quick(message: Any, ctx: Context) -> Reply | None:
     if quick.kind == RecordKind.CARE and len(flow.student_ids) > 1:
         return Reply.text("一条关爱记录只记一位学生，请分开记录。")
     return advance(ctx, scope, flow)
-
-
-_EXAMPLES: dict[RecordKind, str] = {
-    RecordKind.PUBLICITY: "请写上宣传素材的内容，例如：宣传 读书沙龙推文素材已交学院",
-    RecordKind.ACADEMY_BOOKING: "请写上预约或参加的书院活动，例如：书院 昨天 书院活动室 预约读书角",
-    RecordKind.EXTERNAL_RESOURCE: "请写上引入的校外资源，例如：资源 邀请某公司工程师来校交流",
-    RecordKind.SEMESTER_PLAN: "请写上学期计划的要点，例如：学期计划 每月一次读书沙龙……",
-    RecordKind.MONTHLY_PLAN: "请写上本月计划的要点，例如：月计划 11月：两次个别交流、一次观影",
-    RecordKind.MONTHLY_SUMMARY: "请写上本月总结的要点，例如：月总结 11月完成读书沙龙一次……",
-}
 
 
 def _is_name(ctx: Context, scope: Scope, word: str) -> bool:
@@ -92,10 +81,10 @@ def _flow_from_quick(quick: QuickRecord, moment: datetime) -> Flow:
         place=quick.place,
         online=quick.online,
         place_done=True,
-        note=quick.note,
         note_done=quick.note is not None or quick.kind != RecordKind.CARE,
         title=quick.title,
         activity_type=quick.activity_type,
         quick=True,
+        students_done=True,  # quick text names its participants; none is none
     )
     return flow

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from flask import Flask
 
-from bot.pages import auth, cycle, upload
+from bot.pages import auth, care, cycle, upload
 from bot.storage import StorageError
 
 
@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(upload.blueprint)
     app.register_blueprint(cycle.blueprint)
+    app.register_blueprint(care.blueprint)
 
 
 def _storage_unavailable(exc: StorageError) -> tuple[str, int]:

@@ -15,16 +15,109 @@ FLOW_TTL = timedelta(minutes=30)
 START_RECORD: CardKey[str] = CardKey("rec_start", ("kind",))
 TALK = "talk"  # a talk whose counterpart is not chosen yet
 
-STEPS: dict[str, tuple[str, ...]] = {
-    RecordKind.CONTACT: ("students", "time", "place", "note", "confirm"),
-    RecordKind.GROUP_ACTIVITY: ("title", "students", "time", "place", "note", "confirm"),
-    RecordKind.COUNSELLOR_TALK: ("time", "place", "note", "confirm"),
-    RecordKind.LEADER_TALK: ("time", "place", "note", "confirm"),
-    RecordKind.CARE: ("students", "time", "note", "confirm"),
-    TALK: ("who", "time", "place", "note", "confirm"),
+
+@dataclass(frozen=True)
+class Choice:
+    """A button that answers the title step (e.g. the kind of academy activity)."""
+
+    value: str
+    text: str
+
+
+@dataclass(frozen=True)
+class FlowSpec:
+    """The questions a guided flow of one kind asks, in order, and how it asks them.
+
+    ``title`` is what the ``title`` step asks for (named ``title_label`` on the confirm card);
+    ``choices`` answer it with a tap; ``note_prompt`` is the ``note`` step's question;
+    ``upload`` says the kind's document can be uploaded instead (the in-app upload page).
+    """
+
+    steps: tuple[str, ...]
+    title_prompt: str = ""
+    title_label: str = "名称"
+    choices: tuple[Choice, ...] = ()
+    note_prompt: str = "请发送一句话说明内容，如 聊选课；也可以跳过"
+    upload: bool = False
+
+
+_TALK_STEPS = ("time", "place", "note", "confirm")
+ACADEMY_CHOICES = (Choice("booking", "预约书院空间"), Choice("community", "参加书院社区活动"))
+
+FLOWS: dict[str, FlowSpec] = {
+    RecordKind.CONTACT: FlowSpec(("students", "time", "place", "note", "confirm")),
+    RecordKind.GROUP_ACTIVITY: FlowSpec(
+        ("title", "students", "time", "place", "note", "confirm"),
+        title_prompt="请发送活动名称，例如：读书沙龙、观影、考研经验分享会。",
+    ),
+    RecordKind.COUNSELLOR_TALK: FlowSpec(_TALK_STEPS),
+    RecordKind.LEADER_TALK: FlowSpec(_TALK_STEPS),
+    RecordKind.CARE: FlowSpec(("students", "time", "note", "confirm")),
+    TALK: FlowSpec(("who", *_TALK_STEPS)),
+    RecordKind.SEMESTER_PLAN: FlowSpec(
+        ("title", "confirm"),
+        title_prompt="请发送本学期工作计划的要点，例如：每月一次读书沙龙、两周一次个别交流。",
+        title_label="要点",
+        upload=True,
+    ),
+    RecordKind.MONTHLY_PLAN: FlowSpec(
+        ("month", "title", "confirm"),
+        title_prompt="请发送这个月计划的要点，例如：两次个别交流、一次观影。",
+        title_label="要点",
+        upload=True,
+    ),
+    RecordKind.MONTHLY_SUMMARY: FlowSpec(
+        ("month", "title", "confirm"),
+        title_prompt="请发送这个月总结的要点，例如：完成读书沙龙一次、个别交流六次。",
+        title_label="要点",
+        upload=True,
+    ),
+    RecordKind.PUBLICITY: FlowSpec(
+        ("title", "note", "confirm"),
+        title_prompt="请发送提供给学院的宣传素材标题，例如：读书沙龙活动推文素材。",
+        title_label="素材",
+        note_prompt="可以发送补充说明或素材链接；也可以跳过",
+    ),
+    RecordKind.ACADEMY_BOOKING: FlowSpec(
+        ("title", "time", "place", "students", "confirm"),
+        title_prompt="请选择类型，或直接发送内容，例如：预约书院研讨室。",
+        title_label="类型",
+        choices=ACADEMY_CHOICES,
+    ),
+    RecordKind.EXTERNAL_RESOURCE: FlowSpec(
+        ("title", "note", "confirm"),
+        title_prompt="请发送引入的校外资源，例如：邀请某公司工程师来校交流。",
+        title_label="资源",
+        note_prompt="可以发送补充说明（合作单位、用途、学生参与情况等）；也可以跳过",
+    ),
 }
-OTHER_STEPS = ("time", "confirm")
-NEEDS_STUDENTS = {RecordKind.CONTACT, RecordKind.GROUP_ACTIVITY, RecordKind.CARE}
+# Any other kind (monthly guidance is not recorded by mentors through a flow).
+OTHER_SPEC = FlowSpec(("time", "confirm"))
+# Kinds whose records carry students; participants are optional for academy activities.
+NEEDS_STUDENTS = {
+    RecordKind.CONTACT,
+    RecordKind.GROUP_ACTIVITY,
+    RecordKind.CARE,
+    RecordKind.ACADEMY_BOOKING,
+}
+OPTIONAL_STUDENTS = {RecordKind.ACADEMY_BOOKING}
+# The kinds the 其他记录 picker offers (at most 6: a button card's limit), in its order.
+PICKER_KINDS: tuple[RecordKind, ...] = (
+    RecordKind.SEMESTER_PLAN,
+    RecordKind.MONTHLY_PLAN,
+    RecordKind.MONTHLY_SUMMARY,
+    RecordKind.PUBLICITY,
+    RecordKind.ACADEMY_BOOKING,
+    RecordKind.EXTERNAL_RESOURCE,
+)
+PICKER_NAMES: dict[RecordKind, str] = {
+    RecordKind.SEMESTER_PLAN: "学期计划",
+    RecordKind.MONTHLY_PLAN: "月度计划",
+    RecordKind.MONTHLY_SUMMARY: "月度总结",
+    RecordKind.PUBLICITY: "宣传素材",
+    RecordKind.ACADEMY_BOOKING: "书院空间/活动",
+    RecordKind.EXTERNAL_RESOURCE: "校外资源",
+}
 ONLINE_PLACE = "线上"
 
 
@@ -42,7 +135,8 @@ class Flow:
     place: str | None = None
     online: bool | None = None
     place_done: bool = False
-    note: str | None = None
+    note: str | None = None  # never a care note: that one is only kept sealed
+    sealed_note: str | None = None  # a care note encrypted with CARE_NOTES_KEY (care.seal)
     note_done: bool = False
     title: str = ""
     activity_type: str | None = None
@@ -51,6 +145,7 @@ class Flow:
     candidate_ids: list[int] = field(default_factory=list)
     media_ids: list[str] = field(default_factory=list)
     step: str = ""
+    students_done: bool = False
 
 
 @dataclass
@@ -66,19 +161,25 @@ LAST_RECORD = StateKey("last_record", LastRecord, timedelta(minutes=30))
 
 def next_step(flow: Flow) -> str:
     """The first step of the flow's kind not done yet; ``save`` when none is left."""
+    optional = flow.kind in OPTIONAL_STUDENTS and flow.students_done
     done = {
         "who": flow.kind != TALK,
         "title": bool(flow.title),
-        "students": bool(flow.student_ids) and not flow.problems,
+        "students": (bool(flow.student_ids) or optional) and not flow.problems,
         "time": flow.day is not None,
+        "month": flow.day is not None,
         "place": flow.place_done,
         "note": flow.note_done,
         "confirm": flow.quick,
     }
-    for step in STEPS.get(flow.kind, OTHER_STEPS):
+    for step in spec_for(flow).steps:
         if not done[step]:
             return step
     return "save"
+
+
+def spec_for(flow: Flow) -> FlowSpec:
+    return FLOWS.get(flow.kind, OTHER_SPEC)
 
 
 def kind_name(flow: Flow) -> str:

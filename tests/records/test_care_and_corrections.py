@@ -1,13 +1,23 @@
 """Care notes are encrypted and read only by their readers (every read audited); mentors list,
 change and delete their own records until the cycle closes, every change audited."""
 
+import json
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 
-from bot.models import AssessmentCycle, AuditEntry, CycleStatus, Record, RecordKind
+from bot.models import (
+    AssessmentCycle,
+    AuditEntry,
+    CycleStatus,
+    OutboxMessage,
+    Record,
+    RecordKind,
+)
 from bot.records.care import decrypt_note
+from handlers.record_flow import MENU_CARE
+from handlers.record_list import CARE_HIDDEN
 
 
 def _only_record(database) -> Record:
@@ -47,43 +57,110 @@ def test_care_note_is_encrypted_at_rest(app, database, care_record):
 
 
 def test_care_note_text_is_not_in_the_outbox(phone, database, care_record, world):
-    from bot.models import OutboxMessage
+    assert not [cell for cell in _outbox_cells(database) if "情绪低落" in cell]
 
+
+def _outbox_cells(database) -> list[str]:
+    """Every column of every outbox row, as text."""
     with database.session() as session:
-        payloads = [str(row.payload) for row in session.scalars(sa.select(OutboxMessage))]
-    assert not any("情绪低落" in payload for payload in payloads)
+        rows = session.scalars(sa.select(OutboxMessage)).all()
+        return [
+            json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else str(value)
+            for row in rows
+            for value in (getattr(row, column.key) for column in OutboxMessage.__table__.columns)
+        ]
 
 
-def test_the_author_reads_the_care_note_and_the_read_is_audited(
-    phone, database, care_record, world
+def _card_texts(card: dict) -> str:
+    return json.dumps(card, ensure_ascii=False)
+
+
+def test_show_on_a_care_record_sends_a_link_to_the_page_not_the_note(
+    app, phone, database, care_record, world
 ):
     phone.say(world.mentor, "查看 1")
-    answer = phone.last_text(world.mentor)
-    assert NOTE in answer
-    [read] = _audit(database, "care_note")
-    assert (read.action, read.entity_id) == ("read", str(care_record.id))
+    card = phone.last_card(world.mentor)
+    base = app.extensions["settings"].PUBLIC_BASE_URL
+    assert card["card_type"] == "text_notice"
+    assert card["card_action"] == {"type": 1, "url": f"{base}/m/care/{care_record.id}"}
+    assert card["sub_title_text"] == CARE_HIDDEN
+    assert "关爱记录" in card["main_title"]["title"]
+    assert {"keyname": "学生", "value": "张三"} in card["horizontal_content_list"]
+    assert NOTE not in _card_texts(card) and "情绪" not in _card_texts(card)
+    cells = _outbox_cells(database)
+    assert cells  # the confirmation and the card are there
+    assert not [cell for cell in cells if NOTE in cell or "情绪低落" in cell]
+    assert _audit(database, "care_note") == []  # sending a link reads nothing
 
 
 @pytest.mark.parametrize("reader", ["college_admin", "academy_admin"])
-def test_the_assessing_college_and_the_academy_read_care_notes(
-    phone, database, care_record, world, reader
+def test_the_assessing_college_and_the_academy_get_the_link_too(
+    app, phone, database, care_record, world, reader
 ):
     userid = getattr(world, reader)
     phone.say(userid, f"查看 #{care_record.id}")
-    assert NOTE in phone.last_text(userid)
-    [read] = _audit(database, "care_note")
-    assert read.action == "read"
+    card = phone.last_card(userid)
+    assert card["card_action"]["url"].endswith(f"/m/care/{care_record.id}")
+    assert {"keyname": "导师", "value": "王老师"} in card["horizontal_content_list"]
+    assert NOTE not in _card_texts(card)
+    assert not [cell for cell in _outbox_cells(database) if NOTE in cell]
+    assert _audit(database, "care_note") == []
 
 
 @pytest.mark.parametrize("reader", ["other_mentor", "other_admin", "student"])
 def test_others_cannot_read_a_care_note(phone, database, care_record, world, reader):
     userid = getattr(world, reader)
     phone.say(userid, f"查看 #{care_record.id}")
-    answer = phone.last_text(userid)
+    messages = phone.new(userid)
+    assert [m["msgtype"] for m in messages] == ["text"]  # no card, no link
+    answer = messages[0]["text"]["content"]
     assert "您无权查看这条关爱记录" in answer
-    assert NOTE not in answer
+    assert NOTE not in answer and "/m/care/" not in answer
     [refused] = _audit(database, "care_note")
     assert refused.action == "read_refused"
+
+
+def test_a_changed_care_note_is_not_echoed(app, phone, database, care_record, world):
+    phone.say(world.mentor, "修改 1 内容 新的情况：已转介心理中心")
+    assert phone.last_text(world.mentor) == "已修改第 1 条的内容：已加密保存"
+    assert not [cell for cell in _outbox_cells(database) if "心理中心" in cell]
+    with database.session() as session:
+        record = session.get(Record, care_record.id)
+        key = app.extensions["settings"].CARE_NOTES_KEY
+        assert decrypt_note(key, record.sensitive_note) == "新的情况：已转介心理中心"
+        assert record.note is None
+
+
+def test_a_care_record_takes_no_plain_text_title(phone, database, care_record, world):
+    phone.say(world.mentor, "修改 1 名称 心理危机")
+    assert "关爱记录没有名称" in phone.last_text(world.mentor)
+    with database.session() as session:
+        assert session.get(Record, care_record.id).title == ""
+
+
+def _redis_values(app) -> list[str]:
+    store = app.extensions["redis"]
+    values = [store.client.get(key) for key in store.client.scan_iter(match=store.key("*"))]
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in values if v is not None]
+
+
+def test_a_care_note_waiting_in_a_flow_is_sealed_in_redis(app, phone, database, world):
+    phone.say(world.mentor, f"关爱 王五 {NOTE}")  # two students are called 王五: a question
+    card = phone.last_card(world.mentor)
+    values = _redis_values(app)
+    assert any('"sealed_note"' in value for value in values)  # the flow, decoded
+    assert not [value for value in values if NOTE in value or "情绪" in value]
+    phone.tap(
+        world.mentor,
+        card,
+        card["submit_button"]["key"],
+        [("students", [str(world.ids["wangwu1"])])],
+    )
+    assert phone.last_text(world.mentor).startswith("已记录关爱记录")
+    record = _only_record(database)
+    key = app.extensions["settings"].CARE_NOTES_KEY
+    assert decrypt_note(key, record.sensitive_note) == NOTE
+    assert record.note is None
 
 
 def test_another_mentor_cannot_see_an_ordinary_record_either(phone, world, database):
@@ -177,3 +254,28 @@ def test_a_mentor_cannot_change_anothers_records(phone, database, world):
     assert "没有第 1 条记录" in phone.last_text(world.other_mentor)
     with database.session() as session:
         assert session.scalar(sa.select(sa.func.count()).where(Record.deleted_at.is_not(None))) == 0
+
+
+def test_the_guided_care_flow_seals_the_note_and_does_not_echo_it(app, phone, database, world):
+    phone.menu(world.mentor, MENU_CARE)
+    card = phone.last_card(world.mentor)
+    phone.tap(
+        world.mentor, card, card["submit_button"]["key"], [("students", [str(world.ids["lisi"])])]
+    )
+    card = phone.last_card(world.mentor)
+    phone.tap(
+        world.mentor, card, next(b for b in card["button_list"] if b["text"] == "昨天")["key"]
+    )
+    assert "请发送关爱记录的内容" in phone.last_text(world.mentor)
+    phone.say(world.mentor, NOTE)
+    card = phone.last_card(world.mentor)  # the confirm card: the note waits in Redis
+    assert {"keyname": "内容", "value": "已填写（加密保存）"} in card["horizontal_content_list"]
+    assert any('"sealed_note"' in value for value in _redis_values(app))
+    assert not [value for value in _redis_values(app) if "情绪" in value]
+    phone.tap(
+        world.mentor, card, next(b for b in card["button_list"] if b["text"] == "保存")["key"]
+    )
+    assert phone.last_text(world.mentor).startswith("已记录关爱记录")
+    record = _only_record(database)
+    assert decrypt_note(app.extensions["settings"].CARE_NOTES_KEY, record.sensitive_note) == NOTE
+    assert not [cell for cell in _outbox_cells(database) if "情绪" in cell]

@@ -2,7 +2,9 @@
 
 import pytest
 
-from bot.records.flow import TALK, Flow, next_step, place_text
+from bot.models import RecordKind
+from bot.records.flow import FLOWS, PICKER_KINDS, TALK, Flow, next_step, place_text
+from bot.wecom.cards import MAX_BUTTONS
 
 
 def flow(**fields) -> Flow:
@@ -39,8 +41,32 @@ def flow(**fields) -> Flow:
         (dict(kind=TALK), "who"),
         (dict(kind="counsellor_talk"), "time"),
         (dict(kind="care", student_ids=[1], day="2025-11-20"), "note"),
-        (dict(kind="publicity", title="推文", day="2025-11-20"), "confirm"),
-        (dict(kind="publicity", title="推文", day="2025-11-20", quick=True), "save"),
+        (dict(kind="publicity"), "title"),
+        (dict(kind="publicity", title="推文"), "note"),
+        (dict(kind="publicity", title="推文", note_done=True), "confirm"),
+        (dict(kind="publicity", title="推文", note_done=True, quick=True), "save"),
+        (dict(kind="semester_plan"), "title"),
+        (dict(kind="semester_plan", title="每月一次读书沙龙"), "confirm"),
+        (dict(kind="monthly_plan"), "month"),
+        (dict(kind="monthly_plan", day="2025-11-20"), "title"),
+        (dict(kind="monthly_summary", day="2025-11-20", title="要点"), "confirm"),
+        (dict(kind="external_resource", title="企业导师"), "note"),
+        (dict(kind="academy_booking"), "title"),
+        (dict(kind="academy_booking", title="预约书院空间"), "time"),
+        (dict(kind="academy_booking", title="x", day="2025-11-20", place_done=True), "students"),
+        (
+            dict(
+                kind="academy_booking",
+                title="x",
+                day="2025-11-20",
+                place_done=True,
+                students_done=True,
+            ),
+            "confirm",
+        ),
+        # participants are optional only where the kind says so
+        (dict(kind="contact", students_done=True), "students"),
+        (dict(kind="monthly_guidance"), "time"),
     ],
 )
 def test_next_step(fields, expected):
@@ -59,3 +85,22 @@ def test_next_step(fields, expected):
 )
 def test_place_text(fields, expected):
     assert place_text(flow(kind="contact", **fields)) == expected
+
+
+def test_every_kind_a_mentor_records_has_a_guided_flow():
+    recorded = set(RecordKind) - {RecordKind.MONTHLY_GUIDANCE}
+    assert recorded <= set(FLOWS)
+    for spec in FLOWS.values():
+        assert spec.steps[-1] == "confirm"
+
+
+def test_the_picker_fits_one_button_card_and_offers_the_kinds_without_a_menu_button():
+    from handlers import record_flow
+
+    assert len(PICKER_KINDS) <= MAX_BUTTONS
+    on_menu = set(record_flow._MENU_KINDS.values())
+    offered = {kind.value for kind in PICKER_KINDS}
+    # every kind a mentor records is on the menu, in the picker, or chosen inside a talk
+    talks = {RecordKind.COUNSELLOR_TALK.value, RecordKind.LEADER_TALK.value}
+    assert set(FLOWS) - {TALK} - talks == (on_menu - {TALK}) | offered
+    assert not on_menu & offered
