@@ -137,19 +137,22 @@ retention_cli = AppGroup("retention", help="个人数据保留期限.")
 @retention_cli.command("purge")
 @click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
 def retention_purge(dry_run: bool) -> None:
-    """Delete care notes, individual ratings and evidence past the retention period."""
+    """Delete care notes, individual ratings and evidence past the retention period, and
+    finished outbox messages and processed callbacks past theirs."""
     from flask import current_app
 
-    from bot.retention import purge
+    from bot.retention import prune_messages, purge
     from bot.storage import FileStore
 
     settings = current_app.extensions["settings"]
     store = FileStore.from_settings(settings, current_app.instance_path)
+    now = datetime.now(UTC)
     with get_database().session() as session:
-        report = purge(
-            session, store, datetime.now(UTC), keep_years=settings.RETENTION_YEARS, dry_run=dry_run
-        )
-    for line in report.lines():
+        report = purge(session, store, now, keep_years=settings.RETENTION_YEARS, dry_run=dry_run)
+    pruned = prune_messages(
+        get_database(), now, outbox_keep_days=settings.OUTBOX_KEEP_DAYS, dry_run=dry_run
+    )
+    for line in report.lines() + pruned.lines():
         click.echo(("（演练，未删除）" if dry_run else "") + line)
 
 
@@ -167,7 +170,7 @@ def person_export(userid: str, target: str) -> None:
 
     with get_database().session() as session:
         try:
-            rows = export_person(session, userid, Path(target))
+            rows = export_person(session, userid, Path(target), now=datetime.now(UTC))
         except LookupError as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(f"已导出 {userid} 的个人数据：{rows} 行，保存在 {target}")

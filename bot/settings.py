@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     RETENTION_YEARS: int = Field(
         default=3, ge=1, description="academic years personal data is kept after a cycle closes"
     )
+    OUTBOX_KEEP_DAYS: int = Field(
+        default=90,
+        ge=35,
+        description="days a finished outbox message (sent, failed, dead) is kept after its last"
+        " attempt; at least 35, longer than any reminder period its key guards",
+    )
     TRUSTED_PROXIES: int = Field(
         default=0,
         ge=0,

@@ -21,6 +21,7 @@ def test_default_schedule_has_the_jobs_off_the_round_minutes():
         "assessment_calendar",
         "rating_cards",
         "rating_reminders",
+        "outbox_prune",
     }
     assert schedule.rules.quiet_start == time(22, 0) and schedule.rules.quiet_end == time(8, 0)
     thursday = datetime(2025, 11, 20, 12, 0, tzinfo=SHANGHAI)
