@@ -1,5 +1,5 @@
 """The data model: calendar, organisation, people, assignments, records, ratings,
-assessment cycles, audit log, outbox and processed callbacks.
+assessment cycles and their stored results, audit log, outbox and processed callbacks.
 
 Scores are stored in tenths (an integer) so arithmetic is exact on every back end.
 """
@@ -493,6 +493,42 @@ class Correction(Base):
     corrected_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
 
     __table_args__ = (sa.CheckConstraint("length(reason) > 0", name="reason"),)
+
+
+class ResultsReason(enum.StrEnum):
+    PUBLISH = "publish"  # 公示
+    CORRECT = "correct"  # 异议期内的更正
+    CLOSE = "close"  # 考核结束：最终结果
+    BACKFILL = "backfill"  # stored afterwards for a cycle published before results were stored
+
+
+class ResultSnapshot(Base):
+    """A cycle's results as computed and stored at publication, at each correction and at
+    closing. From publication on, everything that shows or exports results reads the newest
+    snapshot of the cycle (highest id); the older ones stay as its history. Once the cycle is
+    closed nothing is recomputed: purged ratings, late taps or a changed roster change nothing.
+
+    ``mentors``: one entry per mentor in the order of the results (college code, staff number):
+    ``person_id``, ``college_id``, ``college`` (name as ranked), ``status``, the parts
+    ``college_points``, ``academy_points``, ``satisfaction`` (percent or null),
+    ``satisfaction_points``, ``bonus_points``, ``total`` (null when incomplete), ``rank``,
+    ``outstanding``, ``flags``, ``missing`` and ``items`` (item id → score of the source that
+    counts: the college's for B, M, E, the office's for A). ``colleges``: per college the
+    ``college`` name, ``ranked``, ``quota``, ``outstanding`` (mentor ids) and ``flags``. Every
+    number that is not a count is a decimal string, never a float.
+    """
+
+    __tablename__ = "result_snapshot"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    cycle_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("assessment_cycle.id"), index=True)
+    reason: so.Mapped[ResultsReason] = so.mapped_column(_enum(ResultsReason, "results_reason"))
+    stored_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    actor_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("person.id"))
+    correction_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("correction.id"))
+    rubric: so.Mapped[str] = so.mapped_column(sa.String(64))
+    mentors: so.Mapped[list[dict[str, Any]]] = so.mapped_column(sa.JSON)
+    colleges: so.Mapped[list[dict[str, Any]]] = so.mapped_column(sa.JSON)
 
 
 # --- audit, outbox, callbacks -------------------------------------------------------------

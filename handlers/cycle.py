@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.context import Context, Reply
 from bot.cycle import access, messages, service
-from bot.cycle.results import compute, members
+from bot.cycle.results import current, members
 from bot.cycle.service import CycleError, Env, Scope
 from bot.models import CycleStatus, Role
 from bot.router import Router
@@ -209,14 +209,16 @@ def my_result(message: Any, ctx: Context) -> Reply:
         cycle = service.require_cycle(ctx.session)
     except CycleError as exc:
         return Reply.text(str(exc))
-    if not any(m.person.id == ctx.person.id for m in members(ctx.session, cycle)):
-        return Reply.text("您不在本次考核的导师名单中。")
     if cycle.status == CycleStatus.OPEN:
+        if not any(m.person.id == ctx.person.id for m in members(ctx.session, cycle)):
+            return Reply.text("您不在本次考核的导师名单中。")
         return messages.self_assessment_prompt(
             cycle.year.code, cycle.deadlines, ctx.settings.PUBLIC_BASE_URL, cycle.id,
             done=service.has_self_assessed(ctx.session, cycle, ctx.person.id),
         )  # fmt: skip
-    results = compute(ctx.session, cycle)
+    results = current(ctx.session, cycle)  # the stored results after 公示
+    if not results.has(ctx.person.id):
+        return Reply.text("您不在本次考核的导师名单中。")
     return messages.result_card(
         cycle.year.code, ctx.person.name, results.of(ctx.person.id),
         base=ctx.settings.PUBLIC_BASE_URL, cycle_id=cycle.id,

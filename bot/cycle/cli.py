@@ -92,6 +92,22 @@ def close_command(year: str | None) -> None:
         click.echo(answer)
 
 
+@cycle_cli.command("store-results")
+@click.argument("year")
+def store_results_command(year: str) -> None:
+    """Store the results of a cycle published before results were stored (once)."""
+    with get_database().session() as session:
+        try:
+            cycle = service.require_cycle(session, year)
+        except CycleError as exc:
+            raise click.ClickException(str(exc)) from None
+        stored = service.backfill_results(session, cycle, now=datetime.now(UTC))
+        if stored is None:
+            click.echo(f"{year} 学年的考核结果无需补存（尚未公示，或已经保存）。")
+        else:
+            click.echo(f"已保存 {year} 学年 {len(stored.mentors)} 位导师的考核结果。")
+
+
 @cycle_cli.command("export")
 @click.argument("kind", type=click.Choice(["results", "outstanding", "history"]))
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))

@@ -1,6 +1,9 @@
 """Result workbooks and the closing exports: the outstanding mentors per college, a
 per-mentor multi-year record (for HR), the full results. Every text cell is escaped so that
-nothing starting with = + - @ runs as a formula."""
+nothing starting with = + - @ runs as a formula.
+
+Every workbook here reads the stored results (:func:`bot.cycle.results.current`): what was
+published, corrected or closed, never a recomputation."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ import sqlalchemy.orm as so
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from bot.cycle.results import Member, Results, compute, rubric_of, saved_scores, source_of
+from bot.cycle.results import Member, Results, counted_items, current, rubric_of, source_of
 from bot.cycle.workbook import escape_cell
 from bot.models import AcademicYear, AssessmentCycle, CycleStatus
 from scoring import MentorResult
@@ -53,10 +56,10 @@ def results_workbook(
     session: so.Session, cycle: AssessmentCycle, keep: Filter | None = None
 ) -> bytes:
     """One row per mentor: every item score, the parts, satisfaction, total, rank."""
-    results = compute(session, cycle)
+    results = current(session, cycle)
     rubric = rubric_of(cycle)
-    scores = saved_scores(session, cycle)
-    items = [i.id for i in rubric.items if rubric.role_of(i.id) != "satisfaction"]
+    scores = results.scores
+    items = counted_items(rubric)
     headers = ["工号", "姓名", "所在单位", "考核学院", *items]
     headers += ["学院考核", "书院部考核", "满意度(%)", "满意度得分", "加分", "总分", "学院排名"]
     headers += ["优秀导师", "备注"]
@@ -69,7 +72,7 @@ def results_workbook(
         row: list[Any] = [
             member.person.number,
             member.person.name,
-            member.person.unit.name if member.person.unit else "",
+            member.unit.name if member.unit else "",
             member.college.name,
         ]
         for item in items:
@@ -98,7 +101,7 @@ def _ordered(results: Results) -> list[Member]:
 
 
 def outstanding_workbook(session: so.Session, cycle: AssessmentCycle) -> bytes:
-    results = compute(session, cycle)
+    results = current(session, cycle)
     rows = []
     for member in _ordered(results):
         result = results.of(member.person.id)
@@ -109,7 +112,7 @@ def outstanding_workbook(session: so.Session, cycle: AssessmentCycle) -> bytes:
                     result.rank,
                     member.person.number,
                     member.person.name,
-                    member.person.unit.name if member.person.unit else "",
+                    member.unit.name if member.unit else "",
                     _number(result.total),
                     "并列，需书院部确定" if "tie_at_cutoff" in result.flags else "",
                 ]
@@ -119,7 +122,8 @@ def outstanding_workbook(session: so.Session, cycle: AssessmentCycle) -> bytes:
 
 
 def history_workbook(session: so.Session) -> bytes:
-    """Every mentor's results over all closed cycles, one row per mentor and year."""
+    """Every mentor's final results over all closed cycles, one row per mentor and year, as
+    stored when each cycle closed."""
     cycles = session.scalars(
         sa.select(AssessmentCycle)
         .join(AcademicYear)
@@ -128,7 +132,7 @@ def history_workbook(session: so.Session) -> bytes:
     ).all()
     rows = []
     for cycle in cycles:
-        results = compute(session, cycle)
+        results = current(session, cycle)
         for member in results.members:
             result = results.of(member.person.id)
             rows.append(

@@ -1,26 +1,41 @@
 """From the database to ``scoring.evaluate``: the cycle's saved scores and the year's ratings
-become ``MentorInput`` values; the engine does every rule (parts, bands, ranks, outstanding)."""
+become ``MentorInput`` values; the engine does every rule (parts, bands, ranks, outstanding).
+
+Results are computed only while scores may still change: while the cycle is open (nothing is
+shown then) and, after publication, for a correction during the objection period. Publication,
+each correction and closing store what was computed (:class:`bot.models.ResultSnapshot`);
+from publication on, :func:`current` reads the newest stored results and never recomputes, so
+a closed cycle's results are read-only whatever happens to ratings, rosters or records later.
+The stored results keep the numbers (parts, satisfaction, totals, ranks, outstanding, flags,
+item scores) and the college and unit of each mentor; a mentor's name and staff number are
+read from the person as they are now.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from bot.models import (
     AssessmentCycle,
+    CycleStatus,
     ItemScore,
     MentorAssignment,
     Person,
     Rating,
     Record,
+    ResultSnapshot,
     ScoreSource,
     Unit,
 )
 from scoring import Assessment, MentorInput, MentorResult, Rubric, evaluate, load_rubric
+from scoring.engine import CollegeResult
 from scoring.numbers import fmt
 from scoring.rubric import DEFAULT_RUBRIC
 
@@ -54,10 +69,12 @@ def source_of(rubric: Rubric, item_id: str) -> ScoreSource:
 
 @dataclass(frozen=True)
 class Member:
-    """A mentor of the cycle's year with the college that assesses them."""
+    """A mentor of the cycle's year with the college that assesses them and their own unit
+    (the unit as it was when the results were stored, for stored results)."""
 
     person: Person
     college: Unit
+    unit: Unit | None = None
 
 
 def members(
@@ -73,7 +90,7 @@ def members(
     )
     if college_id is not None:
         query = query.where(MentorAssignment.college_id == college_id)
-    return [Member(person, unit) for person, unit in session.execute(query)]
+    return [Member(person, unit, person.unit) for person, unit in session.execute(query)]
 
 
 def saved_scores(
@@ -109,16 +126,28 @@ def activity_ratings(
     return result
 
 
+Scores = Mapping[tuple[int, str, ScoreSource], ItemScore]
+
+
 @dataclass(frozen=True)
 class Results:
+    """Every mentor's result, the members in order, and the item scores they were computed
+    from (``scores`` as :func:`saved_scores` gives them; for stored results, only the scores
+    that count, as unsaved ``ItemScore`` values). ``snapshot_id`` is set for stored results."""
+
     assessment: Assessment
     members: list[Member]
+    scores: Scores = field(default_factory=dict)
+    snapshot_id: int | None = None
 
     def of(self, person_id: int) -> MentorResult:
         return self.assessment.mentor(str(person_id))
 
     def member(self, person_id: int) -> Member:
         return next(m for m in self.members if m.person.id == person_id)
+
+    def has(self, person_id: int) -> bool:
+        return any(m.person.id == person_id for m in self.members)
 
 
 def compute(session: so.Session, cycle: AssessmentCycle) -> Results:
@@ -151,7 +180,149 @@ def compute(session: so.Session, cycle: AssessmentCycle) -> Results:
                 activity_ratings=tuple(ratings.get(pid, ())),
             )
         )
-    return Results(evaluate(inputs, rubric), people)
+    return Results(evaluate(inputs, rubric), people, scores)
+
+
+# --- stored results --------------------------------------------------------------------------
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def counted_items(rubric: Rubric) -> list[str]:
+    """The items whose scores make a result: B, M, E (college) and A (academy)."""
+    return [i.id for i in rubric.items if rubric.role_of(i.id) != "satisfaction"]
+
+
+def dump(results: Results, rubric: Rubric) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(mentors, colleges) of ``results`` as JSON values: decimals as strings, never floats."""
+    mentors = []
+    for member in results.members:
+        pid = member.person.id
+        result = results.of(pid)
+        items = {}
+        for item in counted_items(rubric):
+            saved = results.scores.get((pid, item, source_of(rubric, item)))
+            if saved is not None:
+                items[item] = str(Decimal(saved.tenths) / 10)
+        mentors.append(
+            {
+                "person_id": pid,
+                "college_id": member.college.id,
+                "unit_id": member.unit.id if member.unit else None,
+                "college": result.college,
+                "status": result.status,
+                "college_points": str(result.college_points),
+                "academy_points": str(result.academy_points),
+                "satisfaction": _text(result.satisfaction),
+                "satisfaction_points": str(result.satisfaction_points),
+                "bonus_points": str(result.bonus_points),
+                "total": _text(result.total),
+                "rank": result.rank,
+                "outstanding": result.outstanding,
+                "flags": list(result.flags),
+                "missing": list(result.missing),
+                "items": items,
+            }
+        )
+    colleges = [
+        {
+            "college": c.college,
+            "ranked": c.ranked,
+            "quota": c.quota,
+            "outstanding": list(c.outstanding),
+            "flags": list(c.flags),
+        }
+        for c in results.assessment.colleges
+    ]
+    return mentors, colleges
+
+
+def load_assessment(mentors: list[dict[str, Any]], colleges: list[dict[str, Any]]) -> Assessment:
+    """The :class:`Assessment` stored by :func:`dump`, exactly."""
+    return Assessment(
+        tuple(
+            MentorResult(
+                id=str(m["person_id"]),
+                college=m["college"],
+                status=m["status"],
+                college_points=Decimal(m["college_points"]),
+                academy_points=Decimal(m["academy_points"]),
+                satisfaction=_decimal(m["satisfaction"]),
+                satisfaction_points=Decimal(m["satisfaction_points"]),
+                bonus_points=Decimal(m["bonus_points"]),
+                total=_decimal(m["total"]),
+                rank=m["rank"],
+                outstanding=m["outstanding"],
+                flags=tuple(m["flags"]),
+                missing=tuple(m["missing"]),
+            )
+            for m in mentors
+        ),
+        tuple(
+            CollegeResult(
+                college=c["college"],
+                ranked=c["ranked"],
+                quota=c["quota"],
+                outstanding=tuple(c["outstanding"]),
+                flags=tuple(c["flags"]),
+            )
+            for c in colleges
+        ),
+    )
+
+
+def latest_snapshot(session: so.Session, cycle: AssessmentCycle) -> ResultSnapshot | None:
+    """The cycle's newest stored results, or None (open, or published before they were stored)."""
+    return session.scalar(
+        sa.select(ResultSnapshot)
+        .where(ResultSnapshot.cycle_id == cycle.id)
+        .order_by(ResultSnapshot.id.desc())
+        .limit(1)
+    )
+
+
+def from_snapshot(session: so.Session, cycle: AssessmentCycle, snapshot: ResultSnapshot) -> Results:
+    """Stored results with their people and units (two queries); nothing is recomputed."""
+    rubric = rubric_named(snapshot.rubric)
+    person_ids = [m["person_id"] for m in snapshot.mentors]
+    unit_ids = {m["college_id"] for m in snapshot.mentors}
+    unit_ids |= {m["unit_id"] for m in snapshot.mentors if m.get("unit_id") is not None}
+    people = {p.id: p for p in session.scalars(sa.select(Person).where(Person.id.in_(person_ids)))}
+    units = {u.id: u for u in session.scalars(sa.select(Unit).where(Unit.id.in_(unit_ids)))}
+    found, scores = [], {}
+    for entry in snapshot.mentors:
+        pid = entry["person_id"]
+        unit_id = entry.get("unit_id")
+        found.append(
+            Member(
+                people[pid], units[entry["college_id"]], None if unit_id is None else units[unit_id]
+            )
+        )
+        for item, value in entry["items"].items():
+            source = source_of(rubric, item)
+            scores[(pid, item, source)] = ItemScore(
+                cycle_id=cycle.id, mentor_id=pid, item=item, source=source,
+                tenths=int(Decimal(value) * 10),
+            )  # fmt: skip
+    assessment = load_assessment(snapshot.mentors, snapshot.colleges)
+    return Results(assessment, found, scores, snapshot.id)
+
+
+def current(session: so.Session, cycle: AssessmentCycle) -> Results:
+    """The results as everyone sees them: after publication the stored ones (never
+    recomputed); while the cycle is open, computed now. A cycle published before results
+    were stored is computed too, until ``flask --app bot cycle store-results`` stores it."""
+    if cycle.status != CycleStatus.OPEN:
+        snapshot = latest_snapshot(session, cycle)
+        if snapshot is not None:
+            return from_snapshot(session, cycle, snapshot)
+    return compute(session, cycle)
 
 
 def summary_line(result: MentorResult) -> str:

@@ -22,7 +22,10 @@ from bot.cycle.results import (
     academy_item_ids,
     college_item_ids,
     compute,
+    current,
+    dump,
     fingerprint,
+    latest_snapshot,
     members,
     rubric_of,
     saved_scores,
@@ -41,6 +44,8 @@ from bot.models import (
     Objection,
     ObjectionStatus,
     Person,
+    ResultSnapshot,
+    ResultsReason,
     Role,
     RoleGrant,
     ScoreSource,
@@ -630,6 +635,7 @@ def publish(
         now=now, after={"missing": missing, "objections_until": until.isoformat()},
     )  # fmt: skip
     results = compute(session, cycle)
+    store_results(session, cycle, results, reason=ResultsReason.PUBLISH, actor=actor, now=now)
     announce(session, cycle, results, now=now, env=env, stage="publish")
     office = [p.userid for p in holders(session, Role.ACADEMY_ADMIN)]
     note = f"（缺少：{'、'.join(missing)}，相关导师结果未完成）" if missing else ""
@@ -646,6 +652,51 @@ def publish(
     )
     send_results_workbook(session, cycle, office, now=now, env=env, stage="publish")
     return f"已公示。异议期至 {until.month}月{until.day}日。" + note
+
+
+def store_results(
+    session: so.Session,
+    cycle: AssessmentCycle,
+    results: Results,
+    *,
+    reason: ResultsReason,
+    actor: Person | None,
+    now: datetime,
+    correction: Correction | None = None,
+) -> ResultSnapshot:
+    """Store ``results`` as the cycle's results from now on; the stored results they replace
+    stay (every snapshot is kept, the newest counts) and the audit log names both."""
+    previous = session.scalar(
+        sa.select(sa.func.max(ResultSnapshot.id)).where(ResultSnapshot.cycle_id == cycle.id)
+    )
+    mentors, college_rows = dump(results, rubric_of(cycle))
+    snapshot = ResultSnapshot(
+        cycle_id=cycle.id, reason=reason, stored_at=now, actor_id=actor.id if actor else None,
+        correction_id=correction.id if correction else None, rubric=cycle.rubric,
+        mentors=mentors, colleges=college_rows,
+    )  # fmt: skip
+    session.add(snapshot)
+    session.flush()
+    audit(
+        session, actor=actor, action="store_results", entity="assessment_cycle",
+        entity_id=cycle.id, now=now,
+        before=None if previous is None else {"snapshot_id": previous},
+        after={"snapshot_id": snapshot.id, "reason": reason.value, "mentors": len(mentors)},
+    )  # fmt: skip
+    return snapshot
+
+
+def backfill_results(
+    session: so.Session, cycle: AssessmentCycle, *, now: datetime
+) -> ResultSnapshot | None:
+    """Store the results of a cycle published before results were stored (computed once,
+    now); None when the cycle is open or already has stored results."""
+    if cycle.status == CycleStatus.OPEN or latest_snapshot(session, cycle) is not None:
+        return None
+    return store_results(
+        session, cycle, compute(session, cycle), reason=ResultsReason.BACKFILL, actor=None,
+        now=now,
+    )  # fmt: skip
 
 
 def objections_until_text(cycle: AssessmentCycle, zone: ZoneInfo) -> str | None:
@@ -682,8 +733,8 @@ def announce(
     if only is not None:
         return
     final = stage == "close"
-    scores = saved_scores(session, cycle)
-    for college in colleges(session, cycle):
+    scores = results.scores
+    for college in result_colleges(results):
         lines = college_lines(results, college.id)
         heads = holders(session, Role.COLLEGE_HEAD, college.id)
         if college.head_id:
@@ -705,9 +756,9 @@ def announce(
             )  # fmt: skip
     by_unit: dict[int, list[str]] = {}
     for member in results.members:
-        if member.person.unit_id is not None:
+        if member.unit is not None:
             result = results.of(member.person.id)
-            by_unit.setdefault(member.person.unit_id, []).append(
+            by_unit.setdefault(member.unit.id, []).append(
                 f"{member.person.name}（{member.college.name}）：{summary_line(result)}"
             )
     for unit_id, lines in by_unit.items():
@@ -728,6 +779,14 @@ def announce(
             session, [head.userid], Message.markdown(text),
             key=f"cycle:{cycle.id}:{stage}:unit-{unit_id}", now=now,
         )  # fmt: skip
+
+
+def result_colleges(results: Results) -> list[Unit]:
+    """The colleges of ``results`` in the order of their members."""
+    seen: dict[int, Unit] = {}
+    for member in results.members:
+        seen.setdefault(member.college.id, member.college)
+    return list(seen.values())
 
 
 def college_chart(
@@ -811,9 +870,10 @@ def raise_objection(
         raise CycleError("现在不在考核结果公示期，不能提出异议。")
     if cycle.objections_until is not None and now > cycle.objections_until:
         raise CycleError("异议期已经结束。")
-    member = next((m for m in members(session, cycle) if m.person.id == mentor.id), None)
-    if member is None:
+    published = current(session, cycle)
+    if not published.has(mentor.id):
         raise CycleError("您不在本次考核的导师名单中。")
+    member = published.member(mentor.id)
     objection = Objection(
         cycle_id=cycle.id, mentor_id=mentor.id, text=text[:2000],
         status=ObjectionStatus.OPEN, created_at=now,
@@ -899,26 +959,30 @@ def correct(
     )  # fmt: skip
     if score is None:
         raise CycleError(f"{mentor.name} 的 {item} 还没有评分，无法更正。")
-    before = compute(session, cycle)
+    before = current(session, cycle)  # as published or last corrected
     tenths = int(value * 10)
-    session.add(
-        Correction(
-            item_score_id=score.id, objection_id=objection.id if objection else None,
-            old_tenths=score.tenths, new_tenths=tenths, reason=reason[:1000],
-            corrected_by_id=actor.id, corrected_at=now,
-        )
+    correction = Correction(
+        item_score_id=score.id, objection_id=objection.id if objection else None,
+        old_tenths=score.tenths, new_tenths=tenths, reason=reason[:1000],
+        corrected_by_id=actor.id, corrected_at=now,
     )  # fmt: skip
+    session.add(correction)
     audit(
         session, actor=actor, action="correct", entity="item_score", entity_id=score.id, now=now,
         before={"tenths": score.tenths}, after={"tenths": tenths, "reason": reason[:1000]},
     )  # fmt: skip
     score.tenths, score.given_by_id, score.given_at = tenths, actor.id, now
     session.flush()
-    after = compute(session, cycle)
+    after = compute(session, cycle)  # the objection period: the only recomputation after 公示
+    store_results(
+        session, cycle, after, reason=ResultsReason.CORRECT, actor=actor, now=now,
+        correction=correction,
+    )  # fmt: skip
     changed = {
         m.person.id
         for m in after.members
-        if fingerprint(after.of(m.person.id)) != fingerprint(before.of(m.person.id))
+        if not before.has(m.person.id)
+        or fingerprint(after.of(m.person.id)) != fingerprint(before.of(m.person.id))
     }
     announce(
         session, cycle, after, now=now, env=env, stage=f"change-{score.id}-{now.timestamp()}",
@@ -944,12 +1008,14 @@ def close(
     )
     if open_objections:
         raise CycleError(f"还有 {open_objections} 条异议没有答复，请先答复。")
+    published = current(session, cycle)  # the stored results: closing recomputes nothing
     cycle.status = CycleStatus.CLOSED
     cycle.closed_at = now
     audit(
         session, actor=actor, action="close", entity="assessment_cycle", entity_id=cycle.id, now=now
     )
-    announce(session, cycle, compute(session, cycle), now=now, env=env, stage="close")
+    store_results(session, cycle, published, reason=ResultsReason.CLOSE, actor=actor, now=now)
+    announce(session, cycle, published, now=now, env=env, stage="close")
     office = [p.userid for p in holders(session, Role.ACADEMY_ADMIN)]
     attached = "全校最终结果表见下一条消息；" if env.files is not None else ""
     outbox.enqueue(

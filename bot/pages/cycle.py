@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, g, render_template, request,
 from bot import outbox
 from bot.cycle import access, export, messages, service
 from bot.cycle.evidence import figures
-from bot.cycle.results import compute, members, rubric_of, saved_scores
+from bot.cycle.results import current, members, rubric_of, saved_scores
 from bot.cycle.service import CycleError, Env, Scope
 from bot.db import get_session
 from bot.models import (
@@ -203,7 +203,9 @@ def results(cycle_id: int) -> Any:
     elif unit is not None:
         if not (access.is_office(g.person) or unit in access.headed_unit_ids(db, g.person)):
             return error_page(403, "您只能查看本单位导师的考核结果。")
-        content = export.results_workbook(db, cycle, lambda m: m.person.unit_id == unit)
+        content = export.results_workbook(
+            db, cycle, lambda m: m.unit is not None and m.unit.id == unit
+        )
     else:
         if not access.is_office(g.person):
             return error_page(403, "全校考核结果只对书院部开放。")
@@ -217,8 +219,8 @@ def my_result(cycle_id: int) -> Any:
     cycle = _published(cycle_id)
     if cycle is None:
         return error_page(404, "考核结果还没有公示。")
-    found = compute(get_session(), cycle)
-    if not any(m.person.id == g.person.id for m in found.members):
+    found = current(get_session(), cycle)
+    if not found.has(g.person.id):
         return error_page(403, "您不在本次考核的导师名单中。")
     result = found.of(g.person.id)
     return render_template(

@@ -75,6 +75,9 @@ def answered_text(choice: int) -> str:
 REFUSALS: dict[TapOutcome, str] = {
     TapOutcome.ALREADY_ANSWERED: "您已经评价过这项活动了，每项只能评价一次，本次点选未记录。",
     TapOutcome.CLOSED: "这项活动的评价已截止，本次点选未记录。",
+    TapOutcome.RESULTS_FIXED: (
+        "这项活动所在学年的导师考核结果已经公示，学生评价已截止，本次点选未记录。"
+    ),
     TapOutcome.NOT_PARTICIPANT: "只有参加这项活动的同学才能评价，本次点选未记录。",
     TapOutcome.INVALID: "这张卡片已失效，本次点选未记录。",
 }

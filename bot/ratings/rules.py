@@ -48,6 +48,7 @@ class TapOutcome(enum.StrEnum):
     RECORDED = "recorded"
     ALREADY_ANSWERED = "already_answered"
     CLOSED = "closed"  # after the window, or lapsed
+    RESULTS_FIXED = "results_fixed"  # the year's assessment results are published or final
     NOT_PARTICIPANT = "not_participant"
     INVALID = "invalid"  # a key this card never carried
 
@@ -77,12 +78,24 @@ def tap_outcome(
     expires_at: datetime | None,
     answered: bool,
     now: datetime,
+    results_fixed: bool = False,
 ) -> TapOutcome | None:
-    """Why a tap is refused, or None when it may be stored (the insert decides the race)."""
+    """Why a tap is refused, or None when it may be stored (the insert decides the race).
+
+    ``results_fixed``: the assessment of the activity's year is published (公示) or closed.
+    Ratings feed satisfaction (S1), and once results are published they change only by a
+    correction with a written reason; the results are stored then and never recomputed from
+    ratings, so a rating stored now would count nowhere. The tap is refused, with a reason,
+    instead of being stored silently. (Cards go out for 7 days after an activity; the year
+    ends on 31 August and is published in early September, so this touches only the last
+    days' activities of a year.)
+    """
     if not participant or not requested:
         return TapOutcome.NOT_PARTICIPANT
     if answered:
         return TapOutcome.ALREADY_ANSWERED
+    if results_fixed:
+        return TapOutcome.RESULTS_FIXED
     if lapsed or expires_at is None or now >= expires_at:
         return TapOutcome.CLOSED
     return None

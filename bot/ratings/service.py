@@ -21,7 +21,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bot import outbox
 from bot.models import (
+    AssessmentCycle,
     AuditEntry,
+    CycleStatus,
     MentorAssignment,
     Person,
     Rating,
@@ -313,7 +315,9 @@ def record_tap(
     now: datetime,
     policy: RatingPolicy,
 ) -> TapResult:
-    """Store one tap, or say why not. A second tap, however close, changes nothing."""
+    """Store one tap, or say why not. A second tap, however close, changes nothing; a tap on
+    an activity of a year whose assessment is published or closed is refused
+    (:func:`rules.tap_outcome`: the year's results are stored and ratings no longer count)."""
     participant = (
         sa.select(RecordParticipant.id)
         .where(
@@ -329,13 +333,15 @@ def record_tap(
             RatingRequest.expires_at,
             Record.deleted_at,
             participant,
+            AssessmentCycle.status,
         )
         .join(Record, Record.id == RatingRequest.record_id)
+        .outerjoin(AssessmentCycle, AssessmentCycle.year_id == Record.year_id)
         .where(RatingRequest.record_id == record_id, RatingRequest.student_id == student.id)
     ).first()
     if found is None:
         return TapResult(TapOutcome.NOT_PARTICIPANT)
-    request_id, status, expires_at, deleted_at, is_participant = found
+    request_id, status, expires_at, deleted_at, is_participant, cycle_status = found
     refusal = rules.tap_outcome(
         participant=bool(is_participant),
         requested=True,
@@ -343,6 +349,7 @@ def record_tap(
         expires_at=expires_at,
         answered=status == RatingRequestStatus.ANSWERED,
         now=now,
+        results_fixed=cycle_status in (CycleStatus.PUBLISHED, CycleStatus.CLOSED),
     )
     if refusal is not None:
         return TapResult(refusal)

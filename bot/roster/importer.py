@@ -21,6 +21,8 @@ import sqlalchemy.orm as so
 from bot.db import Database
 from bot.models import (
     AcademicYear,
+    AssessmentCycle,
+    CycleStatus,
     MentorAssignment,
     MentorStudent,
     Person,
@@ -155,8 +157,51 @@ def import_workbook(
         return import_roster(session, raw, year=year, today=today)
 
 
+def fixed_years(session: so.Session) -> dict[str, CycleStatus]:
+    """Years whose assessment is published (公示) or closed, with the status."""
+    rows = session.execute(
+        sa.select(AcademicYear.code, AssessmentCycle.status)
+        .join(AssessmentCycle, AssessmentCycle.year_id == AcademicYear.id)
+        .where(AssessmentCycle.status.in_([CycleStatus.PUBLISHED, CycleStatus.CLOSED]))
+    )
+    return {code: status for code, status in rows}
+
+
+def fixed_year_issues(
+    roster: Roster, year: str, fixed: dict[str, CycleStatus]
+) -> list[RosterIssue]:
+    """A roster may not change the assignments or the calendar of a year whose assessment is
+    published or closed: its results are stored and read-only (closed) or change only by a
+    correction with a reason (公示). People and units are still updated by a roster without
+    assignments for that year (the stored results keep each mentor's college and unit)."""
+    issues = []
+    if roster.assignments and year in fixed:
+        what = "已经结束，结果已确定" if fixed[year] == CycleStatus.CLOSED else "已经公示"
+        issues.append(
+            RosterIssue(
+                SHEETS_BY_KEY["assignments"].title,
+                None,
+                f"{year} 学年的导师考核{what}，不能再导入该学年的导师分配。"
+                "请用 --year 指定新学年（如 2026-2027），或删除分配表后只更新人员。",
+            )
+        )
+    for entry in roster.semesters:
+        if entry.year in fixed:
+            issues.append(
+                RosterIssue(
+                    SHEETS_BY_KEY["calendar"].title,
+                    entry.row,
+                    f"{entry.year} 学年的导师考核已经公示或结束，不能再修改该学年的校历。",
+                )
+            )
+    return issues
+
+
 def apply_roster(session: so.Session, roster: Roster, *, year: str) -> ImportSummary:
     summary = ImportSummary(year)
+    fixed = fixed_year_issues(roster, year, fixed_years(session))
+    if fixed:
+        raise RosterInvalid(fixed)
     state = _State.load(session)
     issues = _conflicts_with_database(roster, state)
     if issues:
