@@ -37,6 +37,7 @@ _BY_ROLE: dict[Role, list[str]] = {
     Role.ACADEMY_ADMIN: [
         "开启学年考核：开启考核 2025-2026",
         "查看全校考核进度：进度",
+        "导出学生评价明细（审计用）：导出评价（本学年）或 导出评价 2025-2026",
     ],
     Role.COLLEGE_HEAD: ["考核结果公示时会收到本学院导师排名汇总"],
     Role.UNIT_HEAD: ["考核结果公示时会收到本单位导师的考核结果"],
@@ -80,7 +81,7 @@ _EXAMPLES: dict[Role, list[str]] = {
         "我的",
     ],
     Role.COLLEGE_ADMIN: ["进度"],
-    Role.ACADEMY_ADMIN: ["开启考核 2025-2026", "进度"],
+    Role.ACADEMY_ADMIN: ["开启考核 2025-2026", "进度", "导出评价"],
 }
 
 

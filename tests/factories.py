@@ -34,6 +34,14 @@ def add_person(
     return person
 
 
+def signed_in(app: Flask, userid: str) -> FlaskClient:
+    """An in-app browser with the session cookie the WeCom OAuth sign-in sets."""
+    browser = app.test_client()
+    with browser.session_transaction() as session:
+        session["userid"] = userid
+    return browser
+
+
 class WeComCaller:
     """Sends callbacks to the app exactly as WeCom would: encrypted, signed, in XML."""
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from flask import Flask
 
-from bot.pages import auth, care, cycle, upload
+from bot.pages import auth, care, cycle, ratings, upload
 from bot.storage import StorageError
 
 
@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(upload.blueprint)
     app.register_blueprint(cycle.blueprint)
     app.register_blueprint(care.blueprint)
+    app.register_blueprint(ratings.blueprint)
 
 
 def _storage_unavailable(exc: StorageError) -> tuple[str, int]:

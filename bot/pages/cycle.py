@@ -30,12 +30,12 @@ from bot.models import (
 )
 from bot.outbox import Message
 from bot.pages.auth import check_csrf, csrf_token, error_page, login_required
+from bot.pages.files import xlsx_response
 from bot.storage import FileStore
 from scoring.numbers import fmt
 
 blueprint = Blueprint("cycle", __name__, url_prefix="/m/cycle")
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PENDING = "cycle_pending_upload"
 
 
@@ -47,13 +47,6 @@ def _env() -> Env:
 def _store() -> FileStore:
     settings = current_app.extensions["settings"]
     return FileStore.from_settings(settings, current_app.instance_path)
-
-
-def _xlsx(name: str, content: bytes) -> Response:
-    response = Response(content, mimetype=XLSX)
-    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _cycle(cycle_id: int) -> AssessmentCycle | None:
@@ -103,7 +96,7 @@ def download_workbook(cycle_id: int, scope_name: str) -> Any:
     if not isinstance(found, tuple) or not isinstance(found[0], AssessmentCycle):
         return found
     name, content = service.build_workbook(get_session(), *found, _env())
-    return _xlsx(name, content)
+    return xlsx_response(name, content)
 
 
 @blueprint.post("/<int:cycle_id>/scores/<scope_name>/upload")
@@ -210,7 +203,7 @@ def results(cycle_id: int) -> Any:
         if not access.is_office(g.person):
             return error_page(403, "全校考核结果只对书院部开放。")
         content = export.results_workbook(db, cycle)
-    return _xlsx(f"{cycle.year.code}-考核结果.xlsx", content)
+    return xlsx_response(f"{cycle.year.code}-考核结果.xlsx", content)
 
 
 @blueprint.get("/<int:cycle_id>/me")
@@ -249,7 +242,7 @@ def exports(cycle_id: int, name: str) -> Any:
     if name not in builders:
         return error_page(404, "没有这种导出。")
     title, build = builders[name]
-    return _xlsx(f"{cycle.year.code}-{title}.xlsx", build())
+    return xlsx_response(f"{cycle.year.code}-{title}.xlsx", build())
 
 
 @blueprint.get("/summary/<int:evidence_id>")

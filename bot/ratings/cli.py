@@ -10,9 +10,8 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from bot.db import get_database
-from bot.models import AuditEntry
 from bot.ratings import jobs
-from bot.ratings.export import export_ratings
+from bot.ratings.export import audit_export, find_year, ratings_workbook
 
 ratings_cli = AppGroup("ratings", help="学生评价.")
 
@@ -38,16 +37,13 @@ def export(path: Path, year_code: str | None) -> None:
     """Write every rating with its student (for the academy office's audit) to PATH (.xlsx)."""
     settings = current_app.extensions["settings"]
     with get_database().session() as session:
-        count = export_ratings(session, path, settings.zone, year_code)
-        session.add(
-            AuditEntry(
-                at=datetime.now(UTC),
-                actor_id=None,
-                action="export",
-                entity="rating",
-                entity_id=year_code or "all",
-                before=None,
-                after={"ratings": count, "file": path.name},
-            )
-        )
+        if year_code is not None and find_year(session, year_code) is None:
+            raise click.BadParameter(f"没有学年 {year_code}（例如 2025-2026）", param_hint="--year")
+        content, count = ratings_workbook(session, settings.zone, year_code)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        audit_export(
+            session, actor=None, year_code=year_code, count=count, now=datetime.now(UTC),
+            file=path.name,
+        )  # fmt: skip
     click.echo(f"已导出 {count} 条评价到 {path}")

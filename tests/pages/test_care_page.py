@@ -10,10 +10,10 @@ from collections.abc import Iterator
 import pytest
 import requests
 import sqlalchemy as sa
-from flask.testing import FlaskClient
 
 from bot.db import get_database
 from bot.models import AuditEntry, OutboxMessage, Person, Record, RecordKind
+from tests.factories import signed_in
 from tests.live import LiveApp, serve
 from tests.records.conftest import Phone, World, build_world
 
@@ -41,14 +41,6 @@ def care_id(phone, database, world) -> int:
     assert phone.last_text(world.mentor).startswith("已记录关爱记录")
     with database.session() as session:
         return session.scalars(sa.select(Record.id)).one()
-
-
-def signed_in(app, userid: str) -> FlaskClient:
-    """An in-app browser with the session cookie the OAuth sign-in sets."""
-    browser = app.test_client()
-    with browser.session_transaction() as session:
-        session["userid"] = userid
-    return browser
 
 
 def reads(database) -> list[tuple[str, int, str]]:
