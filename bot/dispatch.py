@@ -29,8 +29,14 @@ def handle(
 ) -> None:
     """Act on one callback inside the caller's transaction."""
     key = message.dedupe_key
-    person = session.scalar(
-        sa.select(Person).where(Person.userid == message.from_user, Person.active.is_(True))
+    person = (
+        session.execute(  # with the person's roles: every handler asks for them
+            sa.select(Person)
+            .options(so.joinedload(Person.roles))
+            .where(Person.userid == message.from_user, Person.active.is_(True))
+        )
+        .unique()
+        .scalar_one_or_none()
     )
     if person is None:
         outbox.enqueue(
