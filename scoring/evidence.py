@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from scoring.numbers import fmt, round_to, round_to_step
 
@@ -59,9 +59,9 @@ PER_NAMES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class RecordFact:
-    """One record of a mentor's daily log, as the scoring needs it.
+class RecordFact(NamedTuple):
+    """One record of a mentor's daily log, as the scoring needs it (immutable; a named tuple
+    rather than a dataclass because millions of them are made in one pass).
 
     ``items``: the assessment items the record evidences (``Record.items`` in the bot,
     e.g. ("M2", "M5") for a reading salon). A record counts for an item's requirement when
@@ -264,19 +264,18 @@ def _fold(
     get_route = routes.get
     get_day = days.get
     get_count = counts.get
-    for fact in records:
-        route = get_route(fact.kind)
+    for mentor_id, kind, occurred_on, items in records:  # RecordFact's fields, in order
+        route = get_route(kind)
         if route is None:
             continue
-        day = get_day(fact.occurred_on)
+        day = get_day(occurred_on)
         if day is None:
             continue
-        items = fact.items
         for key, item_id, slot in route:
             if item_id in items:
                 period = day[slot]
                 if period is not None:
-                    count_key = (fact.mentor_id, key, period)
+                    count_key = (mentor_id, key, period)
                     counts[count_key] = get_count(count_key, 0) + 1
     return counts
 

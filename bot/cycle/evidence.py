@@ -17,7 +17,7 @@ from bot.models import Semester as SemesterRow
 from scoring import Calendar, DateRange, MentorEvidence, RecordFact, Rubric, Semester
 from scoring import evidence_figures as fold_figures
 
-BATCH = 2000
+BATCH = 20_000
 
 
 def calendar_for(session: so.Session, year: AcademicYear) -> Calendar:
@@ -73,19 +73,22 @@ def record_facts(
         query = query.where(record.mentor_id.in_(mentors))
     items_of: dict[str | None, tuple[str, ...]] = {}
     day_of: dict[str, date] = {}
-    result = session.connection().execute(query.execution_options(yield_per=BATCH))
-    for mentor_id, kind, when, items in itertools.chain.from_iterable(result.partitions()):
-        found = items_of.get(items)
-        if found is None:
-            found = items_of[items] = tuple(json.loads(items) if items else ())
+
+    def items_from(text: str | None) -> tuple[str, ...]:
+        found = items_of[text] = tuple(json.loads(text) if text else ())
+        return found
+
+    def day_from(hour: str) -> date:
+        utc = datetime.fromisoformat(hour + ":00").replace(tzinfo=UTC)
+        found = day_of[hour] = utc.astimezone(zone).date()
+        return found
+
+    get_items, get_day, fact = items_of.get, day_of.get, RecordFact._make
+    rows = session.connection().execute(query.execution_options(yield_per=BATCH))
+    for mentor_id, kind, when, items in itertools.chain.from_iterable(rows.partitions()):
         if not postgresql:
-            hour = when[:13]
-            day = day_of.get(hour)
-            if day is None:
-                utc = datetime.fromisoformat(hour + ":00").replace(tzinfo=UTC)
-                day = day_of[hour] = utc.astimezone(zone).date()
-            when = day
-        yield RecordFact(mentor_id=mentor_id, kind=kind, occurred_on=when, items=found)
+            when = get_day(when[:13]) or day_from(when[:13])
+        yield fact((mentor_id, kind, when, get_items(items) or items_from(items)))
 
 
 def figures(
