@@ -259,24 +259,26 @@ def _fold(
     days: dict[date, tuple[int | None, int | None, int | None, int]],
     routes: dict[str, list[tuple[int, str, int]]],
 ) -> dict[tuple[MentorKey, int, int], int]:
-    """Counts of matching records per (mentor, requirement, period): the one pass."""
+    """Counts of matching records per (mentor, requirement, period): the one pass. The
+    requirements a record counts for are worked out once per (kind, items)."""
     counts: dict[tuple[MentorKey, int, int], int] = {}
-    get_route = routes.get
-    get_day = days.get
     get_count = counts.get
+    get_day = days.get
+    matching: dict[tuple[str, tuple[str, ...]], list[tuple[int, int]]] = {}
     for mentor_id, kind, occurred_on, items in records:  # RecordFact's fields, in order
-        route = get_route(kind)
-        if route is None:
-            continue
         day = get_day(occurred_on)
         if day is None:
             continue
-        for key, item_id, slot in route:
-            if item_id in items:
-                period = day[slot]
-                if period is not None:
-                    count_key = (mentor_id, key, period)
-                    counts[count_key] = get_count(count_key, 0) + 1
+        found = matching.get((kind, items))
+        if found is None:
+            found = matching[(kind, items)] = [
+                (key, slot) for key, item_id, slot in routes.get(kind, ()) if item_id in items
+            ]
+        for key, slot in found:
+            period = day[slot]
+            if period is not None:
+                count_key = (mentor_id, key, period)
+                counts[count_key] = get_count(count_key, 0) + 1
     return counts
 
 
