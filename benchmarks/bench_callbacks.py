@@ -101,7 +101,7 @@ def start(app: str, env: dict[str, str], port: int, workers: int, threads: int) 
             "-w",
             str(workers),
             "--threads",
-            "4",
+            str(threads),
             "-b",
             f"127.0.0.1:{port}",
             "--log-level",

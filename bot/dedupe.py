@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -23,6 +24,22 @@ from bot.models import ProcessedCallback
 from bot.redis_store import RedisStore
 
 DONE_SECONDS = 24 * 3600
+
+_MARKERS = ProcessedCallback.__table__
+
+
+def _insert_marker(dialect: object) -> sa.Insert:
+    return (
+        dialect.insert(_MARKERS)  # type: ignore[attr-defined]
+        .values(dedupe_key=sa.bindparam("dedupe_key"), received_at=sa.bindparam("received_at"))
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(_MARKERS.c.id)
+    )
+
+
+# Built once: every callback runs this statement, and a statement object reused keeps its
+# cache key (building and keying it anew costs more than the round trip).
+_INSERT_MARKER = {"postgresql": _insert_marker(postgresql), "sqlite": _insert_marker(sqlite)}
 
 
 def seen(store: RedisStore, dedupe_key: str) -> bool:
@@ -42,11 +59,8 @@ def record(session: so.Session, dedupe_key: str, now: datetime) -> bool:
     A copy whose marker another open transaction is writing waits for it: False if that one
     commits, True (act) if it rolls back. No SAVEPOINT: on SQLite a savepoint opened before
     any other statement would commit the marker on its own, apart from the handler's work."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    inserted = session.execute(
-        dialect.insert(ProcessedCallback)
-        .values(dedupe_key=dedupe_key, received_at=now)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(ProcessedCallback.id)
+    connection = session.connection()
+    inserted = connection.execute(
+        _INSERT_MARKER[connection.dialect.name], {"dedupe_key": dedupe_key, "received_at": now}
     ).first()
     return inserted is not None

@@ -17,6 +17,13 @@ from bot.settings import Settings
 from bot.storage import FileStore
 from bot.wecom import messages as wm
 
+# Built once, run on every callback: the sender with their roles (every handler asks for them)
+_SENDER = (
+    sa.select(Person)
+    .options(so.joinedload(Person.roles))
+    .where(Person.userid == sa.bindparam("userid"), Person.active.is_(True))
+)
+
 
 def handle(
     message: wm.Message,
@@ -29,15 +36,7 @@ def handle(
 ) -> None:
     """Act on one callback inside the caller's transaction."""
     key = message.dedupe_key
-    person = (
-        session.execute(  # with the person's roles: every handler asks for them
-            sa.select(Person)
-            .options(so.joinedload(Person.roles))
-            .where(Person.userid == message.from_user, Person.active.is_(True))
-        )
-        .unique()
-        .scalar_one_or_none()
-    )
+    person = session.execute(_SENDER, {"userid": message.from_user}).unique().scalar_one_or_none()
     if person is None:
         outbox.enqueue(
             session,

@@ -108,15 +108,25 @@ def enqueue(
     ]
     if not rows:
         return 0
-    insert = _insert_ignoring_duplicates(session)
-    result = session.execute(insert.returning(OutboxMessage.id), rows)
-    return len(result.all())
+    connection = session.connection()
+    return len(connection.execute(_INSERT_ROWS[connection.dialect.name], rows).all())
 
 
-def _insert_ignoring_duplicates(session: so.Session) -> Any:
-    dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(OutboxMessage).on_conflict_do_nothing(index_elements=["key"])
+_ROWS = OutboxMessage.__table__
+
+
+def _insert_ignoring_duplicates(dialect: Any) -> sa.Insert:
+    return (
+        dialect.insert(_ROWS).on_conflict_do_nothing(index_elements=["key"]).returning(_ROWS.c.id)
+    )
+
+
+# Built once (a reply is enqueued on most callbacks): a Core insert on the table, run on the
+# session's connection in its transaction, without the ORM's bulk-insert layer.
+_INSERT_ROWS = {
+    "postgresql": _insert_ignoring_duplicates(postgresql),
+    "sqlite": _insert_ignoring_duplicates(sqlite),
+}
 
 
 def pending_for(session: so.Session, userid: str) -> list[OutboxMessage]:

@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 if TYPE_CHECKING:
+    from flask import Flask
+
     from bot.settings import Settings
 
 log = structlog.get_logger("bot.storage")
@@ -55,6 +57,15 @@ def check_key(key: str) -> str:
     if not _KEY.fullmatch(key):
         raise ValueError(f"invalid storage key {key!r}")
     return key
+
+
+def app_file_store(app: Flask) -> FileStore:
+    """The web app's FileStore, made once from its settings (callbacks and pages use it)."""
+    store = app.extensions.get("file_store")
+    if store is None:
+        store = FileStore.from_settings(app.extensions["settings"], app.instance_path)
+        app.extensions["file_store"] = store
+    return store
 
 
 class FileStore(ABC):

@@ -17,7 +17,7 @@ from bot import dedupe, dispatch, outbox
 from bot.db import get_database
 from bot.metrics import CALLBACK_SECONDS, CALLBACKS, DUPLICATES
 from bot.redis_store import get_redis
-from bot.storage import FileStore
+from bot.storage import app_file_store
 from bot.wecom import messages as wm
 from bot.wecom.crypto import CallbackRejected, StaleTimestampError, WeComCrypto
 
@@ -101,7 +101,7 @@ def _act_once(message: wm.Message, now: datetime) -> Response:
                     settings=settings,
                     dispatcher=current_app.extensions["dispatcher"],
                     now=now,
-                    files=FileStore.from_settings(settings, current_app.instance_path),
+                    files=app_file_store(current_app),
                 )
     except sa.exc.OperationalError:
         log.exception("callback_database_unavailable", msg_type=message.msg_type)

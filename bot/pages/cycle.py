@@ -31,7 +31,7 @@ from bot.models import (
 from bot.outbox import Message
 from bot.pages.auth import check_csrf, csrf_token, error_page, login_required
 from bot.pages.files import xlsx_response
-from bot.storage import FileStore
+from bot.storage import FileStore, app_file_store
 from scoring.numbers import fmt
 
 blueprint = Blueprint("cycle", __name__, url_prefix="/m/cycle")
@@ -45,8 +45,7 @@ def _env() -> Env:
 
 
 def _store() -> FileStore:
-    settings = current_app.extensions["settings"]
-    return FileStore.from_settings(settings, current_app.instance_path)
+    return app_file_store(current_app)
 
 
 def _cycle(cycle_id: int) -> AssessmentCycle | None:

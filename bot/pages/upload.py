@@ -23,7 +23,7 @@ from bot.models import (
 )
 from bot.outbox import Message
 from bot.pages.auth import check_csrf, csrf_token, error_page, login_required
-from bot.storage import FileStore, StorageError
+from bot.storage import StorageError, app_file_store
 
 blueprint = Blueprint("upload", __name__, url_prefix="/m")
 
@@ -144,9 +144,7 @@ def receive_upload() -> Any:
         if year is None:
             return _render(name, purpose, error="当前学年尚未配置，请联系书院部。"), 409
     try:  # stored before any row that names it is written
-        stored = FileStore.from_settings(settings, current_app.instance_path).put(
-            content, suffix, now
-        )
+        stored = app_file_store(current_app).put(content, suffix, now)
     except StorageError:  # logged by the store, without the content
         return _render(name, purpose, error=STORAGE_UNAVAILABLE), 503
     record = None
