@@ -144,6 +144,24 @@ return removed
 """
 
 
+# KEYS: the app's call log (a sorted set: member per call, score = call time in ms).
+# ARGV: now, now - 1 minute, 1 minute (ms), calls allowed in any minute, a token unique to this
+# call. Returns 0 (taken: logged at ``now``) or the time in ms when the window has room again.
+_CALL = """
+local key, now, minute_ago = KEYS[1], ARGV[1], ARGV[2]
+local minute, per_minute = tonumber(ARGV[3]), tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', minute_ago)
+local count = redis.call('ZCARD', key)
+if count < per_minute then
+  redis.call('ZADD', key, now, now .. ':' .. ARGV[5])
+  redis.call('PEXPIRE', key, minute)
+  return 0
+end
+local entry = redis.call('ZRANGE', key, count - per_minute, count - per_minute, 'WITHSCORES')
+return tonumber(entry[2]) + minute
+"""
+
+
 def _millis(moment: datetime) -> int:
     if moment.tzinfo is None:  # naive: local time, as datetime.timestamp() reads it
         moment = moment.astimezone()
@@ -225,16 +243,18 @@ class RateLimiter:
         return self.store.client.eval(script, len(keys), *keys, *args)  # type: ignore[arg-type]
 
     def try_call(self, now: datetime, per_minute: int = CALLS_PER_MINUTE) -> datetime | None:
-        """Count one API call of this app; None if allowed, else the next minute."""
-        epoch = int(now.timestamp())
-        key = self.store.key("rate", "calls", epoch // 60)
-        pipe = self.store.client.pipeline()
-        pipe.incr(key)
-        pipe.expire(key, 120)
-        count, _ = pipe.execute()
-        if count <= per_minute:
-            return None
-        return datetime.fromtimestamp((epoch // 60 + 1) * 60 + 1, UTC)
+        """Count one API call of this app; None if allowed, else when the budget has room.
+
+        The budget holds over any 60 s, not only clock-minutes: the calls are logged in one
+        sorted set (``rate:calls``, at most ``per_minute`` entries), as the per-person limits
+        are."""
+        millis = _millis(now)
+        reply = self._eval(
+            _CALL,
+            [self.store.key("rate", "calls")],
+            [millis, millis - MINUTE_MS, MINUTE_MS, per_minute, secrets.token_hex(6)],
+        )
+        return None if reply == 0 else _at_millis(int(reply))
 
 
 class MediaError(Exception):

@@ -85,10 +85,27 @@ def test_per_person_limit_defers_the_excess_to_the_next_minute(app, database, we
 
 def test_the_app_call_budget_is_shared(app):
     limiter = RateLimiter(app.extensions["redis"])
+    other_sender = RateLimiter(app.extensions["redis"])
     assert limiter.try_call(NOW, per_minute=2) is None
-    assert limiter.try_call(NOW, per_minute=2) is None
-    assert limiter.try_call(NOW, per_minute=2) == datetime(2026, 3, 10, 2, 8, 1, tzinfo=UTC)
+    assert other_sender.try_call(NOW, per_minute=2) is None
+    assert limiter.try_call(NOW, per_minute=2) == NOW + timedelta(minutes=1)
+    assert other_sender.try_call(NOW + timedelta(seconds=59), per_minute=2) is not None
     assert limiter.try_call(NOW + timedelta(minutes=1), per_minute=2) is None
+
+
+def test_the_app_call_budget_holds_across_a_clock_minute(app):
+    """Calls late in one clock-minute and early in the next share one 60 s window: the
+    budget is never spent twice over in any minute."""
+    limiter = RateLimiter(app.extensions["redis"])
+    late = NOW + timedelta(seconds=50)  # 10:07:50
+    assert [limiter.try_call(late, per_minute=3) for _ in range(3)] == [None] * 3
+    early_next = NOW + timedelta(seconds=70)  # 10:08:10, a new clock-minute
+    assert limiter.try_call(early_next, per_minute=3) == late + timedelta(minutes=1)
+    assert limiter.try_call(late + timedelta(minutes=1), per_minute=3) is None
+    # a refusal takes nothing: exactly two calls are left once the first three have aged out
+    assert limiter.try_call(late + timedelta(minutes=1), per_minute=3) is None
+    assert limiter.try_call(late + timedelta(minutes=1), per_minute=3) is None
+    assert limiter.try_call(late + timedelta(minutes=1), per_minute=3) is not None
 
 
 def test_a_spent_call_budget_defers_without_losing_anything(
