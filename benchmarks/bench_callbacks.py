@@ -213,6 +213,7 @@ def main() -> None:
             port = 18000 + (os.getpid() % 1000) + (0 if name == "app" else 1)
             process = start(app, env, port, args.workers, args.threads)
             try:
+                drive(port, crypto, args.rate, 2)  # warm-up, not measured: imports, pools
                 at_rate = drive(port, crypto, args.rate, args.seconds)
                 saturated = drive(port, crypto, None, args.seconds)
             finally:
