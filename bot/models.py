@@ -530,6 +530,8 @@ class ResultSnapshot(Base):
     mentors: so.Mapped[list[dict[str, Any]]] = so.mapped_column(sa.JSON)
     colleges: so.Mapped[list[dict[str, Any]]] = so.mapped_column(sa.JSON)
 
+    cycle: so.Mapped[AssessmentCycle] = so.relationship()
+
 
 # --- audit, outbox, callbacks -------------------------------------------------------------
 

@@ -51,6 +51,8 @@ from bot.models import (
     Record,
     RecordKind,
     RecordParticipant,
+    ResultSnapshot,
+    ResultsReason,
 )
 from bot.storage import FileStore
 
@@ -294,6 +296,52 @@ def prune_job(database: Database, now: datetime, **_: Any) -> int:
 # -- one person's data ------------------------------------------------------------------
 
 
+_RESULTS_REASONS = {
+    ResultsReason.PUBLISH: "公示",
+    ResultsReason.CORRECT: "异议期更正",
+    ResultsReason.CLOSE: "最终结果",
+    ResultsReason.BACKFILL: "补存",
+}
+
+
+def _results_of(session: so.Session, person_id: int) -> list[list[object]]:
+    """The person's line in every stored result (publication, corrections, closing), oldest
+    first; the other mentors' lines stay out."""
+    rows: list[list[object]] = []
+    snapshots = session.scalars(
+        sa.select(ResultSnapshot)
+        .options(so.joinedload(ResultSnapshot.cycle).joinedload(AssessmentCycle.year))
+        .order_by(ResultSnapshot.id)
+    )
+    for snapshot in snapshots:
+        for line in snapshot.mentors:
+            if line.get("person_id") != person_id:
+                continue
+            rows.append(
+                [
+                    snapshot.cycle.year.code,
+                    _RESULTS_REASONS[snapshot.reason],
+                    snapshot.stored_at.isoformat(),
+                    line.get("college") or "",
+                    "完整" if line.get("status") == "complete" else "不完整",
+                    *(
+                        line.get(part) or ""
+                        for part in (
+                            "college_points",
+                            "academy_points",
+                            "satisfaction",
+                            "satisfaction_points",
+                            "bonus_points",
+                            "total",
+                            "rank",
+                        )
+                    ),
+                    "是" if line.get("outstanding") else "否",
+                ]
+            )
+    return rows
+
+
 def export_person(session: so.Session, userid: str, target: Path, *, now: datetime) -> int:
     """Everything stored about ``userid`` as a workbook for the office; returns the number of
     rows written. The export is written to the audit log (who it was about, how many rows).
@@ -383,6 +431,13 @@ def export_person(session: so.Session, userid: str, target: Path, *, now: dateti
                     sa.select(ItemScore).where(ItemScore.mentor_id == person.id)
                 )
             ],
+        ),
+        "考核结果": (
+            [
+                *("考核学年", "依据", "保存时间", "考核学院", "状态", "学院评分", "书院评分"),
+                *("满意度（%）", "满意度得分", "加分", "总分", "学院排名", "优秀"),
+            ],
+            _results_of(session, person.id),
         ),
         "异议": (
             ["考核", "内容", "状态", "提出时间", "答复"],

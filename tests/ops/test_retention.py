@@ -18,11 +18,14 @@ from bot.models import (
     ItemScore,
     OutboxMessage,
     OutboxStatus,
+    Person,
     ProcessedCallback,
     Rating,
     Record,
     RecordKind,
     RecordParticipant,
+    ResultSnapshot,
+    ResultsReason,
     Role,
     ScoreSource,
 )
@@ -424,6 +427,58 @@ def test_person_export_has_notes_files_and_messages_of_that_person_only(
     with database.session() as session:
         audit = session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "export")).one()
         assert audit.entity == "person" and audit.after["rows"] > 0
+
+
+def test_person_export_has_that_mentors_stored_results_only(app, database, runner, tmp_path):
+    now = datetime.now(UTC)
+    _export_world(app, database, now)
+    with database.session() as session:
+        people = dict(session.execute(sa.select(Person.userid, Person.id)).all())
+        year = session.scalars(sa.select(AcademicYear)).one()
+        cycle = AssessmentCycle(
+            year_id=year.id, status=CycleStatus.CLOSED, rubric="2021", opened_at=now
+        )
+        session.add(cycle)
+        session.flush()
+
+        def line(userid, total, rank, outstanding):
+            return {
+                "person_id": people[userid],
+                "college": "计算机学院",
+                "status": "complete",
+                "college_points": "60.5",
+                "academy_points": "15",
+                "satisfaction": "91.2",
+                "satisfaction_points": "20",
+                "bonus_points": "0",
+                "total": total,
+                "rank": rank,
+                "outstanding": outstanding,
+            }
+
+        for reason, total in ((ResultsReason.PUBLISH, "95.5"), (ResultsReason.CLOSE, "96.5")):
+            session.add(
+                ResultSnapshot(
+                    cycle_id=cycle.id,
+                    reason=reason,
+                    stored_at=now,
+                    rubric="2021",
+                    mentors=[
+                        line("lilaoshi", "99.0", 1, True),
+                        line("wanglaoshi", total, 2, False),
+                    ],
+                    colleges=[],
+                )
+            )
+    target = tmp_path / "wanglaoshi.xlsx"
+    result = runner.invoke(args=["person", "export", "wanglaoshi", str(target)])
+    assert result.exit_code == 0, result.output
+    results = _cells(load_workbook(target)["考核结果"])
+    assert [(row[0], row[1], row[3], row[4], row[10], row[11], row[12]) for row in results] == [
+        ("2025-2026", "公示", "计算机学院", "完整", "95.5", 2, "否"),
+        ("2025-2026", "最终结果", "计算机学院", "完整", "96.5", 2, "否"),
+    ]
+    assert "99.0" not in {value for row in results for value in row}
 
 
 def test_message_preview_is_short_and_names_files():
