@@ -10,6 +10,7 @@ a scorer's score.
 from __future__ import annotations
 
 import enum
+import functools
 import itertools
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
@@ -328,7 +329,9 @@ def _figure(requirement: Requirement, counts: list[int], periods: int) -> Requir
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def suggest(maximum: Decimal, compliance: Fraction) -> Decimal:
-    """maximum × compliance (capped at 1), rounded half up to a multiple of 0.5."""
+    """maximum × compliance (capped at 1), rounded half up to a multiple of 0.5. Cached: two
+    thousand mentors share a few hundred (maximum, compliance) pairs."""
     compliance = min(max(compliance, Fraction(0)), Fraction(1))
     return round_to_step(Fraction(maximum) * compliance, SUGGESTION_STEP)

@@ -6,6 +6,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 Exact = int | Decimal | Fraction
+HALF = Fraction(1, 2)
 
 
 def round_to(value: Exact, places: int, mode: str = "half_up") -> Decimal:
@@ -14,9 +15,9 @@ def round_to(value: Exact, places: int, mode: str = "half_up") -> Decimal:
     whole = x.numerator // x.denominator  # floor
     rest = x - whole
     if mode == "half_up":
-        up = rest >= Fraction(1, 2) if x >= 0 else rest > Fraction(1, 2)
+        up = rest >= HALF if x >= 0 else rest > HALF
     elif mode == "half_even":
-        up = rest > Fraction(1, 2) or (rest == Fraction(1, 2) and whole % 2 == 1)
+        up = rest > HALF or (rest == HALF and whole % 2 == 1)
     elif mode == "down":
         up = x < 0 and rest != 0
     else:
