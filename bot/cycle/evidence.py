@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any
@@ -107,8 +108,13 @@ def _driver_rows(connection: sa.Connection, query: sa.Select) -> Iterator[tuple]
     driver = connection.connection.dbapi_connection
     assert driver is not None
     postgresql = connection.dialect.name == "postgresql"
-    # PostgreSQL: a server-side cursor, so the rows stream instead of arriving all at once
-    cursor = driver.cursor(name="evidence_facts") if postgresql else driver.cursor()
+    # PostgreSQL: a server-side cursor (named uniquely: two streams may be open in one
+    # transaction), so the rows stream instead of arriving all at once
+    cursor = (
+        driver.cursor(name=f"evidence_facts_{secrets.token_hex(4)}")
+        if postgresql
+        else driver.cursor()
+    )
     try:
         cursor.execute(str(compiled), parameters)
         while rows := cursor.fetchmany(BATCH):

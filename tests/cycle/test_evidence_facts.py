@@ -68,6 +68,9 @@ def test_facts_carry_the_local_day_and_leave_out_deleted_records_and_other_years
 
         every = sorted(record_facts(session, year, ZONE), key=repr)
         of_college = sorted(record_facts(session, year, ZONE, college_id), key=repr)
+        # two streams open at once in one transaction (each its own server-side cursor)
+        first, second = record_facts(session, year, ZONE), record_facts(session, year, ZONE)
+        interleaved = [fact for pair in zip(first, second, strict=True) for fact in pair]
 
     wang_facts = [
         RecordFact(ids["wang"], "contact", date(2025, 10, 8), ("M1", "M7")),
@@ -78,3 +81,4 @@ def test_facts_carry_the_local_day_and_leave_out_deleted_records_and_other_years
     liu_facts = [RecordFact(ids["liu"], "publicity", date(2025, 11, 30), ("M6",))]
     assert every == sorted(wang_facts + liu_facts, key=repr)
     assert of_college == sorted(wang_facts, key=repr)
+    assert sorted(interleaved, key=repr) == sorted(every * 2, key=repr)
