@@ -81,6 +81,27 @@ def make_engine(url: str, **options: Any) -> sa.Engine:
     return sa.create_engine(url, **options)
 
 
+def insert_ignoring_conflicts(
+    table: sa.Table, conflict_on: str, values: dict[str, Any] | None = None
+) -> dict[str, sa.Insert]:
+    """``INSERT … ON CONFLICT (conflict_on) DO NOTHING RETURNING id`` on ``table``, built once
+    per back end (dialect name → statement). Statements on the hot path are built at import:
+    a statement object reused keeps its cache key, and building and keying it anew costs more
+    than the round trip. ``values`` (bind parameters) fixes the columns; without it they come
+    from the rows passed at execution."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    statements = {}
+    for module in (postgresql, sqlite):
+        insert = module.insert(table)
+        if values is not None:
+            insert = insert.values(values)
+        statements[module.dialect.name] = insert.on_conflict_do_nothing(
+            index_elements=[conflict_on]
+        ).returning(table.c.id)
+    return statements
+
+
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 

@@ -18,28 +18,19 @@ from datetime import datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from sqlalchemy.dialects import postgresql, sqlite
 
+from bot.db import insert_ignoring_conflicts
 from bot.models import ProcessedCallback
 from bot.redis_store import RedisStore
 
 DONE_SECONDS = 24 * 3600
 
-_MARKERS = ProcessedCallback.__table__
-
-
-def _insert_marker(dialect: object) -> sa.Insert:
-    return (
-        dialect.insert(_MARKERS)  # type: ignore[attr-defined]
-        .values(dedupe_key=sa.bindparam("dedupe_key"), received_at=sa.bindparam("received_at"))
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(_MARKERS.c.id)
-    )
-
-
-# Built once: every callback runs this statement, and a statement object reused keeps its
-# cache key (building and keying it anew costs more than the round trip).
-_INSERT_MARKER = {"postgresql": _insert_marker(postgresql), "sqlite": _insert_marker(sqlite)}
+# every callback runs it: built once (see insert_ignoring_conflicts)
+_INSERT_MARKER = insert_ignoring_conflicts(
+    ProcessedCallback.__table__,
+    "dedupe_key",
+    {"dedupe_key": sa.bindparam("dedupe_key"), "received_at": sa.bindparam("received_at")},
+)
 
 
 def seen(store: RedisStore, dedupe_key: str) -> bool:

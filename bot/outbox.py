@@ -21,8 +21,8 @@ from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from sqlalchemy.dialects import postgresql, sqlite
 
+from bot.db import insert_ignoring_conflicts
 from bot.models import OutboxMessage, OutboxStatus
 
 MAX_RECIPIENTS_PER_CALL = 1000
@@ -112,21 +112,9 @@ def enqueue(
     return len(connection.execute(_INSERT_ROWS[connection.dialect.name], rows).all())
 
 
-_ROWS = OutboxMessage.__table__
-
-
-def _insert_ignoring_duplicates(dialect: Any) -> sa.Insert:
-    return (
-        dialect.insert(_ROWS).on_conflict_do_nothing(index_elements=["key"]).returning(_ROWS.c.id)
-    )
-
-
-# Built once (a reply is enqueued on most callbacks): a Core insert on the table, run on the
-# session's connection in its transaction, without the ORM's bulk-insert layer.
-_INSERT_ROWS = {
-    "postgresql": _insert_ignoring_duplicates(postgresql),
-    "sqlite": _insert_ignoring_duplicates(sqlite),
-}
+# a reply is enqueued on most callbacks: a Core insert on the table, built once and run on
+# the session's connection in its transaction, without the ORM's bulk-insert layer
+_INSERT_ROWS = insert_ignoring_conflicts(OutboxMessage.__table__, "key")
 
 
 def pending_for(session: so.Session, userid: str) -> list[OutboxMessage]:
