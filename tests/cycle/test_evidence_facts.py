@@ -7,6 +7,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+import sqlalchemy as sa
+
 from bot.cycle.evidence import record_facts
 from bot.models import AcademicYear, MentorAssignment, Record, RecordKind, Role, Unit, UnitKind
 from scoring import RecordFact
@@ -68,9 +71,6 @@ def test_facts_carry_the_local_day_and_leave_out_deleted_records_and_other_years
 
         every = sorted(record_facts(session, year, ZONE), key=repr)
         of_college = sorted(record_facts(session, year, ZONE, college_id), key=repr)
-        # two streams open at once in one transaction (each its own server-side cursor)
-        first, second = record_facts(session, year, ZONE), record_facts(session, year, ZONE)
-        interleaved = [fact for pair in zip(first, second, strict=True) for fact in pair]
 
     wang_facts = [
         RecordFact(ids["wang"], "contact", date(2025, 10, 8), ("M1", "M7")),
@@ -81,4 +81,80 @@ def test_facts_carry_the_local_day_and_leave_out_deleted_records_and_other_years
     liu_facts = [RecordFact(ids["liu"], "publicity", date(2025, 11, 30), ("M6",))]
     assert every == sorted(wang_facts + liu_facts, key=repr)
     assert of_college == sorted(wang_facts, key=repr)
-    assert sorted(interleaved, key=repr) == sorted(every * 2, key=repr)
+
+
+def test_no_other_statement_runs_while_a_stream_is_open(database):
+    """On PostgreSQL an open stream holds the connection: a second statement would wait for
+    ever, so it is refused at once, on every back end, and the stream stays readable."""
+    stamp = datetime(2026, 8, 31, tzinfo=UTC)
+    with database.session() as session:
+        year = AcademicYear(code="2025-2026", starts_on=date(2025, 9, 1), ends_on=date(2026, 8, 31))
+        session.add(year)
+        session.flush()
+        wang = add_person(session, "wang", "王老师", Role.MENTOR)
+        session.add_all(
+            Record(
+                year_id=year.id,
+                mentor_id=wang.id,
+                kind=RecordKind.CONTACT,
+                items=["M1"],
+                occurred_at=_at(2025, 10, day, 9),
+                created_at=stamp,
+                updated_at=stamp,
+            )
+            for day in (8, 9, 10)
+        )
+        session.flush()
+        stream = record_facts(session, year, ZONE)
+        first = next(stream)
+        with pytest.raises(RuntimeError, match="stream"):
+            next(record_facts(session, year, ZONE))
+        with pytest.raises(RuntimeError, match="stream"):
+            session.execute(sa.select(Record.id)).all()
+        rest = list(stream)
+        # the stream is done: the connection takes statements again
+        assert session.scalar(sa.select(sa.func.count()).select_from(Record)) == 3
+
+    assert sorted([first, *rest]) == [
+        RecordFact(wang.id, "contact", date(2025, 10, day), ("M1",)) for day in (8, 9, 10)
+    ]
+
+
+def test_a_reader_that_stops_early_leaves_a_large_stream_s_transaction_usable(database):
+    """Closing psycopg's stream while the server is still sending cancels the statement,
+    which aborts the transaction: the rest is read and dropped instead."""
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("the stream that holds the connection is PostgreSQL's")
+    with database.session() as session:
+        year = AcademicYear(code="2025-2026", starts_on=date(2025, 9, 1), ends_on=date(2026, 8, 31))
+        session.add(year)
+        session.flush()
+        wang = add_person(session, "wang", "王老师", Role.MENTOR)
+        many = sa.select(
+            sa.literal(year.id),
+            sa.literal(wang.id),
+            sa.literal(RecordKind.CONTACT.value),
+            sa.cast(sa.literal('["M1"]'), Record.__table__.c["items"].type),
+            sa.literal(""),
+            sa.literal(_at(2025, 10, 8, 9)),
+            sa.literal(_at(2025, 10, 8, 9)),
+            sa.literal(_at(2025, 10, 8, 9)),
+        ).select_from(sa.func.generate_series(1, 50_000))
+        session.execute(
+            sa.insert(Record).from_select(
+                [
+                    "year_id",
+                    "mentor_id",
+                    "kind",
+                    "items",
+                    "title",
+                    "occurred_at",
+                    "created_at",
+                    "updated_at",
+                ],
+                many,
+            )
+        )
+        first = next(record_facts(session, year, ZONE))
+        assert session.scalar(sa.select(sa.func.count()).select_from(Record)) == 50_000
+    assert first == RecordFact(wang.id, "contact", date(2025, 10, 8), ("M1",))
