@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -82,22 +82,24 @@ def make_engine(url: str, **options: Any) -> sa.Engine:
 
 
 def insert_ignoring_conflicts(
-    table: sa.Table, conflict_on: str, values: dict[str, Any] | None = None
+    table: sa.Table, conflict_on: str | Sequence[str], values: dict[str, Any] | None = None
 ) -> dict[str, sa.Insert]:
     """``INSERT … ON CONFLICT (conflict_on) DO NOTHING RETURNING id`` on ``table``, built once
     per back end (dialect name → statement). Statements on the hot path are built at import:
     a statement object reused keeps its cache key, and building and keying it anew costs more
-    than the round trip. ``values`` (bind parameters) fixes the columns; without it they come
-    from the rows passed at execution."""
+    than the round trip. ``conflict_on`` is the column, or the columns, of a unique key.
+    ``values`` (bind parameters) fixes the columns; without it they come from the rows passed
+    at execution."""
     from sqlalchemy.dialects import postgresql, sqlite
 
+    columns = [conflict_on] if isinstance(conflict_on, str) else list(conflict_on)
     statements = {}
     for module in (postgresql, sqlite):
         insert = module.insert(table)
         if values is not None:
             insert = insert.values(values)
         statements[module.dialect.name] = insert.on_conflict_do_nothing(
-            index_elements=[conflict_on]
+            index_elements=columns
         ).returning(table.c.id)
     return statements
 

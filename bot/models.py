@@ -533,6 +533,26 @@ class ResultSnapshot(Base):
     cycle: so.Mapped[AssessmentCycle] = so.relationship()
 
 
+class OverdueEscalation(Base):
+    """An overdue step of a cycle escalated to the head of one unit (the college that assesses
+    the late mentors or scores late, or the academy for the office's step). Written in the
+    transaction that queues the message; the unique key makes it once per cycle, step and
+    unit for good, whatever the outbox pruning deletes. A step's deadline is fixed when the
+    cycle opens. Ids only: no names, no recipients."""
+
+    __tablename__ = "overdue_escalation"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    cycle_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("assessment_cycle.id", ondelete="CASCADE")
+    )
+    step: so.Mapped[str] = so.mapped_column(sa.String(32))
+    unit_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("unit.id"))
+    escalated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+
+    __table_args__ = (sa.UniqueConstraint("cycle_id", "step", "unit_id"),)
+
+
 # --- audit, outbox, callbacks -------------------------------------------------------------
 
 

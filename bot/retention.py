@@ -14,7 +14,9 @@ last attempt; a pending or sending row is never touched. ``processed_callback`` 
 ``CALLBACK_KEEP_DAYS``: WeCom retries a callback within seconds and the Redis mark in front of
 the table lasts a day, so a week is ample. Both deletes are set-based, in batches of their own
 transactions, and re-check the condition in the DELETE itself, so a row that a sender or
-``outbox retry-dead`` changes meanwhile is left alone.
+``outbox retry-dead`` changes meanwhile is left alone. ``overdue_escalation`` rows are kept:
+they are what keeps a pruned escalation from being sent again, and hold only ids and a time
+(no name, no recipient), so neither retention nor the person export touches them.
 """
 
 from __future__ import annotations

@@ -1,6 +1,9 @@
-"""The reminder jobs. Each is ``job(database, now, *, rules, **params) -> int`` and only writes
+"""The reminder jobs. Each is ``job(database, now, *, rules, **params) -> int`` and writes
 outbox rows (through :func:`notify`), keyed per campaign, person and period, so a job that
 runs twice, or in two processes, adds each message once. Each returns how many rows it added.
+The outbox key holds only while the row is kept (``OUTBOX_KEEP_DAYS``), so a message that must
+never repeat however long its condition lasts (an overdue step escalated to a college head)
+is also recorded in a table of its own (:class:`bot.models.OverdueEscalation`).
 
 Targets (from the regulation, see ``../shared/spec/assessment-rules.md``): at least 2 contacts
 a week (M1); per semester at least 2 group activities (M2), 1 talk with the counsellor and 1
@@ -23,12 +26,13 @@ import structlog
 
 from bot import outbox
 from bot.cycle.service import ACADEMY_SUBJECT
-from bot.db import Database
+from bot.db import Database, insert_ignoring_conflicts
 from bot.models import (
     AcademicYear,
     AssessmentCycle,
     CycleStatus,
     MentorAssignment,
+    OverdueEscalation,
     Person,
     Record,
     RecordKind,
@@ -657,7 +661,9 @@ def _escalate(
     rules: Rules,
 ) -> int:
     """Overdue: each college head (the academy's head for the office) hears once which of
-    their people are late."""
+    their people are late: once per cycle, step and unit, recorded in ``overdue_escalation``
+    with the message, so neither a second run nor the outbox pruning brings it again. A unit
+    without an active head is not recorded: it is escalated once it has one."""
     if not pending:
         return 0
     late_by_unit: dict[int, set[int]] = defaultdict(set)
@@ -673,6 +679,8 @@ def _escalate(
         )
         if not heads and unit.head is not None and unit.head.active:
             heads = [unit.head.userid]
+        if not heads or not _first_escalation(session, cycle.id, name, unit.id, now):
+            continue
         if step.audience == "mentor":
             names = session.scalars(
                 sa.select(Person.name).where(Person.id.in_(subjects)).order_by(Person.name)
@@ -695,3 +703,28 @@ def _escalate(
             rules=rules,
         )
     return added
+
+
+_INSERT_ESCALATION = insert_ignoring_conflicts(
+    OverdueEscalation.__table__,
+    ("cycle_id", "step", "unit_id"),
+    {
+        "cycle_id": sa.bindparam("cycle_id"),
+        "step": sa.bindparam("step"),
+        "unit_id": sa.bindparam("unit_id"),
+        "escalated_at": sa.bindparam("escalated_at"),
+    },
+)
+
+
+def _first_escalation(
+    session: so.Session, cycle_id: int, step: str, unit_id: int, now: datetime
+) -> bool:
+    """Record the escalation of ``step`` to ``unit_id``'s head in the caller's transaction;
+    False when it was made before (or another open transaction making it commits)."""
+    connection = session.connection()
+    inserted = connection.execute(
+        _INSERT_ESCALATION[connection.dialect.name],
+        {"cycle_id": cycle_id, "step": step, "unit_id": unit_id, "escalated_at": now},
+    ).first()
+    return inserted is not None

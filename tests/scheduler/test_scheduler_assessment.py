@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -12,10 +12,16 @@ from bot.models import (
     CycleStatus,
     MentorAssignment,
     OutboxMessage,
+    OutboxStatus,
+    OverdueEscalation,
     Person,
+    Role,
+    RoleGrant,
     Submission,
     Unit,
 )
+from bot.retention import prune_job
+from scheduler.calendar import is_working_day
 from scheduler.jobs import assessment_calendar, assessment_opening, opening_days
 from tests.scheduler.conftest import RULES, SHANGHAI
 
@@ -131,6 +137,98 @@ def test_closed_cycles_and_unknown_steps_are_left_alone(demo):
 def test_no_assessment_reminder_on_a_day_off(demo):
     _cycle(demo, {"self": "2026-09-04"})
     assert assessment_calendar(demo, at(2026, 9, 5), rules=RULES) == 0  # Saturday
+
+
+# --- the escalation stays made, whatever the outbox pruning deletes ------------------------
+
+
+def _overdue(database) -> dict[str, list[str]]:
+    return {key: who for key, who in _sent(database).items() if "assessment_overdue" in key}
+
+
+def _deliver_all(database, now) -> None:
+    """What the sender does to the rows it delivered."""
+    with database.session() as session:
+        session.execute(
+            sa.update(OutboxMessage).values(status=OutboxStatus.SENT, sent_at=now, available_at=now)
+        )
+
+
+def _working_day_after(day: date, days: int) -> date:
+    day += timedelta(days=days)
+    while not is_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def _prune_and_run_again(app, database, escalated: date) -> None:
+    """Deliver everything, then, a working day more than OUTBOX_KEEP_DAYS later (the cycle
+    still open), prune the outbox as the nightly job does and run the calendar again."""
+    _deliver_all(database, at(escalated.year, escalated.month, escalated.day))
+    keep_days = app.extensions["settings"].OUTBOX_KEEP_DAYS
+    later = _working_day_after(escalated, keep_days + 1)
+    with app.app_context():  # OUTBOX_KEEP_DAYS of the app, as in the scheduler process
+        prune_job(database, datetime(later.year, later.month, later.day, 3, 47, tzinfo=SHANGHAI))
+    assert _sent(database) == {}  # the delivered rows, escalations included, are gone
+    _run_days(database, (later.year, later.month, later.day))
+
+
+def test_an_overdue_step_is_escalated_once_even_after_the_outbox_is_pruned(app, demo):
+    cycle_id = _cycle(demo, {"self": "2026-09-04"})  # nobody submits
+    with demo.session() as session:
+        units = {code: unit_id for code, unit_id in session.execute(sa.select(Unit.code, Unit.id))}
+    _run_days(demo, (2026, 9, 7))  # Monday: overdue, every college head hears once
+    assert _overdue(demo) == {
+        f"assessment_overdue:{cycle_id}-self-{units[code]}": [head]
+        for code, head in (("CS", "cs_dean"), ("ICE", "ice_dean"), ("DE", "de_dean"))
+    }
+
+    _prune_and_run_again(app, demo, date(2026, 9, 7))
+    assert _overdue(demo) == {}  # the heads were told already
+    assert any(key.startswith("assessment_late:") for key in _sent(demo))  # the late still are
+    with demo.session() as session:  # what holds it: one row per cycle, step and unit
+        made = session.execute(
+            sa.select(OverdueEscalation.cycle_id, OverdueEscalation.step, OverdueEscalation.unit_id)
+        ).all()
+    assert sorted(made) == sorted((cycle_id, "self", units[code]) for code in ("CS", "ICE", "DE"))
+
+
+def test_an_escalation_queued_before_the_table_existed_is_not_repeated(app, demo):
+    """After the upgrade the outbox key still holds: the escalation is recorded without a
+    second message, and after the pruning the record holds."""
+    _cycle(demo, {"self": "2026-09-04"})
+    _run_days(demo, (2026, 9, 7))
+    with demo.session() as session:
+        session.execute(sa.delete(OverdueEscalation))  # as if queued before 0004
+    _run_days(demo, (2026, 9, 8))
+    assert len(_overdue(demo)) == 3  # the rows of 7 September, nothing more
+    _prune_and_run_again(app, demo, date(2026, 9, 8))
+    assert _overdue(demo) == {}
+    with demo.session() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(OverdueEscalation)) == 3
+
+
+def test_a_college_without_a_head_is_escalated_once_it_has_one(demo):
+    cycle_id = _cycle(demo, {"self": "2026-09-04"})
+    with demo.session() as session:
+        cs = session.scalar(sa.select(Unit).where(Unit.code == "CS"))
+        dean = session.scalar(sa.select(Person).where(Person.userid == "cs_dean"))
+        session.execute(
+            sa.delete(RoleGrant).where(
+                RoleGrant.role == Role.COLLEGE_HEAD, RoleGrant.unit_id == cs.id
+            )
+        )
+        cs.head_id = None
+        cs_id, dean_id = cs.id, dean.id
+    key = f"assessment_overdue:{cycle_id}-self-{cs_id}"
+    _run_days(demo, (2026, 9, 7))
+    assert key not in _overdue(demo) and len(_overdue(demo)) == 2
+    with demo.session() as session:
+        assert cs_id not in session.scalars(sa.select(OverdueEscalation.unit_id)).all()
+        session.add(RoleGrant(person_id=dean_id, role=Role.COLLEGE_HEAD, unit_id=cs_id))
+    _run_days(demo, (2026, 9, 8), (2026, 9, 9))
+    assert _overdue(demo)[key] == ["cs_dean"]
+    assert len(_overdue(demo)) == 3
 
 
 # --- the opening at the end of August ------------------------------------------------------
