@@ -1,11 +1,12 @@
 """Personal data: retention after the cycle closes, pruning of sent messages and processed
 callbacks, and one person's data export.
 
-Retention (default: 3 academic years after a year's assessment cycle closed): care notes are
-erased and their records detached from the student, individual ratings and rating requests are
-deleted, evidence files are deleted from storage and the database. Records, item scores and
-results stay: they are the aggregates and final results the university keeps. This is a
-deliberate operator command (``flask --app bot retention purge``), never scheduled.
+Retention (default: 3 academic years after a year's assessment cycle closed): care notes and
+the places of those talks are erased and their records detached from the student, individual
+ratings and rating requests are deleted, evidence files are deleted from storage and the
+database. Records, item scores and results stay: they are the aggregates and final results the
+university keeps. This is a deliberate operator command (``flask --app bot retention purge``),
+never scheduled.
 
 Pruning (every night by the scheduler job ``outbox_prune``, and with ``retention purge``):
 outbox rows are message texts (rating thank-yous, objections, replies quoting records, names),
@@ -113,7 +114,13 @@ def purge(
     care = sa.select(Record.id).where(
         Record.year_id.in_(year_ids),
         Record.kind == RecordKind.CARE,
-        sa.or_(Record.sensitive_note.is_not(None), Record.note.is_not(None)),
+        # also a place alone: a care record without a note, or one purged before the place
+        # was cleared, still says where the talk took place
+        sa.or_(
+            Record.sensitive_note.is_not(None),
+            Record.note.is_not(None),
+            Record.place.is_not(None),
+        ),
     )
     report.care_notes = _count(session, care)
     report.ratings = _count(session, sa.select(Rating.id).where(Rating.record_id.in_(records)))
@@ -130,7 +137,7 @@ def purge(
     session.execute(
         sa.update(Record)
         .where(Record.id.in_(care_ids))
-        .values(sensitive_note=None, note=None, updated_at=now)
+        .values(sensitive_note=None, note=None, place=None, updated_at=now)
     )
     session.execute(sa.delete(RecordParticipant).where(RecordParticipant.record_id.in_(care_ids)))
     session.execute(sa.delete(Rating).where(Rating.record_id.in_(records)))
