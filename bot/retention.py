@@ -114,12 +114,13 @@ def purge(
     care = sa.select(Record.id).where(
         Record.year_id.in_(year_ids),
         Record.kind == RecordKind.CARE,
-        # also a place alone: a care record without a note, or one purged before the place
-        # was cleared, still says where the talk took place
+        # any personal field left: a care record without a note still names its student, and
+        # one purged before the place was cleared still says where the talk took place
         sa.or_(
             Record.sensitive_note.is_not(None),
             Record.note.is_not(None),
             Record.place.is_not(None),
+            Record.participants.any(),
         ),
     )
     report.care_notes = _count(session, care)

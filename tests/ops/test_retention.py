@@ -168,6 +168,18 @@ def test_a_care_record_left_with_only_its_place_loses_it(app, database, runner):
     assert "关爱记录（删除内容并解除与学生的关联）：0 条" in again.output
 
 
+def test_a_care_record_without_note_or_place_is_detached_from_the_student(app, database, runner):
+    _world(app, database)
+    with database.session() as session:
+        care = session.scalars(sa.select(Record).where(Record.kind == RecordKind.CARE)).one()
+        care.sensitive_note, care.place = None, None
+    first = runner.invoke(args=["retention", "purge"])
+    assert "关爱记录（删除内容并解除与学生的关联）：1 条" in first.output
+    assert _counts(database)["RecordParticipant"] == 1  # the activity's
+    again = runner.invoke(args=["retention", "purge"])
+    assert "关爱记录（删除内容并解除与学生的关联）：0 条" in again.output
+
+
 def test_recent_cycles_are_kept(app, database, runner):
     _world(app, database, closed_at=datetime.now(UTC))
     result = runner.invoke(args=["retention", "purge"])
