@@ -19,6 +19,7 @@ from bot.models import (
 from bot.outbox import Message
 from bot.retention import purge
 from bot.retention_pictures import PICTURE_KEY, kept_from, stored_before
+from bot.storage import LocalFileStore, StorageError
 from handlers.progress import IMAGE_FILENAME
 from tests.ops.test_retention import CLOSED, _world
 
@@ -158,3 +159,21 @@ def test_pictures_are_kept_from_the_last_month_of_the_newest_expired_year(databa
     assert not stored_before(key.replace("/07/", "/08/"), date(2022, 8, 1))
     assert not stored_before(key.replace(".png", ".jpg"), date(2022, 8, 1))
     assert not stored_before("2022/07/plan.png", date(2022, 8, 1))
+
+
+def test_a_failing_file_store_changes_nothing_and_says_so(app, database, runner, monkeypatch):
+    store, keys = _pictures_world(app, database)
+    before = _messages(database)
+
+    def unreachable(self):
+        raise StorageError("对象存储 s3://bucket 列出文件失败（ServiceUnavailable）")
+
+    monkeypatch.setattr(LocalFileStore, "keys", unreachable)
+    for args in (["retention", "purge", "--dry-run"], ["retention", "purge"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1
+        assert "列出文件失败（ServiceUnavailable）。数据库没有改动" in result.output
+    assert all(store.exists(key) for key in keys.values())
+    assert _messages(database) == before
+    with database.session() as session:
+        assert session.scalar(sa.select(sa.func.count(EvidenceFile.id))) == 2
