@@ -142,13 +142,18 @@ def retention_purge(dry_run: bool) -> None:
     from flask import current_app
 
     from bot.retention import prune_messages, purge
-    from bot.storage import FileStore
+    from bot.storage import FileStore, StorageError
 
     settings = current_app.extensions["settings"]
     store = FileStore.from_settings(settings, current_app.instance_path)
     now = datetime.now(UTC)
-    with get_database().session() as session:
-        report = purge(session, store, now, keep_years=settings.RETENTION_YEARS, dry_run=dry_run)
+    try:
+        with get_database().session() as session:
+            report = purge(
+                session, store, now, keep_years=settings.RETENTION_YEARS, dry_run=dry_run
+            )
+    except StorageError as exc:  # listing or deleting stored files: the database is unchanged
+        raise click.ClickException(f"{exc}。数据库没有改动，请在文件存储恢复后重新运行。") from None
     pruned = prune_messages(
         get_database(), now, outbox_keep_days=settings.OUTBOX_KEEP_DAYS, dry_run=dry_run
     )

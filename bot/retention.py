@@ -1,11 +1,14 @@
 """Personal data: retention after the cycle closes, pruning of sent messages and processed
 callbacks, and one person's data export.
 
-Retention (default: 3 academic years after a year's assessment cycle closed): care notes are
-erased and their records detached from the student, individual ratings and rating requests are
-deleted, evidence files are deleted from storage and the database. Records, item scores and
-results stay: they are the aggregates and final results the university keeps. This is a
-deliberate operator command (``flask --app bot retention purge``), never scheduled.
+Retention (default: 3 academic years after a year's assessment cycle closed): care notes and
+the places of those talks are erased and their records detached from the student, individual
+ratings and rating requests are deleted, evidence files are deleted from storage and the
+database, and so are the stored progress pictures and charts drawn from those years, with the
+finished messages that sent them (``bot.retention_pictures``: the rules set no period for
+such derived files, so they keep the one of the records they are drawn from). Records, item
+scores and results stay: they are the aggregates and final results the university keeps. This
+is a deliberate operator command (``flask --app bot retention purge``), never scheduled.
 
 Pruning (every night by the scheduler job ``outbox_prune``, and with ``retention purge``):
 outbox rows are message texts (rating thank-yous, objections, replies quoting records, names),
@@ -56,6 +59,7 @@ from bot.models import (
     ResultSnapshot,
     ResultsReason,
 )
+from bot.retention_pictures import delete_files, delete_messages, expired_pictures
 from bot.storage import FileStore
 
 log = structlog.get_logger("bot.retention")
@@ -75,6 +79,7 @@ class RetentionReport:
     ratings: int = 0
     rating_requests: int = 0
     evidence_files: int = 0
+    pictures: int = 0
 
     def lines(self) -> list[str]:
         if not self.years:
@@ -84,6 +89,7 @@ class RetentionReport:
             f"关爱记录（删除内容并解除与学生的关联）：{self.care_notes} 条",
             f"学生个人评价：{self.ratings} 条；评价请求：{self.rating_requests} 条",
             f"佐证文件：{self.evidence_files} 个",
+            f"进度图片和图表：{self.pictures} 个",
         ]
 
 
@@ -115,7 +121,14 @@ def purge(
     care = sa.select(Record.id).where(
         Record.year_id.in_(year_ids),
         Record.kind == RecordKind.CARE,
-        sa.or_(Record.sensitive_note.is_not(None), Record.note.is_not(None)),
+        # any personal field left: a care record without a note still names its student, and
+        # one purged before the place was cleared still says where the talk took place
+        sa.or_(
+            Record.sensitive_note.is_not(None),
+            Record.note.is_not(None),
+            Record.place.is_not(None),
+            Record.participants.any(),
+        ),
     )
     report.care_notes = _count(session, care)
     report.ratings = _count(session, sa.select(Rating.id).where(Rating.record_id.in_(records)))
@@ -126,13 +139,15 @@ def purge(
         session.scalars(sa.select(EvidenceFile).where(EvidenceFile.record_id.in_(records)))
     )
     report.evidence_files = len(evidence)
+    pictures = expired_pictures(session, store, years)  # before any change: it lists the store
+    report.pictures = len(pictures.keys)
     if dry_run:
         return report
     care_ids = list(session.scalars(care))
     session.execute(
         sa.update(Record)
         .where(Record.id.in_(care_ids))
-        .values(sensitive_note=None, note=None, updated_at=now)
+        .values(sensitive_note=None, note=None, place=None, updated_at=now)
     )
     session.execute(sa.delete(RecordParticipant).where(RecordParticipant.record_id.in_(care_ids)))
     session.execute(sa.delete(Rating).where(Rating.record_id.in_(records)))
@@ -140,6 +155,7 @@ def purge(
     keys = {photo.storage_key for photo in evidence if photo.storage_key}
     for photo in evidence:
         session.delete(photo)
+    delete_messages(session, pictures)
     session.add(
         AuditEntry(
             at=now,
@@ -152,6 +168,7 @@ def purge(
                 "ratings": report.ratings,
                 "rating_requests": report.rating_requests,
                 "evidence_files": report.evidence_files,
+                "pictures": report.pictures,
             },
         )
     )
@@ -163,6 +180,7 @@ def purge(
     )
     for key in sorted(keys - still_used):  # before the commit: a failure here changes nothing
         store.delete(key)
+    delete_files(store, pictures)
     return report
 
 

@@ -72,6 +72,7 @@ def _world(app, database, closed_at=CLOSED):
             occurred_at=moment,
             created_at=moment,
             updated_at=moment,
+            place="心理咨询室",
             sensitive_note=b"encrypted",
             note=None,
         )
@@ -146,8 +147,37 @@ def test_purge_after_three_years_keeps_records_and_scores(app, database, runner)
     assert counts["ItemScore"] == 1
     with database.session() as session:
         care = session.scalars(sa.select(Record).where(Record.kind == RecordKind.CARE)).one()
-        assert care.sensitive_note is None
+        assert (care.sensitive_note, care.note, care.place) == (None, None, None)
+        assert care.participants == []
     assert not store.exists(photo.key)
+
+
+def test_a_care_record_left_with_only_its_place_loses_it(app, database, runner):
+    """A care record without a note, or one purged before places were cleared: the place is
+    cleared on the next run, and a run after that finds nothing left."""
+    _world(app, database)
+    with database.session() as session:
+        care = session.scalars(sa.select(Record).where(Record.kind == RecordKind.CARE)).one()
+        care.sensitive_note = None
+    first = runner.invoke(args=["retention", "purge"])
+    assert "关爱记录（删除内容并解除与学生的关联）：1 条" in first.output
+    with database.session() as session:
+        care = session.scalars(sa.select(Record).where(Record.kind == RecordKind.CARE)).one()
+        assert care.place is None
+    again = runner.invoke(args=["retention", "purge"])
+    assert "关爱记录（删除内容并解除与学生的关联）：0 条" in again.output
+
+
+def test_a_care_record_without_note_or_place_is_detached_from_the_student(app, database, runner):
+    _world(app, database)
+    with database.session() as session:
+        care = session.scalars(sa.select(Record).where(Record.kind == RecordKind.CARE)).one()
+        care.sensitive_note, care.place = None, None
+    first = runner.invoke(args=["retention", "purge"])
+    assert "关爱记录（删除内容并解除与学生的关联）：1 条" in first.output
+    assert _counts(database)["RecordParticipant"] == 1  # the activity's
+    again = runner.invoke(args=["retention", "purge"])
+    assert "关爱记录（删除内容并解除与学生的关联）：0 条" in again.output
 
 
 def test_recent_cycles_are_kept(app, database, runner):
