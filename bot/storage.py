@@ -79,6 +79,22 @@ def app_file_store(app: Flask) -> FileStore:
     return store
 
 
+def make_directory(settings: Settings, instance_path: str | Path) -> None:
+    """At start, create a local store's directory if it is missing (as the instance folder is),
+    so a new installation is ready before its first upload. One that cannot be made is only
+    logged here; /readyz then reports the store unavailable."""
+    if settings.s3_location() is not None:
+        return
+    root = settings.storage_dir(instance_path)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        error = type(exc).__name__
+        log.warning(
+            "storage_error", backend="local", operation="mkdir", root=str(root), error=error
+        )
+
+
 class FileStore(ABC):
     """Where stored files live. Keys are relative paths ``YYYY/MM/<sha256><suffix>``."""
 

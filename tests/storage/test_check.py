@@ -1,6 +1,7 @@
 """The readiness check of each back end (``FileStore.check``, run by /readyz): a writable
 directory, a reachable bucket; and a missing or unwritable directory, a missing bucket, an
-object store that refuses, never answers or never connects, each reported within about 2 s."""
+object store that refuses, never answers or never connects, each reported within about 2 s.
+(/readyz with a local directory: tests/ops/test_health.py.)"""
 
 import time
 
@@ -10,7 +11,7 @@ import structlog
 from bot.settings import load_settings
 from bot.storage import FileStore, LocalFileStore, StorageError
 from tests.storage.s3 import object_names, s3_settings
-from tests.storage.stubs import ENDPOINTS, unwritable
+from tests.storage.stubs import ENDPOINTS, silent_endpoint, unwritable
 
 PROMPTLY = 2.0  # CHECK_TIMEOUT (1 s) to connect or to read, one try
 
@@ -80,3 +81,34 @@ def test_a_failing_object_store_is_not_ready_within_2_seconds(kind, settings_ove
         elapsed = time.monotonic() - started
     assert elapsed < PROMPTLY, f"{kind}: {elapsed:.2f} s"
     assert "检查失败" in message
+
+
+def test_readyz_with_the_bucket(client, s3_client, s3_bucket):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json["checks"]["file_store"] == "ok"
+    assert object_names(s3_client, s3_bucket) == []
+
+
+def test_readyz_is_not_ready_within_2_seconds_while_the_object_store_hangs(
+    app, client, settings_overrides, tmp_path
+):
+    with silent_endpoint() as endpoint:
+        app.extensions["file_store"] = _s3_store(
+            settings_overrides, tmp_path, endpoint, "mentor-bot"
+        )
+        client.get("/readyz")  # the first also makes the check's client
+        started = time.monotonic()
+        response = client.get("/readyz")
+        elapsed = time.monotonic() - started
+    assert elapsed < PROMPTLY, f"{elapsed:.2f} s"
+    assert response.status_code == 503
+    assert response.json == {
+        "status": "not ready",
+        "checks": {
+            "database": "ok",
+            "migrations": "ok",
+            "redis": "ok",
+            "file_store": "unavailable",
+        },
+    }
