@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from bot import cli, db, health, logs, metrics, pages, redis_store, webhook, wecom_client
+from bot import cli, db, health, logs, metrics, pages, redis_store, storage, webhook, wecom_client
 from bot.settings import Settings, SettingsError, load_settings
 
 
@@ -30,6 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(SECRET_KEY=settings.SECRET_KEY, MAX_CONTENT_LENGTH=25 * 1024 * 1024)
     app.extensions["settings"] = settings
     logs.init_app(app)
+    storage.make_directory(settings, app.instance_path)
 
     db.init_app(app, db.Database(settings.database_url(app.instance_path)))
     redis_store.init_app(app, redis_store.RedisStore(settings.REDIS_URL, settings.REDIS_PREFIX))

@@ -1,14 +1,16 @@
-"""/healthz (the process answers) and /readyz (database, Redis and migrations ready)."""
+"""/healthz (the process answers) and /readyz (database, Redis, migrations and the file store
+ready)."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, jsonify
+from flask import Blueprint, Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from bot import migrate
 from bot.db import get_database
 from bot.redis_store import get_redis
+from bot.storage import StorageError, app_file_store
 
 blueprint = Blueprint("health", __name__)
 
@@ -34,6 +36,11 @@ def readyz() -> ResponseReturnValue:
         checks["redis"] = "ok"
     except Exception:
         checks["redis"] = "unreachable"
+    try:  # at most about 2 s for an object store (logged by the store)
+        app_file_store(current_app).check()
+        checks["file_store"] = "ok"
+    except StorageError:
+        checks["file_store"] = "unavailable"
     ready = all(value == "ok" for value in checks.values())
     return jsonify(status="ready" if ready else "not ready", checks=checks), 200 if ready else 503
 

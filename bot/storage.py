@@ -7,7 +7,7 @@ Aliyun OSS…). Keys are the same relative paths ``YYYY/MM/<sha256><suffix>`` in
 
 ``put`` returns only once the content is durably stored, so a database row naming the key may
 commit after it. Failures of the back end raise ``StorageError`` (an ``OSError``), logged with
-the operation and key, never the content.
+the operation and key, never the content. ``check`` is the cheap readiness test /readyz runs.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import os
 import re
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +38,18 @@ log = structlog.get_logger("bot.storage")
 _KEY = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*")
 
 
-_VERBS = {"put": "写入", "get": "读取", "head": "查询", "delete": "删除", "list": "列出文件"}
+_VERBS = {
+    "put": "写入",
+    "get": "读取",
+    "head": "查询",
+    "delete": "删除",
+    "list": "列出文件",
+    "check": "检查",
+}
+
+# The readiness check's object-store request: one try, each of connect and read at most this
+# many seconds, so a stuck store is reported within about 2 s instead of holding a web worker.
+CHECK_TIMEOUT = 1
 
 
 class StorageError(OSError):
@@ -68,6 +79,22 @@ def app_file_store(app: Flask) -> FileStore:
     return store
 
 
+def make_directory(settings: Settings, instance_path: str | Path) -> None:
+    """At start, create a local store's directory if it is missing (as the instance folder is),
+    so a new installation is ready before its first upload. One that cannot be made is only
+    logged here; /readyz then reports the store unavailable."""
+    if settings.s3_location() is not None:
+        return
+    root = settings.storage_dir(instance_path)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        error = type(exc).__name__
+        log.warning(
+            "storage_error", backend="local", operation="mkdir", root=str(root), error=error
+        )
+
+
 class FileStore(ABC):
     """Where stored files live. Keys are relative paths ``YYYY/MM/<sha256><suffix>``."""
 
@@ -80,14 +107,20 @@ class FileStore(ABC):
             return LocalFileStore(settings.storage_dir(instance_path))
         bucket, prefix = location
         secret = settings.S3_SECRET_ACCESS_KEY
-        client = _s3_client(
+        options = (
             settings.S3_ENDPOINT_URL,
             settings.S3_REGION,
             settings.S3_ACCESS_KEY_ID,
             secret.get_secret_value() if secret is not None else None,
             settings.S3_ADDRESSING_STYLE,
         )
-        return S3FileStore(client, bucket, prefix, endpoint=settings.S3_ENDPOINT_URL)
+        return S3FileStore(
+            _s3_client(*options),
+            bucket,
+            prefix,
+            endpoint=settings.S3_ENDPOINT_URL,
+            check_client=partial(_s3_client, *options, for_check=True),
+        )
 
     def put(self, content: bytes, suffix: str, now: datetime) -> StoredFile:
         """Store ``content`` under a key made of the month and its sha256 (idempotent)."""
@@ -119,6 +152,11 @@ class FileStore(ABC):
     @abstractmethod
     def describe(self) -> str:
         """Where the files are, for messages to operators (no credentials)."""
+
+    @abstractmethod
+    def check(self) -> None:
+        """Raise ``StorageError`` unless the store can take a file now (cheap, leaves nothing
+        behind; /readyz runs it)."""
 
     def is_empty(self) -> bool:
         return next(iter(self.keys()), None) is None
@@ -175,17 +213,47 @@ class LocalFileStore(FileStore):
     def describe(self) -> str:
         return f"文件目录 {self.root}"
 
+    def check(self) -> None:
+        """The directory exists and a file can be written in it: an unnamed temporary file
+        (``O_TMPFILE``, or a ``.tmp-`` name removed at once where that is not supported)."""
+        try:
+            if not self.root.is_dir():
+                missing = NotADirectoryError if self.root.exists() else FileNotFoundError
+                raise missing(f"{self.root} is not a directory")
+            with tempfile.TemporaryFile(dir=self.root, prefix=".tmp-check-") as handle:
+                handle.write(b"ready")
+                handle.flush()
+        except OSError as exc:
+            error = type(exc).__name__
+            log.warning(
+                "storage_error",
+                backend="local",
+                operation="check",
+                root=str(self.root),
+                error=error,
+            )
+            raise StorageError(f"{self.describe()} 不可写入（{error}）") from None
+
 
 class S3FileStore(FileStore):
     """An S3-compatible bucket; a key is stored as the object ``<prefix>/<key>``."""
 
     def __init__(
-        self, client: Any, bucket: str, prefix: str = "", *, endpoint: str | None = None
+        self,
+        client: Any,
+        bucket: str,
+        prefix: str = "",
+        *,
+        endpoint: str | None = None,
+        check_client: Callable[[], Any] | None = None,
     ) -> None:
+        """``check_client`` gives the client ``check`` uses (``from_settings`` passes one with
+        short timeouts and no retries, made at the first check); without it, ``client``."""
         self.client = client
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.endpoint = endpoint
+        self._check_client = check_client or (lambda: client)
 
     def _name(self, key: str) -> str:
         check_key(key)
@@ -276,6 +344,15 @@ class S3FileStore(FileStore):
         location = f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
         return f"{location}（{self.endpoint}）" if self.endpoint else location
 
+    def check(self) -> None:
+        """One HEAD of the bucket: it is reachable, exists and the credentials are accepted."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._check_client().head_bucket(Bucket=self.bucket)
+        except (BotoCoreError, ClientError) as exc:
+            raise self._failed("check", None, exc) from None
+
 
 def _error_code(exc: Exception) -> str | None:
     response = getattr(exc, "response", None)
@@ -291,16 +368,30 @@ def _s3_client(
     access_key: str | None,
     secret_key: str | None,
     addressing_style: str,
+    *,
+    for_check: bool = False,
 ) -> Any:
     """One boto3 client per configuration (clients are thread-safe; creating one is slow).
-    Without keys, boto3's standard chain applies (AWS_* variables, ~/.aws, instance roles)."""
+    Without keys, boto3's standard chain applies (AWS_* variables, ~/.aws, instance roles).
+    ``for_check``: the readiness check's client, one try of at most ``CHECK_TIMEOUT`` seconds
+    to connect and as many to read."""
     import boto3
     from botocore.config import Config
 
+    if for_check:
+        timeouts: dict[str, Any] = {
+            "connect_timeout": CHECK_TIMEOUT,
+            "read_timeout": CHECK_TIMEOUT,
+            "retries": {"total_max_attempts": 1, "mode": "standard"},
+        }
+    else:
+        timeouts = {
+            "connect_timeout": 5,
+            "read_timeout": 30,
+            "retries": {"max_attempts": 3, "mode": "standard"},
+        }
     config = Config(
-        connect_timeout=5,
-        read_timeout=30,
-        retries={"max_attempts": 3, "mode": "standard"},
+        **timeouts,
         s3={"addressing_style": addressing_style},
         # CRC checksums by default (botocore ≥ 1.36) are refused by some S3-compatible
         # stores; integrity is checked with Content-MD5 on every put instead.
