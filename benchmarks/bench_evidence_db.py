@@ -4,7 +4,8 @@ The path the cycle uses (``bot.cycle.evidence.figures``: one query streamed in b
 by ``scoring.evidence_figures``) timed on SQLite and, when ``DATABASE_URL`` names PostgreSQL,
 on PostgreSQL too; beside it the floor: one hand-written GROUP BY over the same table (per
 mentor, kind and week), and the ratio. Target: under 5 s on each back end. Loading the rows is
-not part of the figure (SQLite: batched INSERTs; PostgreSQL: COPY).
+not part of the figure (SQLite: batched INSERTs; PostgreSQL: COPY; then the planner's
+statistics, as the nightly ``database_statistics`` job and PostgreSQL's autovacuum keep them).
 
     .venv/bin/python benchmarks/bench_evidence_db.py [--mentors 2000] [--records 2000000]
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \\
@@ -37,7 +38,7 @@ from bench_scoring import calendar, make_records  # noqa: E402
 
 from bot import migrate  # noqa: E402
 from bot.cycle.evidence import figures  # noqa: E402
-from bot.db import Database, scratch_schema  # noqa: E402
+from bot.db import Database, refresh_statistics, scratch_schema  # noqa: E402
 from bot.models import AcademicYear, Person, PersonKind, Record, Semester, TeachingWeek  # noqa: E402
 from scoring.rubric import load_rubric  # noqa: E402
 
@@ -119,6 +120,9 @@ def load_sqlite(database: Database, rows: Iterator[tuple]) -> None:
                 batch.clear()
         if batch:
             connection.execute(sa.insert(table), batch)
+    # the planner's statistics, as the nightly database_statistics job keeps them (PostgreSQL:
+    # ANALYZE after the COPY, as its autovacuum would)
+    refresh_statistics(database, datetime.now(UTC))
 
 
 def load_postgresql(database: Database, rows: Iterator[tuple]) -> None:

@@ -81,6 +81,17 @@ def make_engine(url: str, **options: Any) -> sa.Engine:
     return sa.create_engine(url, **options)
 
 
+def refresh_statistics(database: Database, now: datetime, **_: Any) -> int:
+    """The scheduler's nightly entry (``database_statistics``): on SQLite, ``ANALYZE``, so the
+    planner knows e.g. that one year's records are most of the table and reads it straight
+    through instead of by index (a fifth faster for the evidence figures); PostgreSQL's
+    autovacuum keeps its own statistics, so there it does nothing. Adds no message: 0."""
+    if database.engine.dialect.name == "sqlite":
+        with database.engine.begin() as connection:
+            connection.execute(sa.text("ANALYZE"))  # a constant statement
+    return 0
+
+
 def insert_ignoring_conflicts(
     table: sa.Table, conflict_on: str | Sequence[str], values: dict[str, Any] | None = None
 ) -> dict[str, sa.Insert]:

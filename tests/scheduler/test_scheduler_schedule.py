@@ -22,6 +22,7 @@ def test_default_schedule_has_the_jobs_off_the_round_minutes():
         "rating_cards",
         "rating_reminders",
         "outbox_prune",
+        "database_statistics",
     }
     assert schedule.rules.quiet_start == time(22, 0) and schedule.rules.quiet_end == time(8, 0)
     thursday = datetime(2025, 11, 20, 12, 0, tzinfo=SHANGHAI)
