@@ -4,6 +4,7 @@ UTC day before), deleted records and other years are left out, a college's mento
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from bot.cycle.evidence import record_facts
 from bot.models import AcademicYear, MentorAssignment, Record, RecordKind, Role, Unit, UnitKind
 from scoring import RecordFact
+from scoring.rubric import load_rubric
 from tests.factories import add_person
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -158,3 +160,31 @@ def test_a_reader_that_stops_early_leaves_a_large_stream_s_transaction_usable(da
         first = next(record_facts(session, year, ZONE))
         assert session.scalar(sa.select(sa.func.count()).select_from(Record)) == 50_000
     assert first == RecordFact(wang.id, "contact", date(2025, 10, 8), ("M1",))
+
+
+def test_the_cyclic_collector_is_paused_for_the_fold_only(database, monkeypatch):
+    from bot.cycle import evidence
+
+    seen: list[bool] = []
+
+    def failing_fold(*_args, **_kwargs):
+        seen.append(gc.isenabled())
+        raise ValueError("fold failed")
+
+    monkeypatch.setattr(evidence, "fold_figures", failing_fold)
+    with database.session() as session:
+        year = AcademicYear(code="2025-2026", starts_on=date(2025, 9, 1), ends_on=date(2026, 8, 31))
+        session.add(year)
+        session.flush()
+        assert gc.isenabled()
+        with pytest.raises(ValueError, match="fold failed"):
+            evidence.figures(session, year, load_rubric(), ZONE, [])
+        assert gc.isenabled()  # resumed, even though the fold failed
+        gc.disable()
+        try:
+            with pytest.raises(ValueError, match="fold failed"):
+                evidence.figures(session, year, load_rubric(), ZONE, [])
+            assert not gc.isenabled()  # left as the caller had it
+        finally:
+            gc.enable()
+    assert seen == [False, False]
