@@ -195,7 +195,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=4)  # as the Procfile ships
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
         url, engine, drop = prepare_database(os.environ.get("DATABASE_URL"), Path(workdir))

@@ -1,14 +1,14 @@
 """Several instances of every process on one machine, on PostgreSQL and Redis, through a busy
 day in the WeCom simulator.
 
-Two web processes (gunicorn, two sync workers each, on two ports: what a load balancer would
-spread callbacks over), two outbox senders and two schedulers (one must stay idle behind the
-Redis lock) all talk to the fake WeCom API. Mentors log contacts by text and tap menu buttons,
-students tap the rating cards a scheduled job sent them; WeCom's retries are imitated: some
-callbacks reach both web processes at once, some come again later, and one that got no answer
-(connection refused or reset) is sent to the other process until it gets a 200. In the middle
-of the rush one web process is killed with SIGKILL and later started again; reminders are
-queued by two `python -m scheduler run` at once.
+Two web processes (gunicorn, two workers of four threads each, as the Procfile ships them, on
+two ports: what a load balancer would spread callbacks over), two outbox senders and two
+schedulers (one must stay idle behind the Redis lock) all talk to the fake WeCom API. Mentors
+log contacts by text and tap menu buttons, students tap the rating cards a scheduled job sent
+them; WeCom's retries are imitated: some callbacks reach both web processes at once, some come
+again later, and one that got no answer (connection refused or reset) is sent to the other
+process until it gets a 200. In the middle of the rush one web process is killed with SIGKILL
+and later started again; reminders are queued by two `python -m scheduler run` at once.
 
 Afterwards every callback was acted on exactly once, every rating is stored, and every queued
 message reached the fake API exactly once (none pending, no dead letters). Every expectation is
@@ -192,7 +192,8 @@ class Installation:
 
     def start_web(self, index: int) -> None:
         bind = f"127.0.0.1:{self.ports[index]}"
-        gunicorn = ["-m", "gunicorn", "--workers", "2", "--bind", bind, "--log-level", "warning"]
+        gunicorn = ["-m", "gunicorn", "--workers", "2", "--threads", "4", "--bind", bind]
+        gunicorn += ["--log-level", "warning"]
         self.start(f"web{index}", [*gunicorn, "bot:create_app()"])
 
     def start(self, name: str, args: list[str], **env: str) -> subprocess.Popen[bytes]:
