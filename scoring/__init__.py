@@ -15,6 +15,7 @@ from scoring.engine import (
 from scoring.evidence import (
     Calendar,
     DateRange,
+    Encoding,
     ItemEvidence,
     MentorEvidence,
     RecordFact,
@@ -31,6 +32,7 @@ __all__ = [
     "Calendar",
     "CollegeResult",
     "DateRange",
+    "Encoding",
     "InputError",
     "ItemEvidence",
     "MentorEvidence",

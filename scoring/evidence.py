@@ -12,12 +12,12 @@ from __future__ import annotations
 import enum
 import functools
 import itertools
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from scoring.numbers import fmt, round_to, round_to_step
 
@@ -73,6 +73,25 @@ class RecordFact(NamedTuple):
     kind: str
     occurred_on: date
     items: tuple[str, ...]
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """How a stream of records spells the day and the items, when not as :class:`RecordFact`
+    does: e.g. a database row's UTC hour as text and its items as JSON text. The fold calls
+    ``day`` once per distinct value and ``items`` once per distinct (kind, items), never per
+    record; ``day`` may answer None for a value no calendar has (such records count for
+    nothing)."""
+
+    day: Callable[[Any], date | None] = _as_is
+    items: Callable[[Any], tuple[str, ...]] = _as_is
+
+
+AS_RECORD_FACTS = Encoding()
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,15 +244,17 @@ class MentorEvidence:
 
 
 def evidence_figures(
-    records: Iterable[RecordFact],
+    records: Iterable[RecordFact] | Iterable[tuple[MentorKey, str, Any, Any]],
     calendar: Calendar,
     rubric: Rubric,
     mentors: Iterable[MentorKey] = (),
+    encoding: Encoding = AS_RECORD_FACTS,
 ) -> dict[MentorKey, MentorEvidence]:
     """Figures and suggested scores for every mentor in ``mentors`` or in ``records``.
 
-    One pass over ``records``; records outside the academic year or outside every period
-    of a requirement (e.g. a contact in a vacation week) do not count toward it.
+    One pass over ``records`` (RecordFacts, or tuples in their field order whose day and items
+    ``encoding`` decodes); records outside the academic year or outside every period of a
+    requirement (e.g. a contact in a vacation week) do not count toward it.
     """
     requirements = [
         (item_id, requirement)
@@ -244,7 +265,7 @@ def evidence_figures(
     for key, (item_id, requirement) in enumerate(requirements):
         for kind in dict.fromkeys(requirement.kinds):
             routes.setdefault(str(kind), []).append((key, item_id, _SLOT[Per(requirement.per)]))
-    counts = _fold(records, calendar.day_periods(), routes)
+    counts = _fold(records, calendar.day_periods(), routes, encoding)
 
     per_mentor: dict[MentorKey, dict[int, list[int]]] = {mentor: {} for mentor in mentors}
     for (mentor, key, _period), count in counts.items():
@@ -256,31 +277,42 @@ def evidence_figures(
 
 
 def _fold(
-    records: Iterable[RecordFact],
+    records: Iterable[tuple[MentorKey, str, Any, Any]],
     days: dict[date, tuple[int | None, int | None, int | None, int]],
     routes: dict[str, list[tuple[int, str, int]]],
+    encoding: Encoding,
 ) -> dict[tuple[MentorKey, int, int], int]:
     """Counts of matching records per (mentor, requirement, period): the one pass. The
-    requirements a record counts for are worked out once per (kind, items)."""
+    periods of a day and the requirements a record counts for are worked out once per
+    distinct (encoded) day and per distinct (kind, items)."""
     counts: dict[tuple[MentorKey, int, int], int] = {}
     get_count = counts.get
-    get_day = days.get
-    matching: dict[tuple[str, tuple[str, ...]], list[tuple[int, int]]] = {}
-    for mentor_id, kind, occurred_on, items in records:  # RecordFact's fields, in order
-        day = get_day(occurred_on)
-        if day is None:
+    periods_of: dict[Any, tuple[int | None, int | None, int | None, int] | None] = {}
+    get_periods = periods_of.get
+    matching: dict[tuple[str, Any], list[tuple[int, int]]] = {}
+    unseen = _UNSEEN
+    for mentor_id, kind, day, items in records:  # RecordFact's fields, in order
+        periods = get_periods(day, unseen)
+        if periods is unseen:
+            decoded = encoding.day(day)
+            periods = periods_of[day] = None if decoded is None else days.get(decoded)
+        if periods is None:
             continue
         found = matching.get((kind, items))
         if found is None:
+            names = encoding.items(items)
             found = matching[(kind, items)] = [
-                (key, slot) for key, item_id, slot in routes.get(kind, ()) if item_id in items
+                (key, slot) for key, item_id, slot in routes.get(kind, ()) if item_id in names
             ]
         for key, slot in found:
-            period = day[slot]
+            period = periods[slot]  # type: ignore[index]
             if period is not None:
                 count_key = (mentor_id, key, period)
                 counts[count_key] = get_count(count_key, 0) + 1
     return counts
+
+
+_UNSEEN: Any = object()
 
 
 def _rubric_order(rubric: Rubric) -> list[str]:

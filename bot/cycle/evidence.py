@@ -1,5 +1,6 @@
-"""The database side of the evidence figures: the year's calendar and a stream of
-``RecordFact`` values (one query, read in batches), folded by ``scoring.evidence_figures``."""
+"""The database side of the evidence figures: the year's calendar and the stream of its
+records (one query, read in batches, as the driver's rows), folded by
+``scoring.evidence_figures``."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import sqlalchemy.orm as so
 
 from bot.models import AcademicYear, MentorAssignment, Record
 from bot.models import Semester as SemesterRow
-from scoring import Calendar, DateRange, MentorEvidence, RecordFact, Rubric, Semester
+from scoring import Calendar, DateRange, Encoding, MentorEvidence, RecordFact, Rubric, Semester
 from scoring import evidence_figures as fold_figures
 
 BATCH = 20_000
@@ -47,21 +48,28 @@ def calendar_for(session: so.Session, year: AcademicYear) -> Calendar:
     )
 
 
-def record_facts(
+def record_rows(
     session: so.Session, year: AcademicYear, zone: ZoneInfo, college_id: int | None = None
-) -> Iterator[RecordFact]:
-    """The year's non-deleted records as facts (of one college's mentors when given).
+) -> tuple[Iterator[tuple[int, str, Any, str | None]], Encoding]:
+    """The year's non-deleted records (of one college's mentors when given) as the driver's
+    rows in RecordFact's field order, and the :class:`~scoring.Encoding` of their day and items.
 
-    Millions of rows pass here, so each column comes back as plain text or a date and is
-    converted once per distinct value: the kind as its stored string, the items as JSON text
-    (a handful of distinct values), the day in ``zone`` computed by PostgreSQL, or on SQLite
-    from the stored UTC text once per distinct hour."""
+    Millions of rows pass here, so nothing is converted per row: the kind is its stored
+    string, the items JSON text (a handful of distinct values), the day the date in ``zone``
+    computed by PostgreSQL, or on SQLite the stored UTC hour as text ("YYYY-MM-DD HH"); the
+    fold decodes each distinct value once."""
     record = Record.__table__.c  # plain Core columns: no ORM row processing
-    postgresql = session.get_bind().dialect.name == "postgresql"
-    if postgresql:
+    if session.get_bind().dialect.name == "postgresql":
         moment = sa.cast(sa.func.timezone(zone.key, record.occurred_at), sa.Date)
+        encoding = Encoding(items=_items_from_json)
     else:
-        moment = sa.type_coerce(record.occurred_at, sa.String)  # "YYYY-MM-DD HH:MM:SS…" UTC
+        moment = sa.func.substr(sa.type_coerce(record.occurred_at, sa.String), 1, 13)
+
+        def local_day(utc_hour: str) -> date:
+            utc = datetime.fromisoformat(utc_hour + ":00").replace(tzinfo=UTC)
+            return utc.astimezone(zone).date()
+
+        encoding = Encoding(day=local_day, items=_items_from_json)
     query = sa.select(
         record.mentor_id,
         sa.type_coerce(record.kind, sa.String),
@@ -74,36 +82,22 @@ def record_facts(
             assigned.year_id == year.id, assigned.college_id == college_id
         )
         query = query.where(record.mentor_id.in_(mentors))
-    items_of: dict[str | None, tuple[str, ...]] = {}
-    day_of: dict[str, date] = {}
+    rows = itertools.chain.from_iterable(_driver_batches(session.connection(), query))
+    return rows, encoding
 
-    def items_from(text: str | None) -> tuple[str, ...]:
-        found = items_of[text] = tuple(json.loads(text) if text else ())
-        return found
 
-    def day_from(hour: str) -> date:
-        utc = datetime.fromisoformat(hour + ":00").replace(tzinfo=UTC)
-        found = day_of[hour] = utc.astimezone(zone).date()
-        return found
+def record_facts(
+    session: so.Session, year: AcademicYear, zone: ZoneInfo, college_id: int | None = None
+) -> Iterator[RecordFact]:
+    """:func:`record_rows` decoded, one RecordFact per record (to look at them; the figures
+    fold the rows as they come)."""
+    rows, encoding = record_rows(session, year, zone, college_id)
+    for mentor_id, kind, day, items in rows:
+        yield RecordFact(mentor_id, kind, encoding.day(day), encoding.items(items))
 
-    # plain tuples in RecordFact's field order: the fold unpacks them, and two million named
-    # tuples would cost a second more; one loop per back end, over whole batches
-    get_items, get_day = items_of.get, day_of.get
-    batches = _driver_batches(session.connection(), query)
-    if postgresql:
-        for batch in batches:
-            for mentor_id, kind, day, items in batch:
-                yield (mentor_id, kind, day, get_items(items) or items_from(items))  # type: ignore[misc]
-        return
-    for batch in batches:
-        for mentor_id, kind, when, items in batch:
-            hour = when[:13]
-            yield (  # type: ignore[misc]
-                mentor_id,
-                kind,
-                get_day(hour) or day_from(hour),
-                get_items(items) or items_from(items),
-            )
+
+def _items_from_json(text: str | None) -> tuple[str, ...]:
+    return tuple(json.loads(text)) if text else ()
 
 
 _STREAM_OPEN = "evidence_stream_open"
@@ -168,13 +162,9 @@ def figures(
 ) -> dict[int, MentorEvidence]:
     """Figures and suggested scores per mentor id, in one pass over the records."""
     calendar = calendar_for(session, year)
+    rows, encoding = record_rows(session, year, zone, college_id)
     with _cyclic_collector_paused():
-        result = fold_figures(
-            record_facts(session, year, zone, college_id),
-            calendar,
-            rubric,
-            mentors=list(mentor_ids),
-        )
+        result = fold_figures(rows, calendar, rubric, mentors=list(mentor_ids), encoding=encoding)
     return {int(key): value for key, value in result.items()}  # type: ignore[call-overload]
 
 

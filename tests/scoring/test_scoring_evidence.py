@@ -11,6 +11,7 @@ from scoring_helpers import rubric
 from scoring.evidence import (
     Calendar,
     DateRange,
+    Encoding,
     RecordFact,
     RecordKind,
     Semester,
@@ -140,6 +141,32 @@ def test_one_pass_over_a_single_use_stream() -> None:
     once = evidence_figures(stream(), CALENDAR, rubric())
     assert consumed == len(records())
     assert once == evidence_figures(records(), CALENDAR, rubric())
+
+
+def test_encoded_rows_give_the_same_figures_decoding_each_distinct_value_once() -> None:
+    """Rows as a database gives them (the day as text, the items as JSON text, say), with
+    the Encoding that decodes them, fold to exactly the RecordFacts' figures."""
+    decoded_days: list[str] = []
+    decoded_items: list[str] = []
+
+    def day(text: str) -> date | None:
+        decoded_days.append(text)
+        return None if text == "never" else date.fromisoformat(text)
+
+    def items(text: str) -> tuple[str, ...]:
+        decoded_items.append(text)
+        return tuple(text.split(",")) if text else ()
+
+    facts = records()
+    rows = [(m, k, d.isoformat(), ",".join(i)) for m, k, d, i in facts]
+    rows.append(("T1", RecordKind.CONTACT, "never", "M1"))  # a day no calendar knows
+    encoding = Encoding(day=day, items=items)
+
+    assert evidence_figures(rows, CALENDAR, rubric(), encoding=encoding) == evidence_figures(
+        facts, CALENDAR, rubric()
+    )
+    assert sorted(decoded_days) == sorted({row[2] for row in rows})
+    assert len(decoded_items) == len({(row[1], row[3]) for row in rows if row[2] != "never"})
 
 
 def test_a_calendar_without_teaching_weeks_gives_no_m1_suggestion() -> None:
