@@ -3,6 +3,7 @@ ready)."""
 
 from __future__ import annotations
 
+import redis
 import sqlalchemy as sa
 from flask import Blueprint, Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
@@ -34,7 +35,7 @@ def readyz() -> ResponseReturnValue:
     try:
         get_redis().client.ping()
         checks["redis"] = "ok"
-    except Exception:
+    except (redis.RedisError, OSError):  # refused, reset, timed out
         checks["redis"] = "unreachable"
     try:  # at most about 2 s for an object store (logged by the store)
         app_file_store(current_app).check()

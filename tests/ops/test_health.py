@@ -1,6 +1,8 @@
 import shutil
 from pathlib import Path
 
+import pytest
+import redis
 import structlog
 
 from bot import create_app, migrate
@@ -30,9 +32,13 @@ def test_readyz_reports_a_pending_migration(app, client, monkeypatch):
     assert response.json["checks"]["migrations"] == "pending"
 
 
-def test_readyz_reports_redis_down(app, client, monkeypatch):
+@pytest.mark.parametrize(
+    "failure",
+    [redis.exceptions.ConnectionError("refused"), redis.exceptions.TimeoutError("timed out")],
+)
+def test_readyz_reports_redis_down(app, client, monkeypatch, failure):
     def refuse():
-        raise ConnectionError("down")
+        raise failure
 
     monkeypatch.setattr(app.extensions["redis"].client, "ping", refuse)
     response = client.get("/readyz")
