@@ -22,6 +22,9 @@ NAMING_CONVENTION = {
 }
 
 
+CONNECT_TIMEOUT = 5  # seconds to open a PostgreSQL connection, unless DATABASE_URL says
+
+
 class Base(so.DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -78,6 +81,10 @@ def make_engine(url: str, **options: Any) -> sa.Engine:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     options.setdefault("pool_pre_ping", True)
+    if "connect_timeout" not in sa.make_url(url).query:
+        # a database host that does not answer fails a connection in seconds, not after the
+        # system's TCP timeout (minutes, while WeCom waits 5 s and retries); the URL may say
+        options.setdefault("connect_args", {}).setdefault("connect_timeout", CONNECT_TIMEOUT)
     return sa.create_engine(url, **options)
 
 
