@@ -99,27 +99,39 @@ def refresh_statistics(database: Database, now: datetime, **_: Any) -> int:
     return 0
 
 
-def insert_ignoring_conflicts(
-    table: sa.Table, conflict_on: str | Sequence[str], values: dict[str, Any] | None = None
-) -> dict[str, sa.Insert]:
-    """``INSERT … ON CONFLICT (conflict_on) DO NOTHING RETURNING id`` on ``table``, built once
-    per back end (dialect name → statement). Statements on the hot path are built at import:
-    a statement object reused keeps its cache key, and building and keying it anew costs more
-    than the round trip. ``conflict_on`` is the column, or the columns, of a unique key.
-    ``values`` (bind parameters) fixes the columns; without it they come from the rows passed
-    at execution."""
-    from sqlalchemy.dialects import postgresql, sqlite
+class InsertIgnoringConflicts:
+    """``INSERT … ON CONFLICT (conflict_on) DO NOTHING RETURNING returning`` on ``table``, built
+    once per back end and run on a session's connection, in its transaction: a row that would
+    break the unique key ``conflict_on`` (a column, or the columns) is left out and returns
+    nothing. Built at import for statements on the hot path: a statement object reused keeps
+    its cache key, and building and keying it anew costs more than the round trip. ``values``
+    (bind parameters) fixes the columns; without it they come from the rows passed."""
 
-    columns = [conflict_on] if isinstance(conflict_on, str) else list(conflict_on)
-    statements = {}
-    for module in (postgresql, sqlite):
-        insert = module.insert(table)
-        if values is not None:
-            insert = insert.values(values)
-        statements[module.dialect.name] = insert.on_conflict_do_nothing(
-            index_elements=columns
-        ).returning(table.c.id)
-    return statements
+    def __init__(
+        self,
+        table: sa.Table,
+        conflict_on: str | Sequence[str],
+        values: dict[str, Any] | None = None,
+        returning: str = "id",
+    ) -> None:
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        columns = [conflict_on] if isinstance(conflict_on, str) else list(conflict_on)
+        self._statements: dict[str, sa.Insert] = {}
+        for module in (postgresql, sqlite):
+            insert = module.insert(table)
+            if values is not None:
+                insert = insert.values(values)
+            self._statements[module.dialect.name] = insert.on_conflict_do_nothing(
+                index_elements=columns
+            ).returning(table.c[returning])
+
+    def execute(
+        self, session: so.Session, rows: dict[str, Any] | list[dict[str, Any]]
+    ) -> sa.CursorResult[Any]:
+        """Insert ``rows`` (one or several); the result holds the inserted rows' ``returning``."""
+        connection = session.connection()
+        return connection.execute(self._statements[connection.dialect.name], rows)
 
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")

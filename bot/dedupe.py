@@ -19,14 +19,14 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from bot.db import insert_ignoring_conflicts
+from bot.db import InsertIgnoringConflicts
 from bot.models import ProcessedCallback
 from bot.redis_store import RedisStore
 
 DONE_SECONDS = 24 * 3600
 
-# every callback runs it: built once (see insert_ignoring_conflicts)
-_INSERT_MARKER = insert_ignoring_conflicts(
+# every callback runs it: built once (see InsertIgnoringConflicts)
+_INSERT_MARKER = InsertIgnoringConflicts(
     ProcessedCallback.__table__,
     "dedupe_key",
     {"dedupe_key": sa.bindparam("dedupe_key"), "received_at": sa.bindparam("received_at")},
@@ -50,8 +50,5 @@ def record(session: so.Session, dedupe_key: str, now: datetime) -> bool:
     A copy whose marker another open transaction is writing waits for it: False if that one
     commits, True (act) if it rolls back. No SAVEPOINT: on SQLite a savepoint opened before
     any other statement would commit the marker on its own, apart from the handler's work."""
-    connection = session.connection()
-    inserted = connection.execute(
-        _INSERT_MARKER[connection.dialect.name], {"dedupe_key": dedupe_key, "received_at": now}
-    ).first()
-    return inserted is not None
+    inserted = _INSERT_MARKER.execute(session, {"dedupe_key": dedupe_key, "received_at": now})
+    return inserted.first() is not None

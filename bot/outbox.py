@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from bot.db import insert_ignoring_conflicts
+from bot.db import InsertIgnoringConflicts
 from bot.models import OutboxMessage, OutboxStatus
 
 MAX_RECIPIENTS_PER_CALL = 1000
@@ -108,13 +108,12 @@ def enqueue(
     ]
     if not rows:
         return 0
-    connection = session.connection()
-    return len(connection.execute(_INSERT_ROWS[connection.dialect.name], rows).all())
+    return len(_INSERT_ROWS.execute(session, rows).all())
 
 
 # a reply is enqueued on most callbacks: a Core insert on the table, built once and run on
 # the session's connection in its transaction, without the ORM's bulk-insert layer
-_INSERT_ROWS = insert_ignoring_conflicts(OutboxMessage.__table__, "key")
+_INSERT_ROWS = InsertIgnoringConflicts(OutboxMessage.__table__, "key")
 
 
 def pending_for(session: so.Session, userid: str) -> list[OutboxMessage]:

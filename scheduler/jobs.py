@@ -26,7 +26,7 @@ import structlog
 
 from bot import outbox
 from bot.cycle.service import ACADEMY_SUBJECT
-from bot.db import Database, insert_ignoring_conflicts
+from bot.db import Database, InsertIgnoringConflicts
 from bot.models import (
     AcademicYear,
     AssessmentCycle,
@@ -705,7 +705,7 @@ def _escalate(
     return added
 
 
-_INSERT_ESCALATION = insert_ignoring_conflicts(
+_INSERT_ESCALATION = InsertIgnoringConflicts(
     OverdueEscalation.__table__,
     ("cycle_id", "step", "unit_id"),
     {
@@ -722,9 +722,7 @@ def _first_escalation(
 ) -> bool:
     """Record the escalation of ``step`` to ``unit_id``'s head in the caller's transaction;
     False when it was made before (or another open transaction making it commits)."""
-    connection = session.connection()
-    inserted = connection.execute(
-        _INSERT_ESCALATION[connection.dialect.name],
-        {"cycle_id": cycle_id, "step": step, "unit_id": unit_id, "escalated_at": now},
-    ).first()
-    return inserted is not None
+    inserted = _INSERT_ESCALATION.execute(
+        session, {"cycle_id": cycle_id, "step": step, "unit_id": unit_id, "escalated_at": now}
+    )
+    return inserted.first() is not None

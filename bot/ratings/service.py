@@ -13,13 +13,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bot import outbox
+from bot.db import InsertIgnoringConflicts
 from bot.models import (
     AssessmentCycle,
     AuditEntry,
@@ -55,9 +54,11 @@ def policy_from(settings: Settings) -> RatingPolicy:
     )
 
 
-def _insert(session: so.Session, table: Any) -> Any:
-    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return module.insert(table)
+# a request per (record, student) and a rating per (record, student): a second is left out
+_INSERT_REQUESTS = InsertIgnoringConflicts(
+    RatingRequest.__table__, ("record_id", "student_id"), returning="student_id"
+)
+_INSERT_RATING = InsertIgnoringConflicts(Rating.__table__, ("record_id", "student_id"))
 
 
 # -- cards --------------------------------------------------------------------------------
@@ -193,10 +194,7 @@ def _insert_requests(
         }
         for student_id in student_ids
     ]
-    insert = _insert(session, RatingRequest).on_conflict_do_nothing(
-        index_elements=["record_id", "student_id"]
-    )
-    return list(session.scalars(insert.returning(RatingRequest.student_id), rows))
+    return list(_INSERT_REQUESTS.execute(session, rows).scalars())
 
 
 def _send_card(
@@ -354,18 +352,16 @@ def record_tap(
     if refusal is not None:
         return TapResult(refusal)
     attended = choice != rules.DID_NOT_ATTEND
-    insert = _insert(session, Rating).on_conflict_do_nothing(
-        index_elements=["record_id", "student_id"]
-    )
-    stored = session.scalar(
-        insert.values(
-            record_id=record_id,
-            student_id=student.id,
-            level=choice if attended else None,
-            attended=attended,
-            created_at=now,
-        ).returning(Rating.id)
-    )
+    stored = _INSERT_RATING.execute(
+        session,
+        {
+            "record_id": record_id,
+            "student_id": student.id,
+            "level": choice if attended else None,
+            "attended": attended,
+            "created_at": now,
+        },
+    ).first()
     if stored is None:
         return TapResult(TapOutcome.ALREADY_ANSWERED)
     session.execute(
