@@ -294,8 +294,7 @@ def _fold(
     for mentor_id, kind, day, items in records:  # RecordFact's fields, in order
         periods = get_periods(day, unseen)
         if periods is unseen:
-            decoded = encoding.day(day)
-            periods = periods_of[day] = None if decoded is None else days.get(decoded)
+            periods = periods_of[day] = days.get(encoding.day(day))  # type: ignore[arg-type]
         if periods is None:
             continue
         found = matching.get((kind, items))
