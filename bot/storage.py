@@ -89,10 +89,14 @@ def make_directory(settings: Settings, instance_path: str | Path) -> None:
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        error = type(exc).__name__
-        log.warning(
-            "storage_error", backend="local", operation="mkdir", root=str(root), error=error
-        )
+        _log_local_failure("mkdir", root, exc)
+
+
+def _log_local_failure(operation: str, root: Path, exc: OSError) -> str:
+    """Log a local directory's failure as the stores log theirs (no content); the error's name."""
+    error = type(exc).__name__
+    log.warning("storage_error", backend="local", operation=operation, root=str(root), error=error)
+    return error
 
 
 class FileStore(ABC):
@@ -224,14 +228,7 @@ class LocalFileStore(FileStore):
                 handle.write(b"ready")
                 handle.flush()
         except OSError as exc:
-            error = type(exc).__name__
-            log.warning(
-                "storage_error",
-                backend="local",
-                operation="check",
-                root=str(self.root),
-                error=error,
-            )
+            error = _log_local_failure("check", self.root, exc)
             raise StorageError(f"{self.describe()} 不可写入（{error}）") from None
 
 
