@@ -182,18 +182,23 @@ class LocalFileStore(FileStore):
 
     def write(self, key: str, content: bytes) -> None:
         target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".tmp-", delete=False) as handle:
-            temporary = Path(handle.name)
-            try:
-                handle.write(content)
-                handle.flush()
-                os.fsync(handle.fileno())
-            except BaseException:
-                handle.close()
-                temporary.unlink(missing_ok=True)
-                raise
-        os.replace(temporary, target)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(
+                dir=target.parent, prefix=".tmp-", delete=False
+            ) as handle:
+                temporary = Path(handle.name)
+                try:
+                    handle.write(content)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                except BaseException:
+                    handle.close()
+                    temporary.unlink(missing_ok=True)
+                    raise
+            os.replace(temporary, target)
+        except OSError as exc:  # a full or read-only disk: as the object store reports its own
+            raise self._failed("put", key, exc) from None
 
     def read(self, key: str) -> bytes:
         return self.path(key).read_bytes()
@@ -202,7 +207,10 @@ class LocalFileStore(FileStore):
         return self.path(key).is_file()
 
     def delete(self, key: str) -> None:
-        self.path(key).unlink(missing_ok=True)
+        try:
+            self.path(key).unlink(missing_ok=True)
+        except OSError as exc:
+            raise self._failed("delete", key, exc) from None
 
     def keys(self) -> Iterator[str]:
         if not self.root.is_dir():
@@ -228,8 +236,13 @@ class LocalFileStore(FileStore):
                 handle.write(b"ready")
                 handle.flush()
         except OSError as exc:
-            error = _log_local_failure("check", self.root, exc)
-            raise StorageError(f"{self.describe()} 不可写入（{error}）") from None
+            raise self._failed("check", None, exc) from None
+
+    def _failed(self, operation: str, key: str | None, exc: OSError) -> StorageError:
+        error = _log_local_failure(operation, self.root, exc)
+        if operation == "check":
+            return StorageError(f"{self.describe()} 不可写入（{error}）")
+        return StorageError(f"{self.describe()} {_VERBS[operation]}文件 {key} 失败（{error}）")
 
 
 class S3FileStore(FileStore):

@@ -149,3 +149,20 @@ def test_an_unreachable_object_store_is_a_storage_error(settings_overrides, tmp_
     with pytest.raises(StorageError) as raised:
         store.read("2026/11/abc.jpg")
     assert "读取文件 2026/11/abc.jpg 失败" in str(raised.value)
+
+
+def test_local_disk_failures_are_storage_errors_without_contents(tmp_path):
+    """A disk that refuses (here: a file where the month's folder should be) is reported as
+    the object store's failures are, so the callers' StorageError handling covers both."""
+    store = LocalFileStore(tmp_path / "store")
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "2026").write_bytes(b"not a folder")
+    with structlog.testing.capture_logs() as logs, pytest.raises(StorageError) as raised:
+        store.put(SECRET, ".pdf", NOW)
+    digest = hashlib.sha256(SECRET).hexdigest()
+    assert f"写入文件 2026/11/{digest}.pdf 失败" in str(raised.value)
+    with pytest.raises(StorageError) as refused:
+        store.delete("2026/11/x.pdf")
+    assert "删除文件 2026/11/x.pdf 失败" in str(refused.value)
+    assert [entry["operation"] for entry in logs if entry["event"] == "storage_error"] == ["put"]
+    assert "private" not in repr(logs) and "private" not in str(raised.value)
