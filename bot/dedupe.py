@@ -10,6 +10,9 @@ In front of it, Redis remembers for a day the callbacks whose transaction commit
 of a finished callback is answered without touching the database. Redis is told only after
 the commit: a mark set before the work would outlive a process killed mid-transaction and have
 WeCom's retries of a callback nobody acted on answered as duplicates (the callback lost).
+
+While Redis is unreachable every callback goes to the database marker: nothing is lost or acted
+on twice, it only costs a transaction per retry.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import sqlalchemy.orm as so
 
 from bot.db import InsertIgnoringConflicts
 from bot.models import ProcessedCallback
-from bot.redis_store import RedisStore
+from bot.redis_store import RedisStore, RedisUnavailable
 
 DONE_SECONDS = 24 * 3600
 
@@ -34,13 +37,23 @@ _INSERT_MARKER = InsertIgnoringConflicts(
 
 
 def seen(store: RedisStore, dedupe_key: str) -> bool:
-    """True when ``dedupe_key`` was already acted on: a retry to answer at once."""
-    return bool(store.client.exists(store.key("cb", dedupe_key)))
+    """True when ``dedupe_key`` was already acted on: a retry to answer at once. False when
+    Redis cannot say (the database marker decides)."""
+    try:
+        with store.reachable("dedupe") as client:
+            return bool(client.exists(store.key("cb", dedupe_key)))
+    except RedisUnavailable:
+        return False
 
 
 def remember(store: RedisStore, dedupe_key: str) -> None:
-    """Note that ``dedupe_key`` was acted on (after its transaction committed)."""
-    store.client.set(store.key("cb", dedupe_key), "1", ex=DONE_SECONDS)
+    """Note that ``dedupe_key`` was acted on (after its transaction committed); skipped while
+    Redis is unreachable (a retry then meets the database marker)."""
+    try:
+        with store.reachable("dedupe") as client:
+            client.set(store.key("cb", dedupe_key), "1", ex=DONE_SECONDS)
+    except RedisUnavailable:
+        pass
 
 
 def record(session: so.Session, dedupe_key: str, now: datetime) -> bool:

@@ -3,7 +3,6 @@ ready)."""
 
 from __future__ import annotations
 
-import redis
 import sqlalchemy as sa
 from flask import Blueprint, Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
@@ -32,11 +31,7 @@ def readyz() -> ResponseReturnValue:
         checks["migrations"] = "ok" if migrate.is_current(database.engine) else "pending"
     except sa.exc.SQLAlchemyError:
         checks["database"] = "unreachable"
-    try:
-        get_redis().client.ping()
-        checks["redis"] = "ok"
-    except (redis.RedisError, OSError):  # refused, reset, timed out
-        checks["redis"] = "unreachable"
+    checks["redis"] = "ok" if get_redis().ping() else "unreachable"  # refused, reset, timed out
     try:  # at most about 2 s for an object store (logged by the store)
         app_file_store(current_app).check()
         checks["file_store"] = "ok"

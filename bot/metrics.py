@@ -20,7 +20,6 @@ import os
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 
-import redis
 import sqlalchemy as sa
 import structlog
 from flask import Blueprint, Flask, Response, abort, current_app, request
@@ -36,7 +35,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from bot.models import OutboxMessage, OutboxStatus
-from bot.redis_store import RedisStore
+from bot.redis_store import RedisStore, RedisUnavailable
 
 log = structlog.get_logger("bot.metrics")
 
@@ -67,21 +66,23 @@ def count_sends(store: RedisStore, answers: Mapping[str, int]) -> None:
     if not answers:
         return
     try:
-        pipe = store.client.pipeline(transaction=False)
-        for errcode, count in answers.items():
-            pipe.hincrby(store.key(*SENDS_KEY), errcode, count)
-        pipe.execute()
-    except redis.RedisError:
-        log.warning("metrics_not_counted", metric="sends")
+        with store.reachable("metrics") as client:
+            pipe = client.pipeline(transaction=False)
+            for errcode, count in answers.items():
+                pipe.hincrby(store.key(*SENDS_KEY), errcode, count)
+            pipe.execute()
+    except RedisUnavailable:  # the outage is logged once by the store
+        pass
 
 
 def count_job_run(store: RedisStore, job: str, outcome: str) -> None:
     """Add one run of scheduler job ``job`` (outcome ok, failed or paused) to the shared
     ``mentorbot_job_runs_total``. Never raises: a metric must not stop the scheduler."""
     try:
-        store.client.hincrby(store.key(*JOB_RUNS_KEY), f"{job}|{outcome}", 1)
-    except redis.RedisError:
-        log.warning("metrics_not_counted", metric="job_runs")
+        with store.reachable("metrics") as client:
+            client.hincrby(store.key(*JOB_RUNS_KEY), f"{job}|{outcome}", 1)
+    except RedisUnavailable:
+        pass
 
 
 class SharedCounterCollector(Collector):
@@ -99,14 +100,21 @@ class SharedCounterCollector(Collector):
         runs = CounterMetricFamily(
             "mentorbot_job_runs", "Scheduler job runs by outcome", labels=["job", "outcome"]
         )
+        up = GaugeMetricFamily(
+            "mentorbot_redis_up", "1 when Redis answered this scrape, 0 while it is unreachable"
+        )
         try:
-            pipe = self.store.client.pipeline(transaction=False)
-            pipe.hgetall(self.store.key(*SENDS_KEY))
-            pipe.hgetall(self.store.key(*JOB_RUNS_KEY))
-            sent, ran = pipe.execute()
-        except redis.RedisError:
-            log.warning("metrics_redis_unavailable")
+            with self.store.reachable("metrics") as client:
+                pipe = client.pipeline(transaction=False)
+                pipe.hgetall(self.store.key(*SENDS_KEY))
+                pipe.hgetall(self.store.key(*JOB_RUNS_KEY))
+                sent, ran = pipe.execute()
+        except RedisUnavailable:  # the shared counters are in Redis: not reported meanwhile
+            up.add_metric([], 0)
+            yield up
             return
+        up.add_metric([], 1)
+        yield up
         for errcode, count in sorted(sent.items()):
             sends.add_metric([errcode.decode()], int(count))
         for field, count in sorted(ran.items()):

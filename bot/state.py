@@ -3,6 +3,9 @@
 A ``StateKey`` names a kind of state and the dataclass it holds, so code never reads or writes
 loose strings. Each value carries its own ``expires_at`` and Redis keeps it a day longer, so a
 person who comes back to an expired flow is told so instead of being misunderstood.
+
+While Redis is unreachable every read and write raises ``RedisUnavailable``: the callback is
+answered "系统繁忙" and nothing of it is kept (bot.webhook).
 """
 
 from __future__ import annotations
@@ -56,11 +59,13 @@ class ConversationState:
             "value": dataclasses.asdict(value),  # type: ignore[call-overload]
         }
         seconds = int((key.ttl + GRACE).total_seconds())
-        self.store.client.set(self._key(key), json.dumps(body, ensure_ascii=False), ex=seconds)
+        with self.store.reachable("state") as client:
+            client.set(self._key(key), json.dumps(body, ensure_ascii=False), ex=seconds)
 
     def load(self, key: StateKey[T], *, now: datetime) -> Loaded[T] | None:
         """The value with its expiry status; None when there is none (or it is unreadable)."""
-        raw = self.store.client.get(self._key(key))
+        with self.store.reachable("state") as client:
+            raw = client.get(self._key(key))
         if raw is None:
             return None
         try:
@@ -78,7 +83,8 @@ class ConversationState:
         return None if loaded is None or loaded.expired else loaded.value
 
     def clear(self, key: StateKey[Any]) -> None:
-        self.store.client.delete(self._key(key))
+        with self.store.reachable("state") as client:
+            client.delete(self._key(key))
 
 
 def state_for(userid: str, store: RedisStore | None = None) -> ConversationState:

@@ -2,6 +2,10 @@
 
 Every refusal is a 4xx with an empty body, nothing stored and nothing sent. Message contents
 are never logged.
+
+Redis is only the fast path: while it is unreachable a callback is still answered 200, acted on
+once through the database marker, and its replies wait in the outbox until the sender can reach
+Redis again. A handler that needs conversation state (Redis) then answers "系统繁忙" instead.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from bot import dedupe, dispatch, outbox
 from bot.db import get_database
 from bot.metrics import CALLBACK_SECONDS, CALLBACKS, DUPLICATES
-from bot.redis_store import get_redis
+from bot.redis_store import RedisUnavailable, get_redis
 from bot.storage import app_file_store
 from bot.wecom import messages as wm
 from bot.wecom.crypto import CallbackRejected, StaleTimestampError, WeComCrypto
@@ -107,10 +111,14 @@ def _act_once(message: wm.Message, now: datetime) -> Response:
         log.exception("callback_database_unavailable", msg_type=message.msg_type)
         CALLBACKS.labels(type=message.msg_type, outcome="unavailable").inc()
         return Response("", status=503, mimetype="text/plain")
+    except RedisUnavailable:  # logged once per outage by the store
+        CALLBACKS.labels(type=message.msg_type, outcome="busy").inc()
+        _apologise(message, now, BUSY)
+        return Response("", mimetype="text/plain")
     except Exception:
         log.exception("callback_handler_failed", msg_type=message.msg_type)
         CALLBACKS.labels(type=message.msg_type, outcome="failed").inc()
-        _apologise(message, now)
+        _apologise(message, now, FAILED)
         return Response("", mimetype="text/plain")
     dedupe.remember(store, key)
     if not first:
@@ -129,10 +137,15 @@ def _duplicate(message: wm.Message) -> Response:
     return Response("", mimetype="text/plain")
 
 
-def _apologise(message: wm.Message, now: datetime) -> None:
+FAILED = "抱歉，处理您的消息时出错了，请稍后再试。"
+BUSY = "系统繁忙，请稍后再试。"  # the conversation state (Redis) cannot be reached
+
+
+def _apologise(message: wm.Message, now: datetime, text: str) -> None:
     """A handler failed: its work was rolled back; tell the person instead of staying silent.
 
-    The callback stays marked as seen (a retry would fail the same way); nothing else is kept.
+    The callback stays marked as seen (a retry within seconds would fail the same way);
+    nothing else is kept.
     """
     try:
         with get_database().session() as session:
@@ -140,7 +153,7 @@ def _apologise(message: wm.Message, now: datetime) -> None:
             outbox.enqueue(
                 session,
                 [message.from_user],
-                outbox.Message.text("抱歉，处理您的消息时出错了，请稍后再试。"),
+                outbox.Message.text(text),
                 key=f"error:{message.dedupe_key}",
                 now=now,
             )

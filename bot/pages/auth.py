@@ -13,16 +13,19 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
+import structlog
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from bot.db import get_session
 from bot.models import Person
+from bot.redis_store import REDIS_ERRORS
 from bot.wecom.client import WeComError
 from bot.wecom_client import get_client
 
 F = TypeVar("F", bound=Callable[..., Any])
 STATE_MAX_AGE = 600
+log = structlog.get_logger("bot.pages.auth")
 
 blueprint = Blueprint("auth", __name__, url_prefix="/m", template_folder="templates")
 
@@ -86,6 +89,9 @@ def oauth_callback() -> Any:
         user = get_client().get_userinfo_by_code(code)
     except WeComError:
         return error_page(400, "登录失败：授权码无效或已使用，请回到企业微信重新打开。")
+    except REDIS_ERRORS:  # the access token is shared through Redis
+        log.warning("oauth_redis_unavailable")
+        return error_page(503, "系统繁忙，请稍后再试。")
     person = None
     if user.userid:
         person = get_session().scalar(
