@@ -18,6 +18,10 @@ media_id. The media_id is kept in Redis for ``MEDIA_REUSE`` (less than the 3 day
 every sender, so a campaign's later calls, a retry or a crash-resend reuse it: a file is uploaded
 once, and a resend is identical, so the duplicate check still holds. An upload that fails, or a
 stored file that cannot be read, fails the call like any other error (backoff, dead letter).
+
+The limiter, the media cache and the access token live in Redis, so while Redis is unreachable
+nothing is sent: rows are held (back to pending, the attempt not counted) rather than sent
+without the per-person limits, and the loop waits with backoff until Redis answers again.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from bot import metrics
 from bot.db import Database
 from bot.models import OutboxMessage, OutboxStatus
 from bot.outbox import MAX_RECIPIENTS_PER_CALL, stored_file
-from bot.redis_store import RedisStore
+from bot.redis_store import Backoff, RedisStore, RedisUnavailable
 from bot.storage import FileStore
 from bot.wecom.client import SendResult, WeComAPIError, WeComClient, WeComError
 
@@ -71,6 +75,7 @@ class DrainReport:
     calls: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     answers: dict[str, int] = field(default_factory=dict)  # WeCom errcode → calls ("0" = sent)
+    held: int = 0  # claimed but put back unsent: Redis (limiter, media, token) unreachable
 
 
 MINUTE_MS = 60_000
@@ -240,7 +245,8 @@ class RateLimiter:
         # EVAL rather than register_script's EVALSHA: Redis caches the compiled script either
         # way, and there is no NOSCRIPT round trip, which fakeredis's TCP server (the tests'
         # shared Redis) answers by dropping the connection.
-        return self.store.client.eval(script, len(keys), *keys, *args)  # type: ignore[arg-type]
+        with self.store.reachable("rate limiter") as client:
+            return client.eval(script, len(keys), *keys, *args)  # type: ignore[arg-type]
 
     def try_call(self, now: datetime, per_minute: int = CALLS_PER_MINUTE) -> datetime | None:
         """Count one API call of this app; None if allowed, else when the budget has room.
@@ -297,13 +303,15 @@ class MediaCache:
         media_id = client.upload_media(
             media_type, filename or storage_key.rsplit("/", 1)[-1], content
         )
-        self.store.client.set(
-            key, f"{int(now.timestamp())} {media_id}", ex=int(MEDIA_REUSE.total_seconds())
-        )
+        with self.store.reachable("media cache") as redis_client:
+            redis_client.set(
+                key, f"{int(now.timestamp())} {media_id}", ex=int(MEDIA_REUSE.total_seconds())
+            )
         return {"msgtype": media_type, media_type: {"media_id": media_id}}
 
     def _cached(self, key: str, now: datetime) -> str | None:
-        value = self.store.client.get(key)
+        with self.store.reachable("media cache") as client:
+            value = client.get(key)
         text = value.decode() if isinstance(value, bytes) else str(value or "")
         uploaded, _, media_id = text.partition(" ")
         if not uploaded.isdigit() or not media_id:
@@ -314,8 +322,13 @@ class MediaCache:
     def forget(self, payload: dict[str, Any]) -> None:
         """Drop the cached media_id of ``payload`` (WeCom no longer knows it)."""
         found = stored_file(payload)
-        if found is not None:
-            self.store.client.delete(self._key(payload["msgtype"], found[0]))
+        if found is None:
+            return
+        try:
+            with self.store.reachable("media cache") as client:
+                client.delete(self._key(payload["msgtype"], found[0]))
+        except RedisUnavailable:
+            pass  # the next attempt meets 40007 again and forgets it then
 
 
 def claim(database: Database, now: datetime, limit: int) -> list[OutboxMessage]:
@@ -357,29 +370,41 @@ def drain_once(
     letters alert the administrators (``alert``) and are passed to ``on_dead``. Images and
     files are read from ``files`` (without it they fail and are retried)."""
     report = DrainReport()
+    if store.down and not store.ping():
+        return report  # hold everything: nothing is sent without the limiter
     media = MediaCache(store, files)
     rows = claim(database, now, limit)
     report.claimed = len(rows)
     limiter = RateLimiter(store)
+    try:
+        takes = limiter.try_take_many([r.userid for r in rows], now)
+    except RedisUnavailable:
+        _hold(database, rows, now, report)
+        return report
     groups: dict[str, list[OutboxMessage]] = defaultdict(list)
     deferred: list[tuple[OutboxMessage, datetime]] = []
-    for row, retry_at in zip(
-        rows, limiter.try_take_many([r.userid for r in rows], now), strict=True
-    ):
+    for row, retry_at in zip(rows, takes, strict=True):
         if retry_at is None:
             groups[row.payload_hash].append(row)
         else:
             deferred.append((row, retry_at))
+    batches = [
+        group[start : start + MAX_RECIPIENTS_PER_CALL]
+        for group in groups.values()
+        for start in range(0, len(group), MAX_RECIPIENTS_PER_CALL)
+    ]
     dead: list[OutboxMessage] = []
-    for group in groups.values():
-        for start in range(0, len(group), MAX_RECIPIENTS_PER_CALL):
-            batch = group[start : start + MAX_RECIPIENTS_PER_CALL]
+    for index, batch in enumerate(batches):
+        try:
             retry_at = limiter.try_call(now)
             if retry_at is not None:  # the app's call budget for this minute is spent
                 limiter.give_back(batch, now)
                 deferred += [(row, retry_at) for row in batch]
                 continue
             _send_batch(database, client, batch, now, report, dead, media)
+        except RedisUnavailable:  # this batch and the rest were not sent
+            _hold(database, [row for later in batches[index:] for row in later], now, report)
+            break
     _defer(database, deferred)
     report.deferred = len(deferred)
     metrics.count_sends(store, report.answers)
@@ -411,6 +436,15 @@ def _defer(database: Database, deferred: Sequence[tuple[OutboxMessage, datetime]
                 )
 
 
+def _hold(
+    database: Database, rows: Sequence[OutboxMessage], now: datetime, report: DrainReport
+) -> None:
+    """Put rows back unsent while Redis is unreachable: due again at once, the attempt not
+    counted (the loop waits for Redis before the next claim)."""
+    _defer(database, [(row, now) for row in rows])
+    report.held += len(rows)
+
+
 def _chunks(ids: Sequence[int], size: int = 500) -> list[Sequence[int]]:
     return [ids[start : start + size] for start in range(0, len(ids), size)]
 
@@ -430,8 +464,11 @@ def _send_batch(
     error: str | None = None
     permanent = False
     try:
-        payload = media.resolve(client, _payload_for(database, batch), now)
-        result = _call(client, userids, payload)
+        # the media cache and the access token are in Redis: RedisUnavailable leaves the
+        # batch unsent (nothing went to WeCom) for the caller to hold
+        with media.store.reachable("sender"):
+            payload = media.resolve(client, _payload_for(database, batch), now)
+            result = _call(client, userids, payload)
         invalid = set(result.invalid_users)
         answer = "0"
     except WeComAPIError as exc:
@@ -615,12 +652,17 @@ def run_forever(
 ) -> None:
     """The sender loop: drain, sleep while idle, until ``stop`` is set."""
     stop = stop or threading.Event()
+    waiting = Backoff()
     while not stop.is_set():
         try:
             report = drain_once(database, client, store, datetime.now(UTC), files=files)
         except sa.exc.OperationalError:
             log.exception("sender_database_unavailable")
             report = DrainReport()
+        if store.down:  # the outage is logged once by the store; sends wait for Redis
+            stop.wait(waiting.next())
+            continue
+        waiting.reset()
         if report.claimed:
             log.info("outbox_drained", **{k: v for k, v in vars(report).items() if v})
         else:
