@@ -21,6 +21,7 @@ from typing import Any
 
 import structlog
 
+from bot.redis_store import RedisUnavailable
 from scheduler.process import serve
 from scheduler.runner import ALL, Controls, run_entry, run_job
 from scheduler.schedule import Schedule, ScheduleError, load_schedule
@@ -46,7 +47,11 @@ def main(argv: list[str] | None = None) -> int:
 
     app = create_app()
     with app.app_context():  # jobs of other features may read the app's settings
-        return _command(args, app)
+        try:
+            return _command(args, app)
+        except RedisUnavailable:  # an operator command; the scheduler itself waits for Redis
+            print("无法连接 Redis（REDIS_URL），请稍后再试。", file=sys.stderr)
+            return 1
 
 
 def _command(args: argparse.Namespace, app: Any) -> int:

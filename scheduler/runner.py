@@ -18,7 +18,7 @@ import structlog
 from bot import metrics
 from bot.db import Database
 from bot.models import OutboxMessage
-from bot.redis_store import RedisStore
+from bot.redis_store import RedisStore, RedisUnavailable
 from scheduler.calendar import Rules
 from scheduler.schedule import Entry
 
@@ -111,54 +111,68 @@ def run_job(
 
 
 class Controls:
-    """Operator switches shared through Redis, read by the running scheduler at each run."""
+    """Operator switches shared through Redis, read by the running scheduler at each run.
+
+    Reading or changing a switch raises ``RedisUnavailable`` while Redis is unreachable; noting
+    a run's time and counting it are skipped then (the run itself is what matters)."""
 
     def __init__(self, store: RedisStore) -> None:
         self.store = store
         self.paused_key = store.key("scheduler", "paused")
 
     def pause(self, job_id: str = ALL) -> None:
-        self.store.client.sadd(self.paused_key, job_id)
+        with self.store.reachable("scheduler controls") as client:
+            client.sadd(self.paused_key, job_id)
 
     def resume(self, job_id: str = ALL) -> None:
-        if job_id == ALL:
-            self.store.client.delete(self.paused_key)
-        else:
-            self.store.client.srem(self.paused_key, job_id)
+        with self.store.reachable("scheduler controls") as client:
+            if job_id == ALL:
+                client.delete(self.paused_key)
+            else:
+                client.srem(self.paused_key, job_id)
 
     def paused(self) -> set[str]:
-        return {m.decode() for m in self.store.client.smembers(self.paused_key)}
+        with self.store.reachable("scheduler controls") as client:
+            return {m.decode() for m in client.smembers(self.paused_key)}
 
     def is_paused(self, job_id: str) -> bool:
         paused = self.paused()
         return ALL in paused or job_id in paused
 
     def note_run(self, job_id: str, now: datetime, added: int) -> None:
-        self.store.client.hset(
-            self.store.key("scheduler", "last_run"), job_id, f"{now.isoformat()} {added}"
-        )
+        try:
+            with self.store.reachable("scheduler controls") as client:
+                client.hset(
+                    self.store.key("scheduler", "last_run"), job_id, f"{now.isoformat()} {added}"
+                )
+        except RedisUnavailable:
+            pass
 
     def count_run(self, job_id: str, outcome: str) -> None:
         """One run of ``job_id`` in the counters every process shares (shown at /metrics)."""
         metrics.count_job_run(self.store, job_id, outcome)
 
     def last_runs(self) -> dict[str, str]:
-        raw = self.store.client.hgetall(self.store.key("scheduler", "last_run"))
+        with self.store.reachable("scheduler controls") as client:
+            raw = client.hgetall(self.store.key("scheduler", "last_run"))
         return {k.decode(): v.decode() for k, v in raw.items()}
 
 
 class SingleLock:
     """A lease in Redis held by one scheduler process; others wait. No Lua needed: set if
-    absent with a TTL, and renew or release only while the value is still our token."""
+    absent with a TTL, and renew or release only while the value is still our token. Each
+    call raises ``RedisUnavailable`` when Redis cannot be reached (the holder then stands
+    down: it cannot know whether its lease still holds)."""
 
     def __init__(self, store: RedisStore, name: str = "scheduler", ttl_seconds: int = 30) -> None:
-        self.client = store.client
+        self.store = store
         self.key = store.key("lock", name)
         self.ttl_ms = ttl_seconds * 1000
         self.token = secrets.token_hex(16)
 
     def acquire(self) -> bool:
-        return bool(self.client.set(self.key, self.token, nx=True, px=self.ttl_ms))
+        with self.store.reachable("scheduler lock") as client:
+            return bool(client.set(self.key, self.token, nx=True, px=self.ttl_ms))
 
     def renew(self) -> bool:
         return self._if_ours(lambda pipe: pipe.pexpire(self.key, self.ttl_ms))
@@ -167,7 +181,7 @@ class SingleLock:
         return self._if_ours(lambda pipe: pipe.delete(self.key))
 
     def _if_ours(self, action: Any) -> bool:
-        with self.client.pipeline() as pipe:
+        with self.store.reachable("scheduler lock") as client, client.pipeline() as pipe:
             try:
                 pipe.watch(self.key)
                 value = pipe.get(self.key)
