@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import base64
 import os
+import shutil
 import threading
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +26,7 @@ from bot import create_app, migrate
 from bot.db import Database, make_engine, scratch_schema
 from bot.redis_store import RedisStore
 from tests.live import free_port, reset_installation
+from tests.redis_server import PrivateRedis
 
 RUN_ID = uuid.uuid4().hex[:10]
 
@@ -146,3 +149,22 @@ def runner(app: Flask) -> FlaskCliRunner:
 @pytest.fixture
 def database(app: Flask) -> Database:
     return app.extensions["database"]
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    program = shutil.which("redis-server")
+    if program is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the Redis outage tests: install redis-server", pytrace=False)
+        pytest.skip(
+            "需要 redis-server 才能模拟 Redis 故障 (the Redis outage tests need redis-server)"
+        )
+    workdir = tmp_path / "private-redis"
+    workdir.mkdir()
+    server = PrivateRedis(program, workdir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
