@@ -13,6 +13,7 @@ from flask.cli import AppGroup
 
 from bot.db import Database, get_database
 from bot.records.evidence import MediaClient, fetch_pending_evidence
+from bot.redis_store import RedisUnavailable
 from bot.storage import FileStore
 
 log = structlog.get_logger("bot.evidence")
@@ -47,9 +48,18 @@ def run_fetcher(
 ) -> None:
     """The media worker: fetch pending photos every ``interval`` seconds until ``stop``."""
     stop = stop or threading.Event()
+    redis_down = False
     while not stop.is_set():
         try:
             fetch_pending_evidence(database, client, storage, datetime.now(UTC))
         except sa.exc.OperationalError:
             log.exception("evidence_fetch_database_unavailable")
+        except RedisUnavailable:  # the photos wait; said once per outage
+            if not redis_down:
+                log.warning("redis_unavailable", where="media worker")
+            redis_down = True
+        else:
+            if redis_down:
+                log.warning("redis_recovered", where="media worker")
+            redis_down = False
         stop.wait(interval)

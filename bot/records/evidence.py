@@ -15,6 +15,7 @@ import structlog
 
 from bot.db import Database
 from bot.models import EvidenceFile, EvidenceStatus, Person, Record
+from bot.redis_store import REDIS_ERRORS, RedisUnavailable
 from bot.storage import FileStore, StorageError
 from bot.wecom.client import WeComAPIError
 
@@ -65,7 +66,8 @@ def fetch_pending_evidence(
     """Download every pending photo, store it by content in ``store``, mark it.
 
     The photo is marked stored in the transaction that commits after the file is stored. If
-    the store fails, the photo stays pending and this pass ends (the next one tries again)."""
+    the store fails, the photo stays pending and this pass ends (the next one tries again);
+    while Redis is unreachable the pass ends with ``RedisUnavailable``, every photo pending."""
     report = FetchReport()
     with database.session() as session:
         ids = list(
@@ -105,6 +107,8 @@ def fetch_pending_evidence(
 def _fetch_one(photo: EvidenceFile, client: MediaClient, store: FileStore, now: datetime) -> bool:
     try:
         media = client.download_media(photo.media_id or "")
+    except REDIS_ERRORS as exc:  # the access token is in Redis: the photo waits for it
+        raise RedisUnavailable("media worker") from exc
     except Exception as exc:  # refused (bad or expired media id) or unreachable
         refused = isinstance(exc, WeComAPIError)
         expired = refused or now - photo.created_at >= MEDIA_LIFETIME

@@ -2,14 +2,19 @@
 progress against the regulation's minimums and only aggregate ratings."""
 
 import hashlib
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import redis
 import sqlalchemy as sa
+import structlog
 
 from bot.models import EvidenceFile, EvidenceStatus, Rating, Record
+from bot.records.cli import run_fetcher
 from bot.records.evidence import fetch_pending_evidence
+from bot.redis_store import RedisUnavailable
 from bot.storage import LocalFileStore
 from bot.wecom.client import DownloadedMedia, WeComAPIError, WeComNetworkError
 from handlers import progress
@@ -196,3 +201,32 @@ def test_ratings_are_shown_as_aggregates_of_three_or_more(phone, database, world
             )
     phone.say(world.mentor, "我的")
     assert expected in phone.last_text(world.mentor)
+
+
+def test_while_redis_is_down_photos_wait_even_near_their_expiry(database, world, tmp_path):
+    # the access token is in Redis: a photo that cannot be fetched for that is not WeCom's
+    # refusal, and a photo three days old must not be given up for it
+    old = datetime.now(UTC) - timedelta(days=3, hours=1)
+    _pending(database, world, "late", "fresh", created_at=old)
+    client = FakeMediaClient({"late": redis.ConnectionError("refused"), "fresh": None})
+    with pytest.raises(RedisUnavailable):
+        fetch_pending_evidence(database, client, LocalFileStore(tmp_path), datetime.now(UTC))
+    assert [photo.status for photo in _evidence(database)] == [EvidenceStatus.PENDING] * 2
+    assert client.calls == ["late"]  # the pass ended at the first
+
+
+def test_the_media_worker_outlives_a_redis_outage(database, world, tmp_path):
+    _pending(database, world, "late")
+    stop = threading.Event()
+
+    class OutageUntilStopped(FakeMediaClient):
+        def download_media(self, media_id):
+            if len(self.calls) == 2:
+                stop.set()  # the third pass is the last
+            return super().download_media(media_id)
+
+    client = OutageUntilStopped({"late": redis.ConnectionError("refused")})
+    with structlog.testing.capture_logs() as logs:
+        run_fetcher(database, client, LocalFileStore(tmp_path), interval=0.01, stop=stop)
+    assert len(client.calls) == 3  # it kept going until told to stop
+    assert [entry["event"] for entry in logs].count("redis_unavailable") == 1
