@@ -15,7 +15,6 @@ statistics, as the nightly ``database_statistics`` job and PostgreSQL's autovacu
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import sys
@@ -95,20 +94,20 @@ def record_rows(count: int, mentors: int, year_id: int, ids: dict[str, int]) -> 
     stamp = datetime(2026, 8, 31, tzinfo=UTC)
     for fact in make_records(count, mentors, random.Random(66)):
         moment = datetime.combine(fact.occurred_on, clock(10, 0), tzinfo=ZONE).astimezone(UTC)
-        yield (year_id, ids[fact.mentor_id], fact.kind, list(fact.items), moment, stamp)
+        yield (year_id, ids[fact.mentor_id], fact.kind, fact.activity, moment, stamp)
 
 
 def load_sqlite(database: Database, rows: Iterator[tuple]) -> None:
     table = Record.__table__
     batch: list[dict] = []
     with database.engine.begin() as connection:
-        for year_id, mentor_id, kind, items, moment, stamp in rows:
+        for year_id, mentor_id, kind, activity, moment, stamp in rows:
             batch.append(
                 {
                     "year_id": year_id,
                     "mentor_id": mentor_id,
                     "kind": kind,
-                    "items": items,
+                    "activity_type": activity,
                     "title": "",
                     "occurred_at": moment,
                     "created_at": stamp,
@@ -129,14 +128,12 @@ def load_postgresql(database: Database, rows: Iterator[tuple]) -> None:
     raw = database.engine.raw_connection()
     try:
         statement = (  # a constant; the rows travel as data
-            "COPY record (year_id, mentor_id, kind, items, title, occurred_at, created_at,"
+            "COPY record (year_id, mentor_id, kind, activity_type, title, occurred_at, created_at,"
             " updated_at) FROM STDIN"
         )
         with raw.cursor() as cursor, cursor.copy(statement) as copy:
-            for year_id, mentor_id, kind, items, moment, stamp in rows:
-                copy.write_row(
-                    (year_id, mentor_id, kind, json.dumps(items), "", moment, stamp, stamp)
-                )
+            for year_id, mentor_id, kind, activity, moment, stamp in rows:
+                copy.write_row((year_id, mentor_id, kind, activity, "", moment, stamp, stamp))
         raw.commit()
         with raw.cursor() as cursor:
             cursor.execute("ANALYZE record")

@@ -112,7 +112,7 @@ def seed(database: Database, participants: int, now: datetime) -> tuple[int, lis
             year_id=year.id,
             mentor_id=mentor.id,
             kind=RecordKind.GROUP_ACTIVITY,
-            items=["M2", "M4"],
+            activity_type="学术讲座",
             title="学术讲座",
             occurred_at=now - timedelta(hours=5),
             created_at=now,

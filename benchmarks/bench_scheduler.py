@@ -133,7 +133,6 @@ def build(database: Database) -> int:
                         "year_id": year.id,
                         "mentor_id": pid,
                         "kind": RecordKind.CONTACT.value,
-                        "items": [],
                         "title": "个别交流",
                         "occurred_at": at,
                         "created_at": now,

@@ -142,35 +142,35 @@ def calendar() -> Calendar:
     )
 
 
-KIND_MIX: list[tuple[RecordKind, tuple[str, ...], int]] = [
-    (RecordKind.CONTACT, ("M1", "M7"), 60),
-    (RecordKind.GROUP_ACTIVITY, ("M2",), 8),
-    (RecordKind.GROUP_ACTIVITY, ("M2", "M4"), 3),
-    (RecordKind.GROUP_ACTIVITY, ("M2", "M5"), 3),
-    (RecordKind.GROUP_ACTIVITY, ("M2", "M8", "A1"), 2),
-    (RecordKind.COUNSELLOR_TALK, ("M3",), 2),
-    (RecordKind.LEADER_TALK, ("M3",), 2),
-    (RecordKind.SEMESTER_PLAN, ("B4",), 1),
-    (RecordKind.MONTHLY_PLAN, ("B4",), 3),
-    (RecordKind.MONTHLY_SUMMARY, ("B4",), 3),
-    (RecordKind.PUBLICITY, ("M6",), 5),
-    (RecordKind.CARE, ("B5",), 4),
-    (RecordKind.ACADEMY_BOOKING, ("A1",), 3),
-    (RecordKind.EXTERNAL_RESOURCE, ("A3",), 1),
+KIND_MIX: list[tuple[RecordKind, str | None, int]] = [
+    (RecordKind.CONTACT, None, 60),
+    (RecordKind.GROUP_ACTIVITY, "茶话会", 8),
+    (RecordKind.GROUP_ACTIVITY, "学术讲座", 3),
+    (RecordKind.GROUP_ACTIVITY, "读书沙龙", 3),
+    (RecordKind.GROUP_ACTIVITY, "书院项目", 2),
+    (RecordKind.COUNSELLOR_TALK, None, 2),
+    (RecordKind.LEADER_TALK, None, 2),
+    (RecordKind.SEMESTER_PLAN, None, 1),
+    (RecordKind.MONTHLY_PLAN, None, 3),
+    (RecordKind.MONTHLY_SUMMARY, None, 3),
+    (RecordKind.PUBLICITY, None, 5),
+    (RecordKind.CARE, None, 4),
+    (RecordKind.ACADEMY_BOOKING, None, 3),
+    (RecordKind.EXTERNAL_RESOURCE, None, 1),
 ]
 
 
 def make_records(count: int, mentors: int, rnd: random.Random) -> list[RecordFact]:
     days = [date(2025, 9, 1) + timedelta(days=d) for d in range(365)]
     ids = [f"T{n:05d}" for n in range(mentors)]
-    kinds = [(kind, items) for kind, items, _ in KIND_MIX]
+    kinds = [(kind, activity) for kind, activity, _ in KIND_MIX]
     weights = [weight for _, _, weight in KIND_MIX]
     chosen = rnd.choices(kinds, weights, k=count)
     mentor_of = rnd.choices(ids, k=count)
     day_of = rnd.choices(days, k=count)
     return [
-        RecordFact(mentor, kind.value, day, items)
-        for mentor, (kind, items), day in zip(mentor_of, chosen, day_of, strict=True)
+        RecordFact(mentor, kind.value, day, activity)
+        for mentor, (kind, activity), day in zip(mentor_of, chosen, day_of, strict=True)
     ]
 
 

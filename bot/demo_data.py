@@ -47,12 +47,12 @@ from bot.models import (
     Unit,
     UnitKind,
 )
-from bot.records.kinds import activity_type, items_for
 from bot.roster.calendar import standard_calendar, teaching_weeks
 from bot.roster.generate import calendar_rows, split
 from bot.roster.importer import ImportSummary, import_roster
 from bot.roster.names import COLLEGES, NameMaker, pinyin_userid
 from bot.roster.workbook import RawRoster
+from scoring import load_rubric
 
 DEMO_YEAR = "2025-2026"
 DEMO_COLLEGES = COLLEGES[:3]  # 计算机与物联网学院 CS, 通信与信息工程学院 ICE, 数字经济学院 DE
@@ -194,8 +194,8 @@ def demo_roster_records(
 
 # --- records ------------------------------------------------------------------------------------
 
-# Group activities (M2): the type is read from the title by bot.records.kinds, as for a
-# mentor's own entry, and so are the items each record evidences.
+# Group activities: the type is read from the title with the rubric's words, as for a
+# mentor's own entry; the rubric says what each record evidences when it is read.
 DEMO_ACTIVITIES = (
     "读书沙龙：《浪潮之巅》",
     "读书分享：《史蒂夫·乔布斯传》",
@@ -229,6 +229,7 @@ CONTACT_TOPICS = (
     "实习求职",
 )
 PUBLICITY_TITLES = ("活动新闻稿素材", "导师风采推文素材", "读书分享照片", "学生成长故事素材")
+RUBRIC = load_rubric()  # the demo year has no cycle yet: the default rubric applies
 CONTACT_TIMES = (time(12, 10), time(12, 30), time(16, 40), time(19, 0), time(19, 30), time(20, 0))
 
 
@@ -238,7 +239,6 @@ class PlannedRecord:
     kind: RecordKind
     occurred_at: datetime
     title: str
-    items: list[str]
     activity_type: str | None = None
     ends_at: datetime | None = None
     place: str | None = None
@@ -303,7 +303,6 @@ def plan_records(rows: Rows, *, year: str, zone: ZoneInfo, seed: int = 2025) -> 
                     RecordKind.SEMESTER_PLAN,
                     at(first + timedelta(days=rng.randint(0, 4)), time(10, 0)),
                     f"{year} 学年第{semester.number}学期导师工作计划",
-                    items_for(RecordKind.SEMESTER_PLAN),
                 )
             )
             contacted: dict[tuple[int, int], set[str]] = {}
@@ -323,7 +322,6 @@ def plan_records(rows: Rows, *, year: str, zone: ZoneInfo, seed: int = 2025) -> 
                             RecordKind.CONTACT,
                             at(day, rng.choice(CONTACT_TIMES)),
                             f"{topic}交流",
-                            items_for(RecordKind.CONTACT),
                             online=online,
                             place=None if online else "书院导师工作室",
                             note=f"围绕“{topic}”交流，约定后续跟进。",
@@ -343,7 +341,6 @@ def plan_records(rows: Rows, *, year: str, zone: ZoneInfo, seed: int = 2025) -> 
                         RecordKind.MONTHLY_PLAN,
                         at(in_month[0].starts_on, time(9, 30)),
                         f"{m}月工作计划",
-                        items_for(RecordKind.MONTHLY_PLAN),
                     )
                 )
                 last_day = in_month[-1].ends_on
@@ -353,7 +350,6 @@ def plan_records(rows: Rows, *, year: str, zone: ZoneInfo, seed: int = 2025) -> 
                         RecordKind.MONTHLY_SUMMARY,
                         at(last_day, time(17, 0)),
                         f"{m}月工作总结",
-                        items_for(RecordKind.MONTHLY_SUMMARY),
                     )
                 )
                 who = sorted(contacted.get((y, m), set()))
@@ -363,7 +359,6 @@ def plan_records(rows: Rows, *, year: str, zone: ZoneInfo, seed: int = 2025) -> 
                         RecordKind.MONTHLY_GUIDANCE,
                         at(last_day, time(20, 0)),
                         f"{m}月个别指导",
-                        items_for(RecordKind.MONTHLY_GUIDANCE),
                         participants=who,
                     )
                     guidance.ratings = _rate(rng, guidance, quality, 0.6)
@@ -376,14 +371,13 @@ def plan_records(rows: Rows, *, year: str, zone: ZoneInfo, seed: int = 2025) -> 
                             RecordKind.PUBLICITY,
                             at(day, time(15, 0)),
                             rng.choice(PUBLICITY_TITLES),
-                            items_for(RecordKind.PUBLICITY),
                         )
                     )
             # group activities: 2–3 a semester, spread over the weeks
             middle = weeks[1:-2]
             for week in sorted(rng.sample(middle, k=rng.choice((2, 3, 3))), key=lambda w: w.number):
                 label = rng.choice(DEMO_ACTIVITIES)
-                kind = activity_type(label)
+                kind = RUBRIC.activity_type(label)
                 day = week.starts_on + timedelta(days=rng.choice((2, 3, 5)))
                 start = at(day, rng.choice((time(14, 30), time(19, 0))))
                 activity = PlannedRecord(
@@ -391,7 +385,6 @@ def plan_records(rows: Rows, *, year: str, zone: ZoneInfo, seed: int = 2025) -> 
                     RecordKind.GROUP_ACTIVITY,
                     start,
                     label,
-                    items_for(RecordKind.GROUP_ACTIVITY, kind),
                     activity_type=kind,
                     ends_at=start + timedelta(hours=2),
                     place=rng.choice(PLACES),
@@ -409,7 +402,6 @@ def plan_records(rows: Rows, *, year: str, zone: ZoneInfo, seed: int = 2025) -> 
                     RecordKind.COUNSELLOR_TALK,
                     at(talk_day + timedelta(days=rng.randint(0, 4)), time(15, 30)),
                     f"与辅导员{counsellor_of_college.get(college, '')}沟通学生情况",
-                    items_for(RecordKind.COUNSELLOR_TALK),
                     place="学院辅导员办公室",
                     online=False,
                 )
@@ -421,7 +413,6 @@ def plan_records(rows: Rows, *, year: str, zone: ZoneInfo, seed: int = 2025) -> 
                     RecordKind.LEADER_TALK,
                     at(talk_day + timedelta(days=rng.randint(0, 4)), time(10, 30)),
                     f"与{dean_of.get(college, '')}院长交流导师工作",
-                    items_for(RecordKind.LEADER_TALK),
                     place="学院会议室",
                     online=False,
                 )
@@ -434,7 +425,6 @@ def plan_records(rows: Rows, *, year: str, zone: ZoneInfo, seed: int = 2025) -> 
                         RecordKind.CARE,
                         at(day, time(21, 0)),
                         "关爱记录",
-                        items_for(RecordKind.CARE),
                         participants=[rng.choice(students)],
                     )
                 )
@@ -446,7 +436,6 @@ def plan_records(rows: Rows, *, year: str, zone: ZoneInfo, seed: int = 2025) -> 
                         RecordKind.ACADEMY_BOOKING,
                         at(day, time(14, 0)),
                         "预约书院共享空间开展交流",
-                        items_for(RecordKind.ACADEMY_BOOKING),
                         place="书院共享空间 A101",
                         online=False,
                     )
@@ -459,7 +448,6 @@ def plan_records(rows: Rows, *, year: str, zone: ZoneInfo, seed: int = 2025) -> 
                         RecordKind.EXTERNAL_RESOURCE,
                         at(day, time(16, 0)),
                         "引入合作企业工程师开展分享",
-                        items_for(RecordKind.EXTERNAL_RESOURCE),
                     )
                 )
     unique: dict[tuple[Any, ...], PlannedRecord] = {}
@@ -587,7 +575,6 @@ def _write_records(
                 "mentor_id": person_ids[record.mentor],
                 "kind": record.kind,
                 "activity_type": record.activity_type,
-                "items": record.items,
                 "title": record.title,
                 "occurred_at": record.occurred_at,
                 "ends_at": record.ends_at,

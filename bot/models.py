@@ -15,6 +15,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from bot.db import Base, UTCDateTime
+from scoring.evidence import RecordKind  # the one RecordKind: scoring reads the same kinds
 
 
 def _enum(kind: type[enum.Enum], name: str) -> sa.Enum:
@@ -225,21 +226,6 @@ class MentorStudent(Base):
 # --- records ---------------------------------------------------------------------------
 
 
-class RecordKind(enum.StrEnum):
-    CONTACT = "contact"  # 个别交流 M1, M7
-    GROUP_ACTIVITY = "group_activity"  # 线下集体活动 M2 (M4, M5, M8, A1 by type)
-    COUNSELLOR_TALK = "counsellor_talk"  # 与辅导员沟通 M3
-    LEADER_TALK = "leader_talk"  # 与学院负责人交流 M3
-    SEMESTER_PLAN = "semester_plan"  # 学期计划 B4
-    MONTHLY_PLAN = "monthly_plan"  # 月度计划 B4
-    MONTHLY_SUMMARY = "monthly_summary"  # 月度总结 B4
-    PUBLICITY = "publicity"  # 宣传素材 M6
-    CARE = "care"  # 关爱记录 B5
-    ACADEMY_BOOKING = "academy_booking"  # 书院空间预约、社区活动 A1
-    EXTERNAL_RESOURCE = "external_resource"  # 校外资源 A3
-    MONTHLY_GUIDANCE = "monthly_guidance"  # 当月个别指导（供学生月度评价）S1
-
-
 RECORD_KIND_NAMES: dict[RecordKind, str] = {
     RecordKind.CONTACT: "个别交流",
     RecordKind.GROUP_ACTIVITY: "集体活动",
@@ -266,7 +252,6 @@ class Record(Base):
     mentor_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("person.id"), index=True)
     kind: so.Mapped[RecordKind] = so.mapped_column(_enum(RecordKind, "record_kind"))
     activity_type: so.Mapped[str | None] = so.mapped_column(sa.String(32))
-    items: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
     title: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
     occurred_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
     ends_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)

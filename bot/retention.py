@@ -60,6 +60,7 @@ from bot.models import (
     ResultsReason,
 )
 from bot.retention_pictures import delete_files, delete_messages, expired_pictures
+from bot.rubrics import items_counted
 from bot.storage import FileStore
 
 log = structlog.get_logger("bot.retention")
@@ -417,7 +418,7 @@ def export_person(session: so.Session, userid: str, target: Path, *, now: dateti
                     r.occurred_at.isoformat(),
                     r.title,
                     r.place or "",
-                    ",".join(r.items),
+                    ",".join(items_counted(session, r)),
                     record_note(r.kind, r.note, has_sensitive_note=r.sensitive_note is not None),
                     "是" if r.deleted_at else "",
                 ]

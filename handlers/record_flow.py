@@ -36,11 +36,11 @@ from bot.records.flow import (
     place_text,
     spec_for,
 )
-from bot.records.kinds import activity_type
 from bot.records.names import Outcome, Student, match_name, search
 from bot.records.quick import COUNSELLOR_WORDS, LEADER_WORDS, ONLINE_WORDS
 from bot.records.service import NewRecord, create_record
 from bot.router import CardKey, Router
+from bot.rubrics import items_counted
 from bot.wecom import cards
 from handlers.record_scope import Scope, conversation, mentor_scope
 from handlers.uploads import upload_url
@@ -348,7 +348,6 @@ def save(ctx: Context, scope: Scope, flow: Flow) -> Reply:
         place=flow.place,
         online=flow.online,
         note=note,
-        activity_type=flow.activity_type,
     )
     record = create_record(
         ctx.session,
@@ -363,7 +362,8 @@ def save(ctx: Context, scope: Scope, flow: Flow) -> Reply:
     state = conversation(ctx)
     state.clear(FLOW)
     state.put(LAST_RECORD, LastRecord(record.id), now=ctx.now)
-    lines = [f"已记录{RECORD_KIND_NAMES[kind]}（计入考核指标 {'、'.join(record.items)}）"]
+    items = "、".join(items_counted(ctx.session, record))
+    lines = [f"已记录{RECORD_KIND_NAMES[kind]}（计入考核指标 {items}）"]
     lines.extend(f"{name}：{value}" for name, value in _summary_fields(ctx, scope, flow))
     if flow.media_ids:
         lines.append(f"佐证照片：{len(flow.media_ids)} 张")
@@ -569,8 +569,6 @@ def continue_flow(message: Any, ctx: Context) -> Reply | None:
 
 def answer_title(ctx: Context, scope: Scope, flow: Flow, text: str) -> Reply | None:
     flow.title = text[:200]
-    if flow.kind == RecordKind.GROUP_ACTIVITY:
-        flow.activity_type = activity_type(text)
     return advance(ctx, scope, flow)
 
 

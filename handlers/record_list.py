@@ -17,6 +17,7 @@ from bot.records.flow import NEEDS_STUDENTS
 from bot.records.quick import ONLINE_WORDS
 from bot.records.service import cycle_closed, delete_record, own_records, update_record
 from bot.router import Router
+from bot.rubrics import items_counted
 from bot.wecom import cards
 from handlers import record_scope
 
@@ -209,7 +210,7 @@ def care_card(ctx: Context, record: Record, number: str) -> dict[str, Any]:
     if record.mentor_id != ctx.person.id:
         fields.insert(0, ("导师", record.mentor.name))
     return cards.text_notice(
-        f"{number}：{RECORD_KIND_NAMES[record.kind]}（{'、'.join(record.items)}）",
+        _heading(ctx, record, number),
         desc="点击查看关爱内容",
         sub_title=CARE_HIDDEN,
         fields=fields,
@@ -218,9 +219,15 @@ def care_card(ctx: Context, record: Record, number: str) -> dict[str, Any]:
     )
 
 
+def _heading(ctx: Context, record: Record, number: str) -> str:
+    """``3：集体活动（M2、M5）``: the list number, the kind and the items it counts for."""
+    items = "、".join(items_counted(ctx.session, record))
+    return f"{number}：{RECORD_KIND_NAMES[record.kind]}（{items}）"
+
+
 def _details(ctx: Context, record: Record, number: str, note: str | None) -> str:
     moment = record.occurred_at.astimezone(ctx.zone)
-    lines = [f"{number}：{RECORD_KIND_NAMES[record.kind]}（{'、'.join(record.items)}）"]
+    lines = [_heading(ctx, record, number)]
     if record.title:
         lines.append(f"名称：{record.title}")
     lines.append(f"时间：{format_moment(moment)}")

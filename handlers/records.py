@@ -83,7 +83,6 @@ def _flow_from_quick(quick: QuickRecord, moment: datetime) -> Flow:
         place_done=True,
         note_done=quick.note is not None or quick.kind != RecordKind.CARE,
         title=quick.title,
-        activity_type=quick.activity_type,
         quick=True,
         students_done=True,  # quick text names its participants; none is none
     )

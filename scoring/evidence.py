@@ -29,20 +29,21 @@ SUGGESTION_STEP = Fraction(1, 2)
 
 
 class RecordKind(enum.StrEnum):
-    """The kinds of record the bot produces (same values as ``bot.models.RecordKind``)."""
+    """The kinds of record the bot keeps: what happened. Which assessment items each kind
+    evidences is the rubric's ``[records]`` table, not code."""
 
-    CONTACT = "contact"  # 个别交流 M1, M7
-    GROUP_ACTIVITY = "group_activity"  # 集体活动 M2; by type M4, M5, M7, M8, A1
-    COUNSELLOR_TALK = "counsellor_talk"  # 与辅导员沟通 M3
-    LEADER_TALK = "leader_talk"  # 与学院负责人交流 M3
-    SEMESTER_PLAN = "semester_plan"  # 学期计划 B4
-    MONTHLY_PLAN = "monthly_plan"  # 月度计划 B4
-    MONTHLY_SUMMARY = "monthly_summary"  # 月度总结 B4
-    PUBLICITY = "publicity"  # 宣传素材 M6
-    CARE = "care"  # 关爱记录 B5
-    ACADEMY_BOOKING = "academy_booking"  # 书院空间预约、社区活动 A1
-    EXTERNAL_RESOURCE = "external_resource"  # 校外资源 A3
-    MONTHLY_GUIDANCE = "monthly_guidance"  # 当月个别指导（供学生评价）S1
+    CONTACT = "contact"  # 个别交流
+    GROUP_ACTIVITY = "group_activity"  # 集体活动 (with the activity type its title names)
+    COUNSELLOR_TALK = "counsellor_talk"  # 与辅导员沟通
+    LEADER_TALK = "leader_talk"  # 与学院负责人交流
+    SEMESTER_PLAN = "semester_plan"  # 学期计划
+    MONTHLY_PLAN = "monthly_plan"  # 月度计划
+    MONTHLY_SUMMARY = "monthly_summary"  # 月度总结
+    PUBLICITY = "publicity"  # 宣传素材
+    CARE = "care"  # 关爱记录
+    ACADEMY_BOOKING = "academy_booking"  # 书院空间预约、社区活动
+    EXTERNAL_RESOURCE = "external_resource"  # 校外资源
+    MONTHLY_GUIDANCE = "monthly_guidance"  # 当月个别指导（供学生月度评价）
 
 
 class Per(enum.StrEnum):
@@ -61,18 +62,19 @@ PER_NAMES = {
 
 
 class RecordFact(NamedTuple):
-    """One record of a mentor's daily log, as the scoring needs it (immutable; a named tuple
-    rather than a dataclass because millions of them are made in one pass).
+    """One record of a mentor's daily log, as the scoring needs it: what happened, not what
+    it counts for (immutable; a named tuple rather than a dataclass because millions of them
+    are made in one pass).
 
-    ``items``: the assessment items the record evidences (``Record.items`` in the bot,
-    e.g. ("M2", "M5") for a reading salon). A record counts for an item's requirement when
-    its kind is one of the requirement's kinds and the item is among its ``items``.
+    ``activity``: the activity type a group activity's title names (读书沙龙…), else None.
+    A record counts for an item's requirement when its kind is one of the requirement's kinds
+    and the rubric's ``[records]`` table says the (kind, activity) evidences the item.
     """
 
     mentor_id: MentorKey
     kind: str
     occurred_on: date
-    items: tuple[str, ...]
+    activity: str | None
 
 
 def _as_is(value: Any) -> Any:
@@ -81,14 +83,11 @@ def _as_is(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Encoding:
-    """How a stream of records spells the day and the items, when not as :class:`RecordFact`
-    does: e.g. a database row's UTC hour as text and its items as JSON text. The fold calls
-    ``day`` once per distinct value and ``items`` once per distinct (kind, items), never per
-    record; ``day`` may answer None for a value no calendar has (such records count for
-    nothing)."""
+    """How a stream of records spells the day, when not as :class:`RecordFact` does: e.g. a
+    database row's UTC hour as text. The fold calls ``day`` once per distinct value, never per
+    record; it may answer None for a value no calendar has (such records count for nothing)."""
 
     day: Callable[[Any], date | None] = _as_is
-    items: Callable[[Any], tuple[str, ...]] = _as_is
 
 
 AS_RECORD_FACTS = Encoding()
@@ -252,9 +251,10 @@ def evidence_figures(
 ) -> dict[MentorKey, MentorEvidence]:
     """Figures and suggested scores for every mentor in ``mentors`` or in ``records``.
 
-    One pass over ``records`` (RecordFacts, or tuples in their field order whose day and items
-    ``encoding`` decodes); records outside the academic year or outside every period of a
-    requirement (e.g. a contact in a vacation week) do not count toward it.
+    One pass over ``records`` (RecordFacts, or tuples in their field order whose day
+    ``encoding`` decodes); the rubric says which items each (kind, activity) evidences.
+    Records outside the academic year or outside every period of a requirement (e.g. a
+    contact in a vacation week) do not count toward it.
     """
     requirements = [
         (item_id, requirement)
@@ -265,7 +265,7 @@ def evidence_figures(
     for key, (item_id, requirement) in enumerate(requirements):
         for kind in dict.fromkeys(requirement.kinds):
             routes.setdefault(str(kind), []).append((key, item_id, _SLOT[Per(requirement.per)]))
-    counts = _fold(records, calendar.day_periods(), routes, encoding)
+    counts = _fold(records, calendar.day_periods(), routes, rubric, encoding)
 
     per_mentor: dict[MentorKey, dict[int, list[int]]] = {mentor: {} for mentor in mentors}
     for (mentor, key, _period), count in counts.items():
@@ -280,27 +280,28 @@ def _fold(
     records: Iterable[tuple[MentorKey, str, Any, Any]],
     days: dict[date, tuple[int | None, int | None, int | None, int]],
     routes: dict[str, list[tuple[int, str, int]]],
+    rubric: Rubric,
     encoding: Encoding,
 ) -> dict[tuple[MentorKey, int, int], int]:
     """Counts of matching records per (mentor, requirement, period): the one pass. The
     periods of a day and the requirements a record counts for are worked out once per
-    distinct (encoded) day and per distinct (kind, items)."""
+    distinct (encoded) day and per distinct (kind, activity)."""
     counts: dict[tuple[MentorKey, int, int], int] = {}
     get_count = counts.get
     periods_of: dict[Any, tuple[int | None, int | None, int | None, int] | None] = {}
     get_periods = periods_of.get
     matching: dict[tuple[str, Any], list[tuple[int, int]]] = {}
     unseen = _UNSEEN
-    for mentor_id, kind, day, items in records:  # RecordFact's fields, in order
+    for mentor_id, kind, day, activity in records:  # RecordFact's fields, in order
         periods = get_periods(day, unseen)
         if periods is unseen:
             periods = periods_of[day] = days.get(encoding.day(day))  # type: ignore[arg-type]
         if periods is None:
             continue
-        found = matching.get((kind, items))
+        found = matching.get((kind, activity))
         if found is None:
-            names = encoding.items(items)
-            found = matching[(kind, items)] = [
+            names = rubric.items_for(kind, activity)
+            found = matching[(kind, activity)] = [
                 (key, slot) for key, item_id, slot in routes.get(kind, ()) if item_id in names
             ]
         for key, slot in found:

@@ -26,6 +26,7 @@ DEFAULT_RUBRIC = "2021"
 Role = Literal["college", "academy", "satisfaction", "bonus"]
 Observer = Literal["college", "academy", "system"]
 Rounding = Literal["half_up", "half_even", "down"]
+_KINDS = frozenset(RecordKind)
 Period = Literal["teaching_week", "month", "semester", "year"]
 Credit = Literal["met", "partial"]
 SCORED_ROLES = ("college", "academy")
@@ -128,6 +129,17 @@ class Requirement:
 
 
 @dataclass(frozen=True, config=_CONFIG)
+class Records:
+    """What a record evidences. ``kinds``: the items every record of a kind counts for;
+    ``activities``: the regulation's activity types (words a group activity's title names)
+    and the further items each counts for; a title naming none is ``other_activity``."""
+
+    kinds: dict[RecordKind, tuple[StrictStr, ...]]
+    activities: dict[StrictStr, tuple[StrictStr, ...]] = Field(default_factory=dict)
+    other_activity: StrictStr = "其他"
+
+
+@dataclass(frozen=True, config=_CONFIG)
 class Rubric:
     name: StrictStr
     total: Number
@@ -137,6 +149,7 @@ class Rubric:
     bonus: Bonus
     satisfaction: Satisfaction
     outstanding: Outstanding
+    records: Records
     groups: tuple[Group, ...] = ()
     evidence: dict[StrictStr, tuple[Requirement, ...]] = Field(default_factory=dict)
     source: StrictStr = ""
@@ -161,6 +174,36 @@ class Rubric:
     @cached_property
     def bonus_items(self) -> tuple[Item, ...]:
         return tuple(i for i in self.items if self.role_of(i.id) == "bonus")
+
+    def items_for(self, kind: str, activity: str | None = None) -> tuple[str, ...]:
+        """The items a record of ``kind`` (with the activity type its title named) evidences,
+        in rubric order; none for a kind the rubric does not count. An activity type stored in
+        another rubric's words counts as the longest of this rubric's words it contains."""
+        key = (str(kind), activity)
+        found = self._items_of.get(key)
+        if found is None:
+            wanted = set(self.records.kinds.get(RecordKind(kind), ())) if kind in _KINDS else set()
+            if activity is not None:  # a word of this rubric, or one naming such a word
+                words = self.records.activities
+                wanted.update(words.get(activity) or words.get(self.activity_type(activity), ()))
+            found = self._items_of[key] = tuple(i.id for i in self.items if i.id in wanted)
+        return found
+
+    def activity_type(self, title: str) -> str:
+        """The activity type ``title`` names (the longest matching word, so that 读书分享会
+        is 读书分享, not 分享会), else ``records.other_activity``."""
+        for word in self._activity_words:
+            if word in title:
+                return word
+        return self.records.other_activity
+
+    @cached_property
+    def _activity_words(self) -> tuple[str, ...]:
+        return tuple(sorted(self.records.activities, key=len, reverse=True))
+
+    @cached_property
+    def _items_of(self) -> dict[tuple[str, str | None], tuple[str, ...]]:
+        return {}
 
 
 class RubricError(ValueError):
@@ -230,6 +273,7 @@ def check_rubric(rubric: Rubric) -> list[str]:
     problems += _check_bonus(rubric)
     problems += _check_satisfaction(rubric)
     problems += _check_outstanding(rubric)
+    problems += _check_records(rubric)
     problems += _check_evidence(rubric)
     return problems
 
@@ -397,6 +441,28 @@ def _check_outstanding(rubric: Rubric) -> list[str]:
     return []
 
 
+def _check_records(rubric: Rubric) -> list[str]:
+    problems = []
+    records = rubric.records
+    for kind in RecordKind:
+        if kind not in records.kinds:
+            problems.append(
+                f"规则：每种记录都须写明计入哪些考核项（可为空）— records.kinds 缺少 {kind.value}"
+            )
+    countable = {i.id for i in rubric.items if rubric.role_of(i.id) != "satisfaction"}
+    named = [(f"records.kinds.{kind.value}", items) for kind, items in records.kinds.items()]
+    named += [(f"records.activities.{word}", items) for word, items in records.activities.items()]
+    for where, items in named:
+        for item_id in items:
+            if item_id not in countable:
+                problems.append(
+                    f"规则：记录只能计入已定义的考核项（满意度项除外）— {where} 中的 {item_id}"
+                )
+    if records.other_activity in records.activities:
+        problems.append(f"规则：“其他”活动类型不能同时是列出的活动类型 — {records.other_activity}")
+    return problems
+
+
 def _check_evidence(rubric: Rubric) -> list[str]:
     problems = []
     scored = {i.id for i in rubric.scored_items}
@@ -405,7 +471,17 @@ def _check_evidence(rubric: Rubric) -> list[str]:
             problems.append(f"规则：台账依据只能对应人工评分的考核项 — {item_id} 不是 B/M/A 项")
         if not requirements:
             problems.append(f"规则：台账依据至少一项要求 — {item_id} 为空")
+        by_activity = {i for items in rubric.records.activities.values() for i in items}
         for requirement in requirements:
             if not requirement.kinds:
                 problems.append(f"规则：台账要求须列出记录类型 — {item_id}「{requirement.label}」")
+            for kind in requirement.kinds:
+                counted = rubric.records.kinds.get(kind, ())
+                if item_id not in counted and not (
+                    kind == RecordKind.GROUP_ACTIVITY and item_id in by_activity
+                ):
+                    problems.append(
+                        f"规则：台账要求的记录类型须计入该项 — {item_id}「{requirement.label}」"
+                        f"列出 {kind.value}，但 records 中该类记录不计入 {item_id}"
+                    )
     return problems

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gc
 import itertools
-import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -52,16 +51,16 @@ def record_rows(
     session: so.Session, year: AcademicYear, zone: ZoneInfo, college_id: int | None = None
 ) -> tuple[Iterator[tuple[int, str, Any, str | None]], Encoding]:
     """The year's non-deleted records (of one college's mentors when given) as the driver's
-    rows in RecordFact's field order, and the :class:`~scoring.Encoding` of their day and items.
+    rows in RecordFact's field order, and the :class:`~scoring.Encoding` of their day.
 
-    Millions of rows pass here, so nothing is converted per row: the kind is its stored
-    string, the items JSON text (a handful of distinct values), the day the date in ``zone``
+    Millions of rows pass here, so nothing is converted per row: the kind and the activity
+    type are their stored strings (a handful of distinct values), the day the date in ``zone``
     computed by PostgreSQL, or on SQLite the stored UTC hour as text ("YYYY-MM-DD HH"); the
     fold decodes each distinct value once."""
     record = Record.__table__.c  # plain Core columns: no ORM row processing
     if session.get_bind().dialect.name == "postgresql":
         moment = sa.cast(sa.func.timezone(zone.key, record.occurred_at), sa.Date)
-        encoding = Encoding(items=_items_from_json)
+        encoding = Encoding()
     else:
         moment = sa.func.substr(sa.type_coerce(record.occurred_at, sa.String), 1, 13)
 
@@ -69,12 +68,12 @@ def record_rows(
             utc = datetime.fromisoformat(utc_hour + ":00").replace(tzinfo=UTC)
             return utc.astimezone(zone).date()
 
-        encoding = Encoding(day=local_day, items=_items_from_json)
+        encoding = Encoding(day=local_day)
     query = sa.select(
         record.mentor_id,
         sa.type_coerce(record.kind, sa.String),
         moment,
-        sa.cast(record["items"], sa.Text),
+        record.activity_type,
     ).where(record.year_id == year.id, record.deleted_at.is_(None))
     if college_id is not None:
         assigned = MentorAssignment.__table__.c
@@ -92,12 +91,8 @@ def record_facts(
     """:func:`record_rows` decoded, one RecordFact per record (to look at them; the figures
     fold the rows as they come)."""
     rows, encoding = record_rows(session, year, zone, college_id)
-    for mentor_id, kind, day, items in rows:
-        yield RecordFact(mentor_id, kind, encoding.day(day), encoding.items(items))
-
-
-def _items_from_json(text: str | None) -> tuple[str, ...]:
-    return tuple(json.loads(text)) if text else ()
+    for mentor_id, kind, day, activity in rows:
+        yield RecordFact(mentor_id, kind, encoding.day(day), activity)
 
 
 _STREAM_OPEN = "evidence_stream_open"

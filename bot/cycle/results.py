@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,24 +33,10 @@ from bot.models import (
     ScoreSource,
     Unit,
 )
-from scoring import Assessment, MentorInput, MentorResult, Rubric, evaluate, load_rubric
+from bot.rubrics import rubric_named, rubric_of
+from scoring import Assessment, MentorInput, MentorResult, Rubric, evaluate
 from scoring.engine import CollegeResult
 from scoring.numbers import fmt
-from scoring.rubric import DEFAULT_RUBRIC
-
-
-@lru_cache(maxsize=8)
-def rubric_named(name: str) -> Rubric:
-    if name == DEFAULT_RUBRIC:
-        return load_rubric()
-    from importlib import resources
-
-    path = resources.files("scoring").joinpath(f"rubrics/{name}.toml")
-    return load_rubric(str(path))
-
-
-def rubric_of(cycle: AssessmentCycle) -> Rubric:
-    return rubric_named(cycle.rubric)
 
 
 def college_item_ids(rubric: Rubric) -> list[str]:

@@ -19,6 +19,7 @@ from bot.models import RECORD_KIND_NAMES, Record, RecordKind
 from bot.pages.auth import error_page, login_required
 from bot.records.care import CareNoteRefused, read_care_note
 from bot.records.dates import format_moment
+from bot.rubrics import items_counted
 
 blueprint = Blueprint("care", __name__, url_prefix="/m/care")
 
@@ -58,7 +59,7 @@ def show_care_record(record_id: int) -> Any:
         render_template(
             "pages/care_record.html",
             kind=RECORD_KIND_NAMES[record.kind],
-            items="、".join(record.items or []),
+            items="、".join(items_counted(session, record)),
             mentor=record.mentor.name,
             students="、".join(p.student.name for p in record.participants) or "无",
             when=f"{moment.year}年{format_moment(moment)}",

@@ -153,7 +153,6 @@ def receive_upload() -> Any:
             year_id=year.id,
             mentor_id=g.person.id,
             kind=purpose.record_kind,
-            items=["B4"],
             title=purpose.title,
             occurred_at=now,
             created_at=now,

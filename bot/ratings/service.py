@@ -237,7 +237,6 @@ def ensure_monthly_guidance(
     session: so.Session, now: datetime, policy: RatingPolicy
 ) -> list[Record]:
     """Last month's MONTHLY_GUIDANCE record per mentor, with every student contacted then."""
-    from bot.records.kinds import items_for
     from bot.records.service import current_year
 
     start, end = rules.previous_month(now, policy.zone)
@@ -280,7 +279,6 @@ def ensure_monthly_guidance(
                 year_id=year.id,
                 mentor_id=mentor_id,
                 kind=RecordKind.MONTHLY_GUIDANCE,
-                items=items_for(RecordKind.MONTHLY_GUIDANCE),
                 title=f"{start.month}月个别指导",
                 occurred_at=guidance_at,
                 created_at=now,

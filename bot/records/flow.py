@@ -139,7 +139,6 @@ class Flow:
     sealed_note: str | None = None  # a care note encrypted with CARE_NOTES_KEY (care.seal)
     note_done: bool = False
     title: str = ""
-    activity_type: str | None = None
     quick: bool = False
     problems: list[str] = field(default_factory=list)
     candidate_ids: list[int] = field(default_factory=list)

@@ -15,7 +15,6 @@ from datetime import date
 
 from bot.models import RecordKind
 from bot.records.dates import When, parse_time, parse_when
-from bot.records.kinds import activity_type
 from bot.records.names import could_be_name
 
 COMMANDS: dict[str, RecordKind | None] = {
@@ -85,7 +84,6 @@ class QuickRecord:
     place: str | None = None
     title: str = ""
     note: str | None = None
-    activity_type: str | None = None
 
 
 def parse_quick(
@@ -219,7 +217,6 @@ def _fill_text(record: QuickRecord, others: list[str]) -> None:
                 "请写上活动名称，例如：活动 读书沙龙 11月20日19:00 图书馆 参加：张三、李四"
             )
         record.title = others[0]
-        record.activity_type = activity_type(others[0])
         record.place = others[1] if len(others) > 1 else None
         record.note = " ".join(others[2:]) or None
         record.online = False if record.online is None else record.online

@@ -25,8 +25,8 @@ from bot.models import (
     RecordParticipant,
 )
 from bot.records.care import encrypt_note
-from bot.records.kinds import items_for
 from bot.records.names import Student
+from bot.rubrics import rubric_for_year
 
 
 @dataclass
@@ -40,7 +40,6 @@ class NewRecord:
     place: str | None = None
     online: bool | None = None
     note: str | None = None
-    activity_type: str | None = None
 
 
 def current_year(session: so.Session, day: date) -> AcademicYear | None:
@@ -93,6 +92,14 @@ def title_for(new: NewRecord) -> str:
     return new.note[:50]
 
 
+def activity_named(session: so.Session, year_id: int, kind: RecordKind, title: str) -> str | None:
+    """The activity type a group activity's title names, in the words of the year's rubric;
+    None for other kinds."""
+    if kind != RecordKind.GROUP_ACTIVITY:
+        return None
+    return rubric_for_year(session, year_id).activity_type(title)
+
+
 def create_record(
     session: so.Session,
     *,
@@ -102,15 +109,16 @@ def create_record(
     care_key: str,
     now: datetime,
 ) -> Record:
-    """Write the record, its participants and an audit entry; the care note encrypted."""
+    """Write the record, its participants and an audit entry; the care note encrypted. A
+    group activity keeps the activity type its title names (the year's rubric's words)."""
     sensitive = new.kind == RecordKind.CARE and bool(new.note)
+    title = title_for(new)
     record = Record(
         year_id=year.id,
         mentor_id=mentor.id,
         kind=new.kind,
-        activity_type=new.activity_type,
-        items=items_for(new.kind, new.activity_type),
-        title=title_for(new),
+        activity_type=activity_named(session, year.id, new.kind, title),
+        title=title,
         occurred_at=new.occurred_at,
         place=new.place,
         online=new.online,
@@ -134,7 +142,6 @@ def snapshot(record: Record) -> dict[str, Any]:
         "kind": record.kind.value,
         "title": record.title,
         "activity_type": record.activity_type,
-        "items": list(record.items or []),
         "occurred_at": record.occurred_at.isoformat(),
         "place": record.place,
         "online": record.online,
@@ -211,6 +218,8 @@ def update_record(
         if name not in {"occurred_at", "place", "online", "note", "title"}:
             raise ValueError(f"{name} cannot be changed")
         setattr(record, name, value)
+        if name == "title":
+            record.activity_type = activity_named(session, record.year_id, record.kind, value)
     if student_ids is not None:
         record.participants = [
             RecordParticipant(student_id=sid) for sid in dict.fromkeys(student_ids)

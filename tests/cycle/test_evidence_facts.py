@@ -44,12 +44,12 @@ def test_facts_carry_the_local_day_and_leave_out_deleted_records_and_other_years
             ]
         )
 
-        def record(mentor, kind, items, when, *, year_id=year.id, deleted=False) -> Record:
+        def record(mentor, kind, activity, when, *, year_id=year.id, deleted=False) -> Record:
             return Record(
                 year_id=year_id,
                 mentor_id=mentor.id,
                 kind=kind,
-                items=items,
+                activity_type=activity,
                 occurred_at=when,
                 created_at=stamp,
                 updated_at=stamp,
@@ -58,13 +58,13 @@ def test_facts_carry_the_local_day_and_leave_out_deleted_records_and_other_years
 
         session.add_all(
             [
-                record(wang, RecordKind.CONTACT, ["M1", "M7"], _at(2025, 10, 8, 0, 30)),
-                record(wang, RecordKind.CONTACT, ["M1", "M7"], _at(2025, 10, 8, 23, 59)),
-                record(wang, RecordKind.GROUP_ACTIVITY, ["M2", "M5"], _at(2026, 3, 1, 7, 59)),
-                record(wang, RecordKind.CARE, [], _at(2025, 12, 1, 9, 0)),
-                record(wang, RecordKind.CONTACT, ["M1"], _at(2025, 10, 9, 9), deleted=True),
-                record(liu, RecordKind.PUBLICITY, ["M6"], _at(2025, 11, 30, 8, 0)),
-                record(liu, RecordKind.CONTACT, ["M1"], _at(2024, 10, 9, 9), year_id=other_year.id),
+                record(wang, RecordKind.CONTACT, None, _at(2025, 10, 8, 0, 30)),
+                record(wang, RecordKind.CONTACT, None, _at(2025, 10, 8, 23, 59)),
+                record(wang, RecordKind.GROUP_ACTIVITY, "读书沙龙", _at(2026, 3, 1, 7, 59)),
+                record(wang, RecordKind.CARE, None, _at(2025, 12, 1, 9, 0)),
+                record(wang, RecordKind.CONTACT, None, _at(2025, 10, 9, 9), deleted=True),
+                record(liu, RecordKind.PUBLICITY, None, _at(2025, 11, 30, 8, 0)),
+                record(liu, RecordKind.CONTACT, None, _at(2024, 10, 9, 9), year_id=other_year.id),
             ]
         )
         session.flush()
@@ -75,12 +75,12 @@ def test_facts_carry_the_local_day_and_leave_out_deleted_records_and_other_years
         of_college = sorted(record_facts(session, year, ZONE, college_id), key=repr)
 
     wang_facts = [
-        RecordFact(ids["wang"], "contact", date(2025, 10, 8), ("M1", "M7")),
-        RecordFact(ids["wang"], "contact", date(2025, 10, 8), ("M1", "M7")),
-        RecordFact(ids["wang"], "group_activity", date(2026, 3, 1), ("M2", "M5")),
-        RecordFact(ids["wang"], "care", date(2025, 12, 1), ()),
+        RecordFact(ids["wang"], "contact", date(2025, 10, 8), None),
+        RecordFact(ids["wang"], "contact", date(2025, 10, 8), None),
+        RecordFact(ids["wang"], "group_activity", date(2026, 3, 1), "读书沙龙"),
+        RecordFact(ids["wang"], "care", date(2025, 12, 1), None),
     ]
-    liu_facts = [RecordFact(ids["liu"], "publicity", date(2025, 11, 30), ("M6",))]
+    liu_facts = [RecordFact(ids["liu"], "publicity", date(2025, 11, 30), None)]
     assert every == sorted(wang_facts + liu_facts, key=repr)
     assert of_college == sorted(wang_facts, key=repr)
 
@@ -99,7 +99,6 @@ def test_no_other_statement_runs_while_a_stream_is_open(database):
                 year_id=year.id,
                 mentor_id=wang.id,
                 kind=RecordKind.CONTACT,
-                items=["M1"],
                 occurred_at=_at(2025, 10, day, 9),
                 created_at=stamp,
                 updated_at=stamp,
@@ -118,7 +117,7 @@ def test_no_other_statement_runs_while_a_stream_is_open(database):
         assert session.scalar(sa.select(sa.func.count()).select_from(Record)) == 3
 
     assert sorted([first, *rest]) == [
-        RecordFact(wang.id, "contact", date(2025, 10, day), ("M1",)) for day in (8, 9, 10)
+        RecordFact(wang.id, "contact", date(2025, 10, day), None) for day in (8, 9, 10)
     ]
 
 
@@ -136,7 +135,6 @@ def test_a_reader_that_stops_early_leaves_a_large_stream_s_transaction_usable(da
             sa.literal(year.id),
             sa.literal(wang.id),
             sa.literal(RecordKind.CONTACT.value),
-            sa.cast(sa.literal('["M1"]'), Record.__table__.c["items"].type),
             sa.literal(""),
             sa.literal(_at(2025, 10, 8, 9)),
             sa.literal(_at(2025, 10, 8, 9)),
@@ -148,7 +146,6 @@ def test_a_reader_that_stops_early_leaves_a_large_stream_s_transaction_usable(da
                     "year_id",
                     "mentor_id",
                     "kind",
-                    "items",
                     "title",
                     "occurred_at",
                     "created_at",
@@ -159,7 +156,7 @@ def test_a_reader_that_stops_early_leaves_a_large_stream_s_transaction_usable(da
         )
         first = next(record_facts(session, year, ZONE))
         assert session.scalar(sa.select(sa.func.count()).select_from(Record)) == 50_000
-    assert first == RecordFact(wang.id, "contact", date(2025, 10, 8), ("M1",))
+    assert first == RecordFact(wang.id, "contact", date(2025, 10, 8), None)
 
 
 def test_the_cyclic_collector_is_paused_for_the_fold_only(database, monkeypatch):

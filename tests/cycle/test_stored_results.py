@@ -251,7 +251,7 @@ def test_retention_purge_and_late_ratings_leave_closed_results_alone(
         now = datetime.now(UTC)
         record = Record(
             year_id=cycle.year_id, mentor_id=assignment.mentor_id,
-            kind=RecordKind.GROUP_ACTIVITY, items=["M2"], title="八月底的读书沙龙",
+            kind=RecordKind.GROUP_ACTIVITY, title="八月底的读书沙龙",
             occurred_at=datetime(2026, 8, 30, 10, tzinfo=UTC), created_at=now, updated_at=now,
         )  # fmt: skip
         session.add(record)

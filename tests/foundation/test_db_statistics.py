@@ -35,7 +35,6 @@ def test_after_the_job_sqlite_reads_a_year_that_is_the_whole_table_straight_thro
                     "year_id": year.id,
                     "mentor_id": mentor.id,
                     "kind": "contact",
-                    "items": ["M1"],
                     "title": "",
                     "occurred_at": NOW,
                     "created_at": NOW,

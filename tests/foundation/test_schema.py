@@ -51,7 +51,6 @@ def test_timestamps_come_back_aware_and_equal(database):
                 occurred_at=when,
                 created_at=when,
                 updated_at=when,
-                items=["M1"],
             )
         )
     with database.session() as session:
@@ -59,7 +58,7 @@ def test_timestamps_come_back_aware_and_equal(database):
         assert record.occurred_at == when
         assert record.occurred_at.tzinfo is not None
         assert record.occurred_at.utcoffset() == timedelta(0)
-        assert record.items == ["M1"]
+        assert record.activity_type is None
 
 
 def test_naive_datetime_is_refused(database):

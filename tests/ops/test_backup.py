@@ -34,7 +34,6 @@ def _seed(app, database) -> None:
             year_id=year.id,
             mentor_id=mentor.id,
             kind=RecordKind.CONTACT,
-            items=["M1", "M7"],
             title="聊选课",
             occurred_at=now,
             created_at=now,

@@ -151,7 +151,6 @@ def seed_day(database: Any, now: datetime, zone: ZoneInfo) -> Day:
                 mentor_id=mentor.id,
                 kind=RecordKind.GROUP_ACTIVITY,
                 activity_type="读书沙龙",
-                items=["M2", "M5"],
                 title=f"读书沙龙第{m + 1}期",
                 occurred_at=now - timedelta(hours=5),
                 created_at=now,

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from bot.db import get_database
 from bot.models import AcademicYear, AuditEntry, EvidenceFile, OutboxMessage, Record, Role
+from bot.rubrics import items_counted
 from tests.factories import add_person
 from tests.live import LiveApp, serve
 
@@ -78,7 +79,7 @@ def test_sign_in_and_upload_a_semester_plan(live):
         assert evidence.filename == "2026秋季学期计划.pdf"
         assert evidence.size == len(PDF)
         assert record.kind == "semester_plan"
-        assert record.items == ["B4"]
+        assert items_counted(session, record) == ("B4",)
         stored = live.app.extensions["settings"].storage_dir(live.app.instance_path)
         assert (stored / evidence.storage_key).read_bytes() == PDF
         [confirmation] = session.scalars(sa.select(OutboxMessage)).all()

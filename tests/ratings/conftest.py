@@ -42,7 +42,6 @@ def add_activity(
             mentor_id=world.ids[mentor],
             kind=RecordKind.GROUP_ACTIVITY,
             activity_type="读书沙龙",
-            items=["M2", "M5"],
             title=title,
             occurred_at=now - ended - timedelta(hours=2),
             created_at=now,

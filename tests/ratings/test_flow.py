@@ -218,7 +218,6 @@ def _contact(database, world, student, at):
             year_id=world.year_id,
             mentor_id=world.ids["wanglaoshi"],
             kind=RecordKind.CONTACT,
-            items=["M1", "M7"],
             title="聊选课",
             occurred_at=at,
             created_at=at,

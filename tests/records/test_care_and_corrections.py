@@ -279,3 +279,19 @@ def test_the_guided_care_flow_seals_the_note_and_does_not_echo_it(app, phone, da
     record = _only_record(database)
     assert decrypt_note(app.extensions["settings"].CARE_NOTES_KEY, record.sensitive_note) == NOTE
     assert not [cell for cell in _outbox_cells(database) if "情绪" in cell]
+
+
+def test_renaming_an_activity_changes_what_it_counts_for(phone, database, world):
+    """The activity type follows the title: a reading salon renamed a lecture counts for M4,
+    no longer for M5, and the list says so."""
+    phone.say(world.mentor, "活动 读书沙龙 昨天 图书馆 参加：张三")
+    assert "计入考核指标 M2、M5" in phone.last_text(world.mentor)
+    phone.say(world.mentor, "修改 1 名称 人工智能学术讲座")
+    assert phone.last_text(world.mentor) == "已修改第 1 条的名称：人工智能学术讲座"
+    with database.session() as session:
+        record = session.scalars(sa.select(Record)).one()
+        assert record.activity_type == "学术讲座"
+    phone.say(world.mentor, "记录")
+    assert "集体活动" in phone.last_text(world.mentor)
+    phone.say(world.mentor, "查看 1")
+    assert phone.last_text(world.mentor).startswith("第 1 条：集体活动（M2、M4）")

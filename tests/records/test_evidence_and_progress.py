@@ -86,7 +86,6 @@ def _pending(database, world, *media_ids, created_at=None):
             year_id=world.year_id,
             mentor_id=world.ids["wanglaoshi"],
             kind="contact",
-            items=["M1"],
             title="x",
             occurred_at=datetime.now(UTC),
             created_at=datetime.now(UTC),

@@ -12,6 +12,9 @@ from bot.models import RECORD_KIND_NAMES, Record, RecordKind
 from bot.records.flow import FLOW
 from bot.state import ConversationState
 from handlers import record_flow
+from scoring import load_rubric
+
+RUBRIC = load_rubric()
 
 
 def _records(database) -> list[tuple[Record, list[str]]]:
@@ -20,10 +23,15 @@ def _records(database) -> list[tuple[Record, list[str]]]:
         return [(row, sorted(p.student.userid for p in row.participants)) for row in rows]
 
 
+def _counted(record: Record) -> list[str]:
+    """The items the record counts for, as the rubric says when it is read."""
+    return list(RUBRIC.items_for(record.kind, record.activity_type))
+
+
 def _saved(database) -> list[tuple[Any, ...]]:
     """What a record says, without its id and times."""
     return [
-        (r.kind, r.items, r.title, r.note, r.place, r.online, r.activity_type, students)
+        (r.kind, _counted(r), r.title, r.note, r.place, r.online, r.activity_type, students)
         for r, students in _records(database)
     ]
 
@@ -226,7 +234,7 @@ def test_academy_activity_type_time_place_and_participants(phone, database, worl
         "已记录书院空间预约/社区活动（计入考核指标 A1）"
     )
     [(record, students)] = _records(database)
-    assert (record.kind, record.items, record.title) == (
+    assert (record.kind, _counted(record), record.title) == (
         RecordKind.ACADEMY_BOOKING,
         ["A1"],
         "参加书院社区活动",

@@ -9,6 +9,9 @@ from bot.models import AuditEntry, Record, RecordKind
 from bot.records.flow import FLOW
 from bot.state import ConversationState
 from handlers import record_flow
+from scoring import load_rubric
+
+RUBRIC = load_rubric()
 
 
 def _records(database):
@@ -28,7 +31,7 @@ def test_quick_contact_is_recorded_and_confirmed(phone, database, world):
     assert students == ["lisi", "zhangsan"]
     assert record.online is True
     assert record.note == "聊选课"
-    assert record.items == ["M1", "M7"]
+    assert RUBRIC.items_for(record.kind, record.activity_type) == ("M1", "M7")
     assert abs(record.occurred_at - datetime.now(UTC)) < timedelta(minutes=2)
     with database.session() as session:
         [entry] = session.scalars(sa.select(AuditEntry)).all()
@@ -77,7 +80,8 @@ def test_other_kinds_by_quick_text(phone, database, world, text, kind, items):
     phone.say(world.mentor, text)
     assert phone.last_text(world.mentor).startswith("已记录")
     [(record, students)] = _records(database)
-    assert (record.kind, record.items, students) == (kind, items, [])
+    counted = RUBRIC.items_for(record.kind, record.activity_type)
+    assert (record.kind, counted, students) == (kind, tuple(items), [])
 
 
 def test_unknown_name_is_asked_about_never_guessed(phone, database, world):

@@ -22,7 +22,10 @@ from bot.models import (
     Unit,
     UnitKind,
 )
+from scoring import load_rubric
 from tests.roster.helpers import empty_tables, table_counts
+
+RUBRIC = load_rubric()
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 END_OF_YEAR = datetime(2026, 8, 31, 12, 0, tzinfo=SHANGHAI)
@@ -83,7 +86,7 @@ def test_demo_seed_counts_and_is_idempotent(app, database):
             assert by_kind[kind] > 0, kind
         for record in records:
             assert record.occurred_at <= END_OF_YEAR and record.created_at <= END_OF_YEAR
-            assert record.items
+            assert RUBRIC.items_for(record.kind, record.activity_type)
         activities = [r for r in records if r.kind == RecordKind.GROUP_ACTIVITY]
         per_semester = Counter(
             (r.mentor_id, r.occurred_at.month in (9, 10, 11, 12, 1)) for r in activities

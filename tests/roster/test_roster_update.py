@@ -37,7 +37,6 @@ def _add_contact(database, mentor_number: str, student_number: str) -> int:
             occurred_at=WHEN,
             created_at=WHEN,
             updated_at=WHEN,
-            items=["M1"],
         )
         record.participants = [RecordParticipant(student_id=_number(session, student_number).id)]
         session.add(record)

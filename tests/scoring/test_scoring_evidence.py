@@ -4,9 +4,10 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 import pytest
-from scoring_helpers import rubric
+from scoring_helpers import rubric, rubric_data
 
 from scoring.evidence import (
     Calendar,
@@ -18,6 +19,7 @@ from scoring.evidence import (
     evidence_figures,
     suggest,
 )
+from scoring.rubric import Rubric, rubric_from_dict
 
 
 def week(monday: date) -> DateRange:
@@ -36,8 +38,10 @@ CALENDAR = Calendar.for_year(
 )
 
 
-def fact(kind: RecordKind, day: date, *items: str, mentor: str = "T1") -> RecordFact:
-    return RecordFact(mentor, kind, day, items)
+def fact(
+    kind: RecordKind, day: date, activity: str | None = None, mentor: str = "T1"
+) -> RecordFact:
+    return RecordFact(mentor, kind, day, activity)
 
 
 def records() -> list[RecordFact]:
@@ -45,35 +49,35 @@ def records() -> list[RecordFact]:
     facts = []
     # M1: six weeks with 2+ contacts, one week with 1, one with none; vacation contacts too
     for monday in AUTUMN_WEEKS + SPRING_WEEKS[:2]:
-        facts += [fact(contact, monday, "M1", "M7"), fact(contact, monday + timedelta(2), "M1")]
-    facts.append(fact(contact, SPRING_WEEKS[2], "M1"))
-    facts += [fact(contact, date(2026, 1, 28), "M1")] * 3  # winter vacation: not a teaching week
-    # M2: 3 in autumn (counts 2), 1 in spring → 3/4; one also evidences M5
+        facts += [fact(contact, monday), fact(contact, monday + timedelta(2))]
+    facts.append(fact(contact, SPRING_WEEKS[2]))
+    facts += [fact(contact, date(2026, 1, 28))] * 3  # winter vacation: not a teaching week
+    # M2: 3 in autumn (counts 2), 1 in spring → 3/4; the reading salon also evidences M5
     facts += [
-        fact(group, date(2025, 9, 20), "M2", "M5"),
-        fact(group, date(2025, 10, 1), "M2"),
-        fact(group, date(2025, 12, 1), "M2"),
+        fact(group, date(2025, 9, 20), "读书沙龙"),
+        fact(group, date(2025, 10, 1)),
+        fact(group, date(2025, 12, 1)),
     ]
     # M3: counsellor in autumn only, college leader in both → (1/2 + 1) / 2
     facts += [
-        fact(RecordKind.COUNSELLOR_TALK, date(2025, 10, 9), "M3"),
-        fact(RecordKind.LEADER_TALK, date(2025, 10, 9), "M3"),
-        fact(RecordKind.LEADER_TALK, date(2026, 4, 9), "M3"),
+        fact(RecordKind.COUNSELLOR_TALK, date(2025, 10, 9)),
+        fact(RecordKind.LEADER_TALK, date(2025, 10, 9)),
+        fact(RecordKind.LEADER_TALK, date(2026, 4, 9)),
     ]
     # A1: three bookings in spring (counts 2 of 2), none in autumn → 1/2
-    facts += [fact(RecordKind.ACADEMY_BOOKING, date(2026, 5, d), "A1") for d in (1, 2, 3)]
+    facts += [fact(RecordKind.ACADEMY_BOOKING, date(2026, 5, d)) for d in (1, 2, 3)]
     # M6: 2 items in September, 1 in October, over 11 months against 2 each → 3/22
-    facts += [fact(RecordKind.PUBLICITY, date(2025, 9, d), "M6") for d in (2, 3)]
-    facts.append(fact(RecordKind.PUBLICITY, date(2025, 10, 2), "M6"))
+    facts += [fact(RecordKind.PUBLICITY, date(2025, 9, d)) for d in (2, 3)]
+    facts.append(fact(RecordKind.PUBLICITY, date(2025, 10, 2)))
     # B4: both semester plans, a monthly plan every counted month, no summaries → 2/3
-    facts += [fact(RecordKind.SEMESTER_PLAN, date(2025, 9, 1), "B4")]
-    facts += [fact(RecordKind.SEMESTER_PLAN, date(2026, 2, 25), "B4")]
-    facts += [fact(RecordKind.MONTHLY_PLAN, date(y, m, 1), "B4") for (y, m) in CALENDAR.months]
-    # outside the year, unknown kinds and records not tagged with the item count for nothing
+    facts += [fact(RecordKind.SEMESTER_PLAN, date(2025, 9, 1))]
+    facts += [fact(RecordKind.SEMESTER_PLAN, date(2026, 2, 25))]
+    facts += [fact(RecordKind.MONTHLY_PLAN, date(y, m, 1)) for (y, m) in CALENDAR.months]
+    # outside the year and unknown kinds count for nothing; an untyped activity is M2 only
     facts += [
-        fact(RecordKind.COUNSELLOR_TALK, date(2026, 9, 10), "M3"),
-        RecordFact("T1", "coffee", date(2025, 9, 9), ("M1",)),
-        fact(group, date(2026, 4, 1), "M2"),  # the spring activity: M2 only, not M4
+        fact(RecordKind.COUNSELLOR_TALK, date(2026, 9, 10)),
+        RecordFact("T1", "coffee", date(2025, 9, 9), None),
+        fact(group, date(2026, 4, 1), "茶话会"),  # the spring activity: M2 only, not M4
     ]
     return facts
 
@@ -120,7 +124,7 @@ def test_hand_worked_figures_and_suggestions() -> None:
 
 
 def test_mentors_without_records_get_zero_figures_and_several_mentors_are_separate() -> None:
-    facts = [fact(RecordKind.PUBLICITY, date(2025, 9, 2), "M6", mentor="T2")] * 30
+    facts = [fact(RecordKind.PUBLICITY, date(2025, 9, 2), mentor="T2")] * 30
     result = evidence_figures(facts, CALENDAR, rubric(), mentors=["T1", "T2"])
     assert set(result) == {"T1", "T2"}
     assert all(item.suggested == 0 for item in result["T1"].items)
@@ -144,29 +148,57 @@ def test_one_pass_over_a_single_use_stream() -> None:
 
 
 def test_encoded_rows_give_the_same_figures_decoding_each_distinct_value_once() -> None:
-    """Rows as a database gives them (the day as text, the items as JSON text, say), with
-    the Encoding that decodes them, fold to exactly the RecordFacts' figures."""
+    """Rows as a database gives them (the day as text, say), with the Encoding that decodes
+    them, fold to exactly the RecordFacts' figures; each distinct day is decoded once and the
+    rubric asked once per distinct (kind, activity)."""
     decoded_days: list[str] = []
-    decoded_items: list[str] = []
+    asked: list[tuple[str, str | None]] = []
 
     def day(text: str) -> date | None:
         decoded_days.append(text)
         return None if text == "never" else date.fromisoformat(text)
 
-    def items(text: str) -> tuple[str, ...]:
-        decoded_items.append(text)
-        return tuple(text.split(",")) if text else ()
+    class CountingRubric:
+        def __init__(self, rubric: Rubric) -> None:
+            self._rubric = rubric
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._rubric, name)
+
+        def items_for(self, kind: str, activity: str | None = None) -> tuple[str, ...]:
+            asked.append((kind, activity))
+            return self._rubric.items_for(kind, activity)
 
     facts = records()
-    rows = [(m, k, d.isoformat(), ",".join(i)) for m, k, d, i in facts]
-    rows.append(("T1", RecordKind.CONTACT, "never", "M1"))  # a day no calendar knows
-    encoding = Encoding(day=day, items=items)
+    rows = [(m, k, d.isoformat(), a) for m, k, d, a in facts]
+    rows.append(("T1", RecordKind.CONTACT, "never", None))  # a day no calendar knows
+    encoding = Encoding(day=day)
+    counting: Any = CountingRubric(rubric())
 
-    assert evidence_figures(rows, CALENDAR, rubric(), encoding=encoding) == evidence_figures(
+    assert evidence_figures(rows, CALENDAR, counting, encoding=encoding) == evidence_figures(
         facts, CALENDAR, rubric()
     )
     assert sorted(decoded_days) == sorted({row[2] for row in rows})
-    assert len(decoded_items) == len({(row[1], row[3]) for row in rows if row[2] != "never"})
+    assert sorted(asked, key=repr) == sorted({(r[1], r[3]) for r in facts}, key=repr)
+
+
+def test_the_rubric_says_what_a_record_counts_for_when_it_is_read() -> None:
+    """The same records, read with a rubric whose [records] table differs, count for what
+    that rubric says: nothing about the items is stored in a record."""
+    data = rubric_data()
+    data["records"]["activities"]["读书沙龙"] = ["M4"]
+    moved = rubric_from_dict(data)
+    salon = [fact(RecordKind.GROUP_ACTIVITY, date(2025, 9, 20), "读书沙龙")]
+    before = evidence_figures(salon, CALENDAR, rubric())["T1"]
+    after = evidence_figures(salon, CALENDAR, moved)["T1"]
+    assert (
+        before.item("M5").requirements[0].records,
+        before.item("M4").requirements[0].records,
+    ) == (1, 0)
+    assert (after.item("M5").requirements[0].records, after.item("M4").requirements[0].records) == (
+        0,
+        1,
+    )
 
 
 def test_a_calendar_without_teaching_weeks_gives_no_m1_suggestion() -> None:

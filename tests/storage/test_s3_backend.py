@@ -130,7 +130,6 @@ def _pending_photos(database, *media_ids: str) -> None:
             year_id=year.id,
             mentor_id=mentor.id,
             kind=RecordKind.CONTACT,
-            items=["M1"],
             title="聊选课",
             occurred_at=now,
             created_at=now,

@@ -1,0 +1,40 @@
+"""Which rubric applies: a cycle's own (named when it opened), and for a year without a cycle
+yet the packaged default. Records are read through the rubric of their year, which says what
+each record evidences (``Rubric.items_for``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from bot.models import AssessmentCycle, Record
+from scoring import Rubric, load_rubric
+from scoring.rubric import DEFAULT_RUBRIC
+
+
+@lru_cache(maxsize=8)
+def rubric_named(name: str) -> Rubric:
+    """The packaged rubric file ``scoring/rubrics/{name}.toml``."""
+    if name == DEFAULT_RUBRIC:
+        return load_rubric()
+    return load_rubric(str(resources.files("scoring").joinpath(f"rubrics/{name}.toml")))
+
+
+def rubric_of(cycle: AssessmentCycle) -> Rubric:
+    return rubric_named(cycle.rubric)
+
+
+def rubric_for_year(session: so.Session, year_id: int) -> Rubric:
+    """The rubric of the year's cycle, or the default while the year has none."""
+    name = session.scalar(
+        sa.select(AssessmentCycle.rubric).where(AssessmentCycle.year_id == year_id)
+    )
+    return rubric_named(name or DEFAULT_RUBRIC)
+
+
+def items_counted(session: so.Session, record: Record) -> tuple[str, ...]:
+    """The items ``record`` evidences, as the rubric of its year says, in rubric order."""
+    return rubric_for_year(session, record.year_id).items_for(record.kind, record.activity_type)
