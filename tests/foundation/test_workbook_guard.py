@@ -108,6 +108,8 @@ def test_a_part_that_understates_its_size_cannot_be_read_past_it():
     content[directory + 24 : directory + 28] = struct.pack("<I", 500)  # uncompressed size
     lying = bytes(content)
     assert archive_problem(lying, SMALL) is None
-    with zipfile.ZipFile(io.BytesIO(lying)) as archive:
-        with pytest.raises(zipfile.BadZipFile, match="CRC"):
-            archive.read("sheet.xml")
+    with (
+        zipfile.ZipFile(io.BytesIO(lying)) as archive,
+        pytest.raises(zipfile.BadZipFile, match="CRC"),
+    ):
+        archive.read("sheet.xml")
