@@ -3,12 +3,15 @@ matplotlib, which takes a family name) and the mentor's progress image (drawn by
 takes a font file and, for a collection, the index of the face in it).
 
 Both are found through matplotlib's font manager (Debian's ``fonts-noto-cjk`` provides
-Noto Sans CJK SC); without a CJK font both are None and the callers send their text without
-the picture. matplotlib is imported on first use only.
+Noto Sans CJK SC), which since matplotlib 3.11 lists every face of a collection (.ttc) with
+its index and draws the face a family name names; earlier versions saw only a collection's
+first face (JP in Noto's), hence ``matplotlib>=3.11``. Without a CJK font both are None and
+the callers send their text without the picture. matplotlib is imported on first use only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -35,18 +38,36 @@ class FontFile:
     weight: int
 
 
+def choose_face(faces: Iterable[Any], weight: int = REGULAR) -> FontFile | None:
+    """The face to draw Chinese with among ``faces`` (entries of matplotlib's font list, which
+    has one per face of every font file: each face of a collection with its ``index``): the
+    first family of :data:`CJK_FAMILIES` that has an upright face, and of its upright faces
+    the one closest to ``weight``. None without one. A collection whose first face is JP
+    (Noto's .ttc files hold JP, KR, SC, TC and HK) gives its SC face and that face's index."""
+    upright = [face for face in faces if face.style == "normal"]
+    names = {face.name for face in upright}
+    family = next((family for family in CJK_FAMILIES if family in names), None)
+    if family is None:
+        return None
+    best = min(
+        (face for face in upright if face.name == family),
+        key=lambda face: (abs(_weight(face.weight) - weight), face.fname, face.index),
+    )
+    return FontFile(family, best.fname, best.index, _weight(best.weight))
+
+
 @lru_cache(maxsize=1)
 def cjk_family() -> str | None:
     """The first installed CJK family of :data:`CJK_FAMILIES`, or None. Fonts installed
-    after matplotlib cached its font list are found too (their files are added)."""
+    after matplotlib cached its font list are found too (their files are added, every face
+    of a collection)."""
     from matplotlib import font_manager
 
-    def find() -> str | None:
-        names = {font.name for font in font_manager.fontManager.ttflist}
-        return next((family for family in CJK_FAMILIES if family in names), None)
+    def find() -> FontFile | None:
+        return choose_face(font_manager.fontManager.ttflist)
 
-    family = find()
-    if family is None:
+    found = find()
+    if found is None:
         for path in font_manager.findSystemFonts():
             name = path.rsplit("/", 1)[-1].lower()
             if "cjk" in name or "wqy" in name or "sourcehan" in name:
@@ -54,8 +75,8 @@ def cjk_family() -> str | None:
                     font_manager.fontManager.addfont(path)
                 except (OSError, RuntimeError, ValueError):
                     continue
-        family = find()
-    return family
+        found = find()
+    return None if found is None else found.family
 
 
 def _weight(value: Any) -> int:
@@ -68,19 +89,9 @@ def _weight(value: Any) -> int:
 
 def cjk_font_file(weight: int = REGULAR) -> FontFile | None:
     """The upright face of :func:`cjk_family` closest to ``weight`` (400 regular, 700 bold),
-    or None without a CJK font."""
-    family = cjk_family()
-    if family is None:
+    with its index in its file, or None without a CJK font."""
+    if cjk_family() is None:
         return None
     from matplotlib import font_manager
 
-    faces = [
-        font
-        for font in font_manager.fontManager.ttflist
-        if font.name == family and font.style == "normal"
-    ]
-    if not faces:
-        return None
-    best = min(faces, key=lambda font: (abs(_weight(font.weight) - weight), font.fname))
-    # matplotlib < 3.10 lists only the first face of a collection (index 0)
-    return FontFile(family, best.fname, int(getattr(best, "index", 0)), _weight(best.weight))
+    return choose_face(font_manager.fontManager.ttflist, weight)

@@ -25,10 +25,18 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from bot import create_app, migrate
 from bot.db import Database, make_engine, scratch_schema
 from bot.redis_store import RedisStore
+from tests.fonts import require_cjk_font
 from tests.live import free_port, reset_installation
 from tests.redis_server import PrivateRedis
 
 RUN_ID = uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def cjk_font() -> str:
+    """The installed CJK family (pictures with Chinese text); without one the test is
+    skipped with a Chinese and English message, except under CI, where it fails."""
+    return require_cjk_font()
 
 
 @pytest.fixture(scope="session")

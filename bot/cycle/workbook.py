@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -19,6 +18,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from bot.workbooks import SCORING_WORKBOOK, archive_problem
 from scoring.numbers import fmt
 
 SHEET = "评分表"
@@ -148,8 +148,9 @@ def parse(
     score. Every problem is reported, each naming its row and column."""
     if len(content) > MAX_BYTES:
         return Parsed({}, [f"文件太大：评分表不能超过 {MAX_BYTES // 1024 // 1024} MB。"])
-    if not zipfile.is_zipfile(io.BytesIO(content)):
-        return Parsed({}, ["这不是 Excel 工作簿（.xlsx）。请上传机器人发给您的评分表。"])
+    refused = archive_problem(content, SCORING_WORKBOOK)
+    if refused is not None:
+        return Parsed({}, [f"{refused}请上传机器人发给您的评分表。"])
     try:
         book = load_workbook(io.BytesIO(content), data_only=False, read_only=False)
     except Exception:  # openpyxl raises many kinds for a damaged or foreign file

@@ -19,6 +19,7 @@ from openpyxl.styles import Font
 from openpyxl.utils.exceptions import InvalidFileException
 
 from bot.roster.columns import SHEETS, SheetSpec
+from bot.workbooks import ROSTER_WORKBOOK, archive_problem
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,10 @@ class WorkbookReader:
         self.path = Path(path)
         self.book: Any = None
         self.open_issue: RosterIssue | None = None
+        refused = archive_problem(self.path, ROSTER_WORKBOOK)
+        if refused is not None:
+            self.open_issue = RosterIssue(None, None, f"无法读取文件 {self.path.name}：{refused}")
+            return
         try:
             self.book = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
         except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:

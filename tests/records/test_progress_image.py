@@ -24,11 +24,7 @@ from bot.storage import FileStore, LocalFileStore, StorageError
 from handlers import progress as progress_handler
 
 FACES = progress_image.load_fonts()
-needs_font = pytest.mark.skipif(
-    FACES is None,
-    reason="no CJK font installed (Debian: apt-get install fonts-noto-cjk): "
-    "the progress image is not drawn without one",
-)
+needs_font = pytest.mark.usefixtures("cjk_font")
 TODAY = date(2025, 10, 15)
 UNASSIGNED = "\u0378"  # no font maps it: what a missing character looks like (.notdef)
 

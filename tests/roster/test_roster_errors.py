@@ -9,6 +9,7 @@ import pytest
 
 from bot.roster import RosterInvalid
 from tests.roster.helpers import do_import, row_of, table_counts
+from tests.zipbomb import with_padding
 
 
 def _errors(runner, path) -> list[str]:
@@ -140,7 +141,18 @@ def test_unreadable_file(runner, database, tmp_path):
     path = tmp_path / "not.xlsx"
     path.write_text("这不是工作簿", encoding="utf-8")
     errors = _errors(runner, path)
-    assert errors and errors[0].startswith("无法读取文件 not.xlsx")
+    assert errors == ["无法读取文件 not.xlsx：这不是 Excel 工作簿（.xlsx）。"]
+
+
+def test_a_zip_bomb_is_refused_before_it_is_inflated(runner, database, records, workbook):
+    path = workbook(records)
+    path.write_bytes(with_padding(path.read_bytes(), megabytes=40))
+    assert path.stat().st_size < 100 * 1024
+    errors = _errors(runner, path)
+    assert errors == [
+        "无法读取文件 roster.xlsx：文件解压后过大，可能不是正常的 Excel 工作簿，已拒收。"
+    ]
+    assert table_counts(database)["person"] == 0
 
 
 def test_staff_and_student_numbers_must_not_collide(database, records):
