@@ -474,18 +474,6 @@ class WeComClient:
         self._call(_Call("post", "menu/create", {"agentid": self.agent_id}, data=menu))
 
 
-def client_from_settings(settings: Any, redis_client: redis.Redis, key_prefix: str) -> WeComClient:
-    """The client for this installation's settings (WECOM_* variables)."""
-    return WeComClient(
-        corp_id=settings.WECOM_CORP_ID,
-        secret=settings.WECOM_SECRET,
-        agent_id=settings.WECOM_AGENT_ID,
-        api_base=settings.WECOM_API_BASE,
-        redis_client=redis_client,
-        key_prefix=key_prefix,
-    )
-
-
 # -- helpers ------------------------------------------------------------------------------
 
 
