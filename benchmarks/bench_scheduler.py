@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot import migrate  # noqa: E402
+from bot.calendar import Rules  # noqa: E402
 from bot.db import Database, scratch_schema  # noqa: E402
 from bot.models import (  # noqa: E402
     AcademicYear,
@@ -46,7 +47,6 @@ from bot.models import (  # noqa: E402
     Unit,
 )
 from bot.roster.calendar import standard_calendar, teaching_weeks  # noqa: E402
-from scheduler.calendar import Rules  # noqa: E402
 from scheduler.jobs import weekly_contact_check  # noqa: E402
 
 TARGET_SECONDS = 5.0

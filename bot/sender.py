@@ -46,6 +46,7 @@ from bot.db import Database
 from bot.models import OutboxMessage, OutboxStatus
 from bot.outbox import MAX_RECIPIENTS_PER_CALL, stored_file
 from bot.redis_store import Backoff, RedisStore, RedisUnavailable
+from bot.roster.holders import holder_userids
 from bot.storage import FileStore
 from bot.wecom.client import SendResult, WeComAPIError, WeComClient, WeComError
 
@@ -555,7 +556,7 @@ def _call(client: WeComClient, userids: list[str], payload: dict) -> SendResult:
 def alert_dead_letters(database: Database, dead: Sequence[OutboxMessage], now: datetime) -> int:
     """Tell the system and academy administrators, once an hour at most, that messages
     became dead letters. Dead alerts are not alerted about (no loop). Returns rows added."""
-    from bot.models import Person, Role, RoleGrant
+    from bot.models import Role
     from bot.outbox import Message, enqueue
 
     counted = [row for row in dead if not row.key.startswith(ALERT_PREFIX)]
@@ -570,15 +571,7 @@ def alert_dead_letters(database: Database, dead: Sequence[OutboxMessage], now: d
         "本小时内的其他失败不再重复告警。"
     )
     with database.session() as session:
-        admins = session.scalars(
-            sa.select(Person.userid)
-            .join(RoleGrant, RoleGrant.person_id == Person.id)
-            .where(
-                RoleGrant.role.in_([Role.SYSTEM_ADMIN, Role.ACADEMY_ADMIN]),
-                Person.active.is_(True),
-            )
-            .order_by(Person.id)
-        ).all()
+        admins = holder_userids(session, Role.SYSTEM_ADMIN, Role.ACADEMY_ADMIN)
         added = enqueue(
             session,
             admins,

@@ -25,6 +25,15 @@ import sqlalchemy.orm as so
 import structlog
 
 from bot import outbox
+from bot.calendar import (
+    Rules,
+    first_working_day_of_month,
+    in_semester,
+    is_working_day,
+    month_bounds,
+    next_allowed_moment,
+    reminder_days,
+)
 from bot.cycle.service import ACADEMY_SUBJECT
 from bot.db import Database, InsertIgnoringConflicts
 from bot.models import (
@@ -37,7 +46,6 @@ from bot.models import (
     Record,
     RecordKind,
     Role,
-    RoleGrant,
     Semester,
     Submission,
     TeachingWeek,
@@ -46,16 +54,9 @@ from bot.models import (
 )
 from bot.outbox import Message
 from bot.records.flow import START_RECORD
+from bot.records.service import current_year
+from bot.roster.holders import holder_userids
 from bot.wecom import cards
-from scheduler.calendar import (
-    Rules,
-    first_working_day_of_month,
-    in_semester,
-    is_working_day,
-    month_bounds,
-    next_allowed_moment,
-    reminder_days,
-)
 
 log = structlog.get_logger("scheduler.jobs")
 
@@ -98,12 +99,6 @@ def notify(
 
 def local_start(day: date, rules: Rules) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=rules.zone)
-
-
-def year_of(session: so.Session, day: date) -> AcademicYear | None:
-    return session.scalar(
-        sa.select(AcademicYear).where(AcademicYear.starts_on <= day, AcademicYear.ends_on >= day)
-    )
 
 
 def semesters_of(session: so.Session, year_id: int) -> list[Semester]:
@@ -155,19 +150,6 @@ def counts_by_mentor(
         .group_by(Record.mentor_id)
     )
     return {mentor_id: count for mentor_id, count in rows}
-
-
-def holders(session: so.Session, role: Role, unit_id: int | None = None) -> list[str]:
-    """Userids of active people holding ``role`` (in ``unit_id`` when given)."""
-    query = (
-        sa.select(Person.userid)
-        .join(RoleGrant, RoleGrant.person_id == Person.id)
-        .where(RoleGrant.role == role, Person.active.is_(True))
-        .order_by(Person.id)
-    )
-    if unit_id is not None:
-        query = query.where(RoleGrant.unit_id == unit_id)
-    return list(dict.fromkeys(session.scalars(query)))
 
 
 def _group_by_text(messages: dict[str, str]) -> dict[str, list[str]]:
@@ -351,7 +333,7 @@ def monthly_plan_reminder(database: Database, now: datetime, *, rules: Rules) ->
     if today < first_working_day_of_month(today.year, today.month):
         return 0
     with database.session() as session:
-        year = year_of(session, today)
+        year = current_year(session, today)
         if year is None:
             return 0
         terms = [(s.starts_on, s.ends_on) for s in semesters_of(session, year.id)]
@@ -393,7 +375,7 @@ def college_publicity(database: Database, now: datetime, *, rules: Rules, minimu
     if today < last_week:
         return 0
     with database.session() as session:
-        year = year_of(session, today)
+        year = current_year(session, today)
         if year is None:
             return 0
         terms = [(s.starts_on, s.ends_on) for s in semesters_of(session, year.id)]
@@ -433,7 +415,7 @@ def college_publicity(database: Database, now: datetime, *, rules: Rules, minimu
             )
             added += notify(
                 session,
-                holders(session, Role.COLLEGE_ADMIN, college.id),
+                holder_userids(session, Role.COLLEGE_ADMIN, unit_id=college.id),
                 Message.text(text),
                 campaign="college_publicity",
                 period=f"{today:%Y-%m}-{college.code}",
@@ -509,7 +491,7 @@ def assessment_opening(
     that is ending, unless it is open already (or was opened and closed)."""
     today = rules.today(now)
     with database.session() as session:
-        year = year_of(session, today)
+        year = current_year(session, today)
         if year is None or today not in opening_days(year.ends_on, prompt_days):
             return 0
         opened = session.scalar(
@@ -528,7 +510,7 @@ def assessment_opening(
         )
         return notify(
             session,
-            holders(session, Role.ACADEMY_ADMIN),
+            holder_userids(session, Role.ACADEMY_ADMIN),
             Message.text(text),
             campaign="assessment_opening",
             period=f"{year.code}-{today.isoformat()}",
@@ -633,7 +615,8 @@ def _pending(
         if ACADEMY_SUBJECT in done or academy is None:
             return []
         return [
-            (academy.id, userid, ACADEMY_SUBJECT) for userid in holders(session, Role.ACADEMY_ADMIN)
+            (academy.id, userid, ACADEMY_SUBJECT)
+            for userid in holder_userids(session, Role.ACADEMY_ADMIN)
         ]
     colleges = session.scalars(
         sa.select(Unit)
@@ -646,7 +629,7 @@ def _pending(
         (unit.id, userid, unit.id)
         for unit in colleges
         if unit.id not in done
-        for userid in holders(session, Role.COLLEGE_ADMIN, unit.id)
+        for userid in holder_userids(session, Role.COLLEGE_ADMIN, unit_id=unit.id)
     ]
 
 
@@ -675,7 +658,9 @@ def _escalate(
         if unit is None:
             continue
         heads = (
-            holders(session, Role.COLLEGE_HEAD, unit.id) if unit.kind == UnitKind.COLLEGE else []
+            holder_userids(session, Role.COLLEGE_HEAD, unit_id=unit.id)
+            if unit.kind == UnitKind.COLLEGE
+            else []
         )
         if not heads and unit.head is not None and unit.head.active:
             heads = [unit.head.userid]

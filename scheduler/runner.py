@@ -16,10 +16,10 @@ import sqlalchemy.orm as so
 import structlog
 
 from bot import metrics
+from bot.calendar import Rules
 from bot.db import Database
 from bot.models import OutboxMessage
 from bot.redis_store import RedisStore, RedisUnavailable
-from scheduler.calendar import Rules
 from scheduler.schedule import Entry
 
 log = structlog.get_logger("scheduler")

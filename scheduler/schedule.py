@@ -16,7 +16,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from scheduler.calendar import Rules
+from bot.calendar import Rules
 
 DEFAULT_FILE = Path(__file__).with_name("schedule.toml")
 _JOB_ID = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")

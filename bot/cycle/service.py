@@ -15,6 +15,7 @@ import sqlalchemy.orm as so
 import structlog
 
 from bot import outbox
+from bot.calendar import is_working_day
 from bot.cycle import access, charts, export, messages, workbook
 from bot.cycle.evidence import figures
 from bot.cycle.results import (
@@ -47,14 +48,13 @@ from bot.models import (
     ResultSnapshot,
     ResultsReason,
     Role,
-    RoleGrant,
     ScoreSource,
     Submission,
     Unit,
 )
 from bot.outbox import Message
+from bot.roster.holders import holder_userids, holders
 from bot.storage import FileStore
-from scheduler.calendar import is_working_day
 from scoring.numbers import fmt
 from scoring.rubric import DEFAULT_RUBRIC
 
@@ -122,18 +122,6 @@ def require_cycle(session: so.Session, year_code: str | None = None) -> Assessme
     return cycle
 
 
-def holders(session: so.Session, role: Role, unit_id: int | None = None) -> list[Person]:
-    query = (
-        sa.select(Person)
-        .join(RoleGrant, RoleGrant.person_id == Person.id)
-        .where(RoleGrant.role == role, Person.active.is_(True))
-        .order_by(Person.id)
-    )
-    if unit_id is not None:
-        query = query.where(RoleGrant.unit_id == unit_id)
-    return list(session.scalars(query).unique())
-
-
 def colleges(session: so.Session, cycle: AssessmentCycle) -> list[Unit]:
     """Colleges assessing at least one mentor in the cycle's year."""
     seen: dict[int, Unit] = {}
@@ -194,7 +182,7 @@ def open_cycle(
     )
     for college in colleges(session, cycle):
         scope = messages.college_scope(college.id)
-        admins = [p.userid for p in holders(session, Role.COLLEGE_ADMIN, college.id)]
+        admins = holder_userids(session, Role.COLLEGE_ADMIN, unit_id=college.id)
         card = messages.scoring_card(
             f"{year_code} 学年导师考核：{college.name}评分",
             f"请为本学院 {sum(m.college.id == college.id for m in people)} 位导师评 B、M、E 项",
@@ -204,7 +192,7 @@ def open_cycle(
             f"cycle-{cycle.id}-{scope}",
         )
         outbox.enqueue(session, admins, card, key=f"cycle:{cycle.id}:open:{scope}", now=now)
-    office = [p.userid for p in holders(session, Role.ACADEMY_ADMIN)]
+    office = holder_userids(session, Role.ACADEMY_ADMIN)
     card = messages.scoring_card(
         f"{year_code} 学年导师考核：书院部评分",
         f"请为全部 {len(people)} 位导师评 A 项（联动融合）",
@@ -470,9 +458,9 @@ def submit(
     )  # fmt: skip
     if scope.college_id is None:  # the office's A scores go back to the colleges
         admins = {
-            p.userid
+            userid
             for college in colleges(session, cycle)
-            for p in holders(session, Role.COLLEGE_ADMIN, college.id)
+            for userid in holder_userids(session, Role.COLLEGE_ADMIN, unit_id=college.id)
         }
         outbox.enqueue(
             session,
@@ -637,7 +625,7 @@ def publish(
     results = compute(session, cycle)
     store_results(session, cycle, results, reason=ResultsReason.PUBLISH, actor=actor, now=now)
     announce(session, cycle, results, now=now, env=env, stage="publish")
-    office = [p.userid for p in holders(session, Role.ACADEMY_ADMIN)]
+    office = holder_userids(session, Role.ACADEMY_ADMIN)
     note = f"（缺少：{'、'.join(missing)}，相关导师结果未完成）" if missing else ""
     outbox.enqueue(
         session,
@@ -736,7 +724,7 @@ def announce(
     scores = results.scores
     for college in result_colleges(results):
         lines = college_lines(results, college.id)
-        heads = holders(session, Role.COLLEGE_HEAD, college.id)
+        heads = holders(session, Role.COLLEGE_HEAD, unit_id=college.id)
         if college.head_id:
             heads.append(session.get(Person, college.head_id))
         digest = messages.ranking_digest(
@@ -891,8 +879,8 @@ def raise_objection(
         f"如需更正分数：更正 {objection.id} 项目 新分数 原因"
         f"（例：更正 {objection.id} B4 4.5 已核实学期计划）"
     )
-    office = {p.userid for p in holders(session, Role.ACADEMY_ADMIN)}
-    college = {p.userid for p in holders(session, Role.COLLEGE_ADMIN, member.college.id)}
+    office = set(holder_userids(session, Role.ACADEMY_ADMIN))
+    college = set(holder_userids(session, Role.COLLEGE_ADMIN, unit_id=member.college.id))
     outbox.enqueue(
         session, sorted(office | college), notice, key=f"objection:{objection.id}", now=now
     )
@@ -1016,7 +1004,7 @@ def close(
     )
     store_results(session, cycle, published, reason=ResultsReason.CLOSE, actor=actor, now=now)
     announce(session, cycle, published, now=now, env=env, stage="close")
-    office = [p.userid for p in holders(session, Role.ACADEMY_ADMIN)]
+    office = holder_userids(session, Role.ACADEMY_ADMIN)
     attached = "全校最终结果表见下一条消息；" if env.files is not None else ""
     outbox.enqueue(
         session, office,

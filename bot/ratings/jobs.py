@@ -11,11 +11,11 @@ from typing import Any
 
 from flask import current_app, has_app_context
 
+from bot.calendar import is_working_day
 from bot.db import Database
 from bot.ratings import rules, service
 from bot.ratings.rules import RatingPolicy
 from bot.settings import SettingsError, load_settings
-from scheduler.calendar import is_working_day
 
 
 def current_policy() -> RatingPolicy:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
@@ -32,11 +32,11 @@ from bot.models import (
     RecordKind,
     RecordParticipant,
     Role,
-    RoleGrant,
 )
 from bot.outbox import Message
 from bot.ratings import cards, rules
 from bot.ratings.rules import RatingPolicy, TapOutcome
+from bot.roster.holders import holder_userids
 from bot.settings import Settings
 
 FLAG_ACTION = "rating_flag"
@@ -449,15 +449,10 @@ def college_admins(session: so.Session, record: Record) -> list[str]:
             MentorAssignment.year_id == record.year_id,
         )
     )
-    query = sa.select(Person.userid).join(RoleGrant).where(Person.active.is_(True))
-    userids: Iterable[str] = []
+    userids: list[str] = []
     if college_id is not None:
-        userids = session.scalars(
-            query.where(RoleGrant.role == Role.COLLEGE_ADMIN, RoleGrant.unit_id == college_id)
-        ).all()
-    if not userids:
-        userids = session.scalars(query.where(RoleGrant.role == Role.ACADEMY_ADMIN)).all()
-    return sorted(set(userids))
+        userids = holder_userids(session, Role.COLLEGE_ADMIN, unit_id=college_id)
+    return sorted(userids or holder_userids(session, Role.ACADEMY_ADMIN))
 
 
 def sweep_flags(session: so.Session, now: datetime, policy: RatingPolicy) -> int:

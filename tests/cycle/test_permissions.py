@@ -20,9 +20,11 @@ from bot.models import (
     EvidenceStatus,
     ItemScore,
     Person,
+    Role,
     ScoreSource,
     Unit,
 )
+from bot.roster.holders import holders
 from bot.storage import FileStore
 from tests.cycle.conftest import Browser
 from tests.cycle.test_journey import COLLEGE_ITEMS
@@ -56,7 +58,7 @@ def _publish(app, database, *, close: bool = False) -> int:
                 )
         session.flush()
         for college in service.colleges(session, cycle):
-            admin = service.holders(session, service.Role.COLLEGE_ADMIN, college.id)[0]
+            admin = holders(session, Role.COLLEGE_ADMIN, unit_id=college.id)[0]
             service.submit(
                 session, cycle, Scope(f"college-{college.id}", college.id), actor=admin, now=now
             )

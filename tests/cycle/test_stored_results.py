@@ -41,6 +41,7 @@ from bot.ratings import rules
 from bot.ratings import service as ratings
 from bot.ratings.cards import REFUSALS
 from bot.ratings.rules import RatingPolicy, TapOutcome
+from bot.roster.holders import holders
 from bot.roster.importer import RosterInvalid, import_roster
 from bot.roster.workbook import RawRoster
 from tests.cycle.conftest import Browser
@@ -76,7 +77,7 @@ def _run(session, year: str, now: datetime, *, close: bool, low: int = 0) -> Ass
             )  # fmt: skip
     session.flush()
     for college in service.colleges(session, cycle):
-        admin = service.holders(session, Role.COLLEGE_ADMIN, college.id)[0]
+        admin = holders(session, Role.COLLEGE_ADMIN, unit_id=college.id)[0]
         scope = Scope(f"college-{college.id}", college.id)
         service.submit(session, cycle, scope, actor=admin, now=now)
     service.submit(session, cycle, Scope("academy", None), actor=office, now=now)

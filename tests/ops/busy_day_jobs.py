@@ -6,10 +6,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from bot.calendar import Rules
 from bot.db import Database
 from bot.models import Person, Role, RoleGrant
 from bot.outbox import Message
-from scheduler.calendar import Rules
 from scheduler.jobs import notify
 
 REMINDER = "今天的交流记录都记了吗？发送“记录”可以查看和补充。"

@@ -13,12 +13,12 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot import create_app, metrics, outbox, sender
+from bot.calendar import Rules
 from bot.metrics import allowed, parse_networks
 from bot.models import Role
 from bot.simulator.callbacks import Envelope
 from bot.simulator.fake_api import FakeWeCom, FakeWeComServer
 from bot.wecom.client import WeComClient
-from scheduler.calendar import Rules
 from scheduler.runner import Controls, run_job
 from scheduler.schedule import Entry
 from tests.factories import WeComCaller, add_person

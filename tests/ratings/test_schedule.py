@@ -4,7 +4,7 @@ its convention (database, now, rules=…, **params), dry run included."""
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from scheduler.calendar import is_working_day
+from bot.calendar import is_working_day
 from scheduler.runner import run_entry
 from scheduler.schedule import load_schedule
 from tests.ratings.conftest import add_activity, outbox_rows

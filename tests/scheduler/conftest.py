@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.calendar import Rules
 from bot.db import Database
 from bot.demo_data import seed_demo
-from scheduler.calendar import Rules
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 RULES = Rules(zone=SHANGHAI)

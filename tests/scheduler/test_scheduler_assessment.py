@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
+from bot.calendar import is_working_day
 from bot.models import (
     AcademicYear,
     AssessmentCycle,
@@ -21,7 +22,6 @@ from bot.models import (
     Unit,
 )
 from bot.retention import prune_job
-from scheduler.calendar import is_working_day
 from scheduler.jobs import assessment_calendar, assessment_opening, opening_days
 from tests.scheduler.conftest import RULES, SHANGHAI
 

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from scheduler.calendar import (
+from bot.calendar import (
     Rules,
     avoid_round_times,
     first_working_day_of_last_week,

@@ -6,9 +6,9 @@ import os
 from datetime import datetime
 from pathlib import Path
 
+from bot.calendar import Rules
 from bot.db import Database
 from bot.outbox import Message
-from scheduler.calendar import Rules
 from scheduler.jobs import notify
 
 
