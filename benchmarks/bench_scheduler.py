@@ -46,8 +46,8 @@ from bot.models import (  # noqa: E402
     TeachingWeek,
     Unit,
 )
+from bot.records.reminders import weekly_contact_check  # noqa: E402
 from bot.roster.calendar import standard_calendar, teaching_weeks  # noqa: E402
-from scheduler.jobs import weekly_contact_check  # noqa: E402
 
 TARGET_SECONDS = 5.0
 MENTORS = 2000

@@ -259,7 +259,7 @@ def test_command_line_cycle(app, runner, database, demo, tmp_path):
 def test_overdue_steps_are_reminded_by_the_scheduler_then_escalated(app, database, demo, phone):
     """The cycle's deadlines drive the scheduler's assessment calendar: the late are reminded
     each working day, their college head (the academy's head for the office) once."""
-    from scheduler.jobs import assessment_calendar
+    from bot.cycle.reminders import assessment_calendar
     from tests.scheduler.conftest import RULES
 
     opened = datetime(2026, 8, 31, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Monday

@@ -10,7 +10,7 @@ from bot.calendar import Rules
 from bot.db import Database
 from bot.models import Person, Role, RoleGrant
 from bot.outbox import Message
-from scheduler.jobs import notify
+from bot.reminders import notify
 
 REMINDER = "今天的交流记录都记了吗？发送“记录”可以查看和补充。"
 

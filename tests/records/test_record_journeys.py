@@ -172,7 +172,7 @@ def test_only_mentors_may_record(phone, database, world, who):
 
 
 def test_the_weekly_reminder_button_starts_the_contact_flow(phone, database, world):
-    from scheduler.jobs import weekly_contact_card
+    from bot.records.reminders import weekly_contact_card
 
     reminder = weekly_contact_card(9, 1, 2, "weekly-test-1")
     assert "还差 1 次" in reminder["main_title"]["desc"]

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from bot.calendar import is_working_day
+from bot.cycle.reminders import assessment_calendar, assessment_opening, opening_days
 from bot.models import (
     AcademicYear,
     AssessmentCycle,
@@ -22,7 +23,6 @@ from bot.models import (
     Unit,
 )
 from bot.retention import prune_job
-from scheduler.jobs import assessment_calendar, assessment_opening, opening_days
 from tests.scheduler.conftest import RULES, SHANGHAI
 
 

@@ -39,7 +39,7 @@ def test_an_override_merges_by_id_and_adds_jobs(tmp_path):
     override.write_text(
         '[calendar]\nquiet_start = "21:30"\n\n'
         "[jobs.weekly_contact_check]\nenabled = false\n\n"
-        '[jobs.rating_reminder]\njob = "scheduler.jobs:weekly_contact_check"\n'
+        '[jobs.rating_reminder]\njob = "bot.records.reminders:weekly_contact_check"\n'
         'cron = "17 18 * * mon-fri"\nparams = { minimum = 3 }\n',
         encoding="utf-8",
     )

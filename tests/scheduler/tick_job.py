@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.calendar import Rules
 from bot.db import Database
 from bot.outbox import Message
-from scheduler.jobs import notify
+from bot.reminders import notify
 
 
 def tick(database: Database, now: datetime, *, rules: Rules, log_path: str) -> int:
