@@ -141,7 +141,8 @@ def retention_purge(dry_run: bool) -> None:
     finished outbox messages and processed callbacks past theirs."""
     from flask import current_app
 
-    from bot.retention import prune_messages, purge
+    from bot.retention.prune import prune_messages
+    from bot.retention.purge import purge
     from bot.storage import FileStore, StorageError
 
     settings = current_app.extensions["settings"]
@@ -171,7 +172,7 @@ def person_export(userid: str, target: str) -> None:
     """Export everything stored about USERID to the workbook TARGET."""
     from pathlib import Path
 
-    from bot.retention import export_person
+    from bot.retention.export import export_person
 
     with get_database().session() as session:
         try:

@@ -30,7 +30,8 @@ from bot.models import (
     ScoreSource,
 )
 from bot.records.care import encrypt_note
-from bot.retention import CARE_NOTE_WITHHELD, message_preview, prune_messages
+from bot.retention.export import CARE_NOTE_WITHHELD, message_preview
+from bot.retention.prune import prune_messages
 from bot.storage import FileStore
 from scheduler.runner import run_entry
 from scheduler.schedule import load_schedule

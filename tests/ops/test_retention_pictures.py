@@ -17,8 +17,8 @@ from bot.models import (
     Person,
 )
 from bot.outbox import Message
-from bot.retention import purge
-from bot.retention_pictures import PICTURE_KEY, kept_from, stored_before
+from bot.retention.pictures import PICTURE_KEY, kept_from, stored_before
+from bot.retention.purge import purge
 from bot.storage import LocalFileStore, StorageError
 from handlers.progress import IMAGE_FILENAME
 from tests.ops.test_retention import CLOSED, _world

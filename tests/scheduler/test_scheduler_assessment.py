@@ -22,7 +22,7 @@ from bot.models import (
     Submission,
     Unit,
 )
-from bot.retention import prune_job
+from bot.retention.prune import prune_job
 from tests.scheduler.conftest import RULES, SHANGHAI
 
 

@@ -26,7 +26,7 @@ from bot.models import (
     Role,
 )
 from bot.records.evidence import fetch_pending_evidence
-from bot.retention import purge
+from bot.retention.purge import purge
 from bot.storage import FileStore, S3FileStore, StorageError
 from bot.wecom.client import DownloadedMedia
 from tests.factories import add_person

@@ -1,47 +1,21 @@
-"""Personal data: retention after the cycle closes, pruning of sent messages and processed
-callbacks, and one person's data export.
-
-Retention (default: 3 academic years after a year's assessment cycle closed): care notes and
-the places of those talks are erased and their records detached from the student, individual
-ratings and rating requests are deleted, evidence files are deleted from storage and the
-database, and so are the stored progress pictures and charts drawn from those years, with the
-finished messages that sent them (``bot.retention_pictures``: the rules set no period for
-such derived files, so they keep the one of the records they are drawn from). Records, item
-scores and results stay: they are the aggregates and final results the university keeps. This
-is a deliberate operator command (``flask --app bot retention purge``), never scheduled.
-
-Pruning (every night by the scheduler job ``outbox_prune``, and with ``retention purge``):
-outbox rows are message texts (rating thank-yous, objections, replies quoting records, names),
-so a finished row (sent, failed permanently, dead letter) goes ``OUTBOX_KEEP_DAYS`` after its
-last attempt; a pending or sending row is never touched. ``processed_callback`` rows go after
-``CALLBACK_KEEP_DAYS``: WeCom retries a callback within seconds and the Redis mark in front of
-the table lasts a day, so a week is ample. Both deletes are set-based, in batches of their own
-transactions, and re-check the condition in the DELETE itself, so a row that a sender or
-``outbox retry-dead`` changes meanwhile is left alone. ``overdue_escalation`` rows are kept:
-they are what keeps a pruned escalation from being sent again, and hold only ids and a time
-(no name, no recipient), so neither retention nor the person export touches them.
-"""
+"""One person's data (``flask --app bot retention export USERID FILE``): everything the
+database holds about them, as a workbook, care notes withheld."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-import structlog
 from openpyxl import Workbook
 
 from bot.cycle.workbook import escape_cell
-from bot.db import Database
 from bot.models import (
-    AcademicYear,
     AssessmentCycle,
     AuditEntry,
-    CycleStatus,
     EvidenceFile,
     ItemScore,
     MentorAssignment,
@@ -50,271 +24,17 @@ from bot.models import (
     OutboxMessage,
     OutboxStatus,
     Person,
-    ProcessedCallback,
     Rating,
-    RatingRequest,
     Record,
     RecordKind,
     RecordParticipant,
     ResultSnapshot,
     ResultsReason,
 )
-from bot.retention_pictures import delete_files, delete_messages, expired_pictures
 from bot.rubrics import items_counted
-from bot.storage import FileStore
 
-log = structlog.get_logger("bot.retention")
-
-#: Outbox statuses nothing changes any more (``outbox retry-dead`` aside).
-FINISHED = (OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.DEAD)
-CALLBACK_KEEP_DAYS = 7
-PRUNE_BATCH = 5000
 CARE_NOTE_WITHHELD = "加密，需单独申请"
 PREVIEW_CHARS = 60
-
-
-@dataclass
-class RetentionReport:
-    years: list[str]
-    care_notes: int = 0
-    ratings: int = 0
-    rating_requests: int = 0
-    evidence_files: int = 0
-    pictures: int = 0
-
-    def lines(self) -> list[str]:
-        if not self.years:
-            return ["没有超过保留期限的学年。"]
-        return [
-            f"超过保留期限的学年：{'、'.join(self.years)}",
-            f"关爱记录（删除内容并解除与学生的关联）：{self.care_notes} 条",
-            f"学生个人评价：{self.ratings} 条；评价请求：{self.rating_requests} 条",
-            f"佐证文件：{self.evidence_files} 个",
-            f"进度图片和图表：{self.pictures} 个",
-        ]
-
-
-def expired_years(session: so.Session, now: datetime, keep_years: int) -> list[AcademicYear]:
-    """Years whose cycle closed at least ``keep_years`` years before ``now``."""
-    rows = session.execute(
-        sa.select(AcademicYear, AssessmentCycle.closed_at)
-        .join(AssessmentCycle, AssessmentCycle.year_id == AcademicYear.id)
-        .where(AssessmentCycle.status == CycleStatus.CLOSED)
-        .order_by(AcademicYear.starts_on)
-    ).all()
-    expired = []
-    for year, closed_at in rows:
-        if closed_at is not None and _add_years(closed_at, keep_years) <= now:
-            expired.append(year)
-    return expired
-
-
-def purge(
-    session: so.Session, store: FileStore, now: datetime, *, keep_years: int, dry_run: bool
-) -> RetentionReport:
-    """Apply the retention rule (or only count, with ``dry_run``). The caller commits."""
-    years = expired_years(session, now, keep_years)
-    report = RetentionReport([year.code for year in years])
-    if not years:
-        return report
-    year_ids = [year.id for year in years]
-    records = sa.select(Record.id).where(Record.year_id.in_(year_ids))
-    care = sa.select(Record.id).where(
-        Record.year_id.in_(year_ids),
-        Record.kind == RecordKind.CARE,
-        # any personal field left: a care record without a note still names its student, and
-        # one purged before the place was cleared still says where the talk took place
-        sa.or_(
-            Record.sensitive_note.is_not(None),
-            Record.note.is_not(None),
-            Record.place.is_not(None),
-            Record.participants.any(),
-        ),
-    )
-    report.care_notes = _count(session, care)
-    report.ratings = _count(session, sa.select(Rating.id).where(Rating.record_id.in_(records)))
-    report.rating_requests = _count(
-        session, sa.select(RatingRequest.id).where(RatingRequest.record_id.in_(records))
-    )
-    evidence = list(
-        session.scalars(sa.select(EvidenceFile).where(EvidenceFile.record_id.in_(records)))
-    )
-    report.evidence_files = len(evidence)
-    pictures = expired_pictures(session, store, years)  # before any change: it lists the store
-    report.pictures = len(pictures.keys)
-    if dry_run:
-        return report
-    care_ids = list(session.scalars(care))
-    session.execute(
-        sa.update(Record)
-        .where(Record.id.in_(care_ids))
-        .values(sensitive_note=None, note=None, place=None, updated_at=now)
-    )
-    session.execute(sa.delete(RecordParticipant).where(RecordParticipant.record_id.in_(care_ids)))
-    session.execute(sa.delete(Rating).where(Rating.record_id.in_(records)))
-    session.execute(sa.delete(RatingRequest).where(RatingRequest.record_id.in_(records)))
-    keys = {photo.storage_key for photo in evidence if photo.storage_key}
-    for photo in evidence:
-        session.delete(photo)
-    delete_messages(session, pictures)
-    session.add(
-        AuditEntry(
-            at=now,
-            actor_id=None,
-            action="retention",
-            entity="academic_year",
-            entity_id=",".join(report.years),
-            after={
-                "care_notes": report.care_notes,
-                "ratings": report.ratings,
-                "rating_requests": report.rating_requests,
-                "evidence_files": report.evidence_files,
-                "pictures": report.pictures,
-            },
-        )
-    )
-    session.flush()
-    still_used = set(
-        session.scalars(
-            sa.select(EvidenceFile.storage_key).where(EvidenceFile.storage_key.in_(keys))
-        )
-    )
-    for key in sorted(keys - still_used):  # before the commit: a failure here changes nothing
-        store.delete(key)
-    delete_files(store, pictures)
-    return report
-
-
-def _count(session: so.Session, query: sa.Select) -> int:  # type: ignore[type-arg]
-    return session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
-
-
-def _add_years(moment: datetime, years: int) -> datetime:
-    try:
-        return moment.replace(year=moment.year + years)
-    except ValueError:  # 29 February
-        return moment.replace(year=moment.year + years, day=28)
-
-
-# -- sent messages and processed callbacks -----------------------------------------------
-
-
-@dataclass(frozen=True)
-class PruneReport:
-    outbox_keep_days: int
-    outbox: int = 0
-    callbacks: int = 0
-
-    def lines(self) -> list[str]:
-        return [
-            f"已结束的消息（已发送、发送失败、死信，最后一次发送超过 {self.outbox_keep_days} 天）："
-            f"{self.outbox} 条",
-            f"回调去重记录（超过 {CALLBACK_KEEP_DAYS} 天）：{self.callbacks} 条",
-        ]
-
-
-def old_outbox(now: datetime, keep_days: int) -> sa.ColumnElement[bool]:
-    """Finished rows whose last attempt ended more than ``keep_days`` before ``now``.
-
-    Every claim moves ``available_at`` to the end of the sender's lease and a finished row is
-    never claimed again, so for a sent, failed or dead row it is (a lease after) its last
-    attempt: a dead letter is kept ``keep_days`` after it died, however old, and one put back
-    by ``outbox retry-dead`` is pending again, with ``available_at`` now. The condition uses
-    the index on (status, available_at)."""
-    cutoff = now - timedelta(days=keep_days)
-    return sa.and_(
-        OutboxMessage.status.in_(FINISHED),
-        OutboxMessage.available_at < cutoff,
-        OutboxMessage.created_at < cutoff,
-    )
-
-
-def old_callbacks(now: datetime) -> sa.ColumnElement[bool]:
-    return ProcessedCallback.received_at < now - timedelta(days=CALLBACK_KEEP_DAYS)
-
-
-def prune_messages(
-    database: Database,
-    now: datetime,
-    *,
-    outbox_keep_days: int,
-    dry_run: bool = False,
-    batch: int = PRUNE_BATCH,
-) -> PruneReport:
-    """Delete finished outbox rows and processed callbacks past their period (with
-    ``dry_run`` only count them). Each batch is its own transaction; safe while senders run."""
-    outbox = old_outbox(now, outbox_keep_days)
-    callbacks = old_callbacks(now)
-    if dry_run:
-        with database.session() as session:
-            return PruneReport(
-                outbox_keep_days,
-                outbox=_count(session, sa.select(OutboxMessage.id).where(outbox)),
-                callbacks=_count(session, sa.select(ProcessedCallback.id).where(callbacks)),
-            )
-    report = PruneReport(
-        outbox_keep_days,
-        outbox=_delete_in_batches(database, OutboxMessage, outbox, batch),
-        callbacks=_delete_in_batches(database, ProcessedCallback, callbacks, batch),
-    )
-    log.info("retention_pruned", outbox=report.outbox, callbacks=report.callbacks)
-    return report
-
-
-def _delete_in_batches(
-    database: Database,
-    model: type[OutboxMessage] | type[ProcessedCallback],
-    condition: sa.ColumnElement[bool],
-    batch: int,
-) -> int:
-    """DELETE the rows of ``model`` matching ``condition``, ``batch`` ids at a time in id
-    order. Nothing is loaded but the batch's highest id; the DELETE repeats ``condition``,
-    so a row changed since the SELECT (a dead letter queued again) is not deleted."""
-    deleted, after = 0, 0
-    while True:
-        with database.session() as session:
-            ids = (
-                sa.select(model.id)
-                .where(condition, model.id > after)
-                .order_by(model.id)
-                .limit(batch)
-                .subquery()
-            )
-            upper = session.scalar(sa.select(sa.func.max(ids.c.id)))
-            if upper is None:
-                return deleted
-            result = session.execute(
-                sa.delete(model)
-                .where(model.id > after, model.id <= upper, condition)
-                .execution_options(synchronize_session=False)
-            )
-            deleted += result.rowcount or 0  # type: ignore[attr-defined]
-        after = upper
-
-
-def current_outbox_keep_days() -> int:
-    """OUTBOX_KEEP_DAYS of the running app, else of the environment, else the default."""
-    from flask import current_app, has_app_context
-
-    from bot.settings import Settings, SettingsError, load_settings
-
-    if has_app_context():
-        return int(current_app.extensions["settings"].OUTBOX_KEEP_DAYS)
-    try:
-        return load_settings().OUTBOX_KEEP_DAYS
-    except SettingsError:
-        return int(Settings.model_fields["OUTBOX_KEEP_DAYS"].default)
-
-
-def prune_job(database: Database, now: datetime, **_: Any) -> int:
-    """The scheduler's nightly entry (``outbox_prune``): :func:`prune_messages` with
-    OUTBOX_KEEP_DAYS (the setting only, validated, never a schedule parameter). Idempotent: a
-    second run finds nothing left. It adds no message, so it returns 0."""
-    prune_messages(database, now, outbox_keep_days=current_outbox_keep_days())
-    return 0
-
-
-# -- one person's data ------------------------------------------------------------------
 
 
 _RESULTS_REASONS = {

@@ -8,7 +8,7 @@ results.
 
 The rules set no period for such derived files, so they keep the one of the records they are
 drawn from: ``RETENTION_YEARS`` after the year's cycle closed; they go with the expired years
-of :func:`bot.retention.purge`. A stored file's only date is the month in its key
+of :func:`bot.retention.purge.purge`. A stored file's only date is the month in its key
 (``YYYY/MM/<sha256>.png``, the month it was first stored), so the rule is applied on the safe
 side: a PNG goes when its month is before the last month of the newest academic year that has
 expired together with every year before it. Whatever was stored then was drawn from those
