@@ -297,3 +297,26 @@ def test_overdue_steps_are_reminded_by_the_scheduler_then_escalated(app, databas
         database, datetime(2026, 9, 17, 9, 23, tzinfo=ZoneInfo("Asia/Shanghai")), rules=RULES
     )
     assert phone.new("cs_admin") == []
+
+
+def test_self_assessment_refuses_numbers_that_are_not_finite(app, database, demo):
+    with database.session() as session:
+        office = _person(session, "shuyuan_admin")
+        cycle = service.open_cycle(
+            session, year_code="2025-2026", actor=office, now=datetime.now(UTC), env=ENV
+        )
+        cycle_id = cycle.id
+    wang = Browser(app, "wanglaoshi")
+    form = {item: "1" for item in COLLEGE_ITEMS}
+    form |= {"A1": "9", "A2": "3", "A3": "3", "E1": "0", "E2": "0"}
+    for value in ("NaN", "sNaN", "-nan", "Infinity", "-Inf", "1e999999999", "1e-999999999"):
+        page = wang.post(f"/m/cycle/{cycle_id}/self", data={**form, "B1": value})
+        assert page.status_code == 400, value
+        assert "B1：" in page.text, value
+    full_width = wang.post(f"/m/cycle/{cycle_id}/self", data={**form, "B1": "１.５"})
+    assert full_width.status_code == 200 and "自评已保存" in full_width.text
+    with database.session() as session:
+        scores = session.scalars(
+            sa.select(ItemScore).where(ItemScore.source == ScoreSource.SELF)
+        ).all()
+        assert {s.item: s.tenths for s in scores}["B1"] == 15
