@@ -62,14 +62,20 @@ def parse_number(text: str) -> Decimal | None:
     return value + 0 if value.is_zero() else value  # "-0" is 0
 
 
+def id_or_missing(text: str) -> int:
+    """An id from an address (path or query): ``NOT_AN_ID`` when it is not one, so the
+    lookup finds nothing and the page says so."""
+    found = parse_id(text)
+    return NOT_AN_ID if found is None else found
+
+
 class IdConverter(BaseConverter):
     """``<id:record_id>``: digits only; an id out of range is ``NOT_AN_ID`` (never found)."""
 
     regex = r"[0-9]+"
 
     def to_python(self, value: str) -> int:
-        found = parse_id(value)
-        return NOT_AN_ID if found is None else found
+        return id_or_missing(value)
 
     def to_url(self, value: object) -> str:
         return str(int(value))  # type: ignore[call-overload]

@@ -18,7 +18,7 @@ from bot.cycle.evidence import figures
 from bot.cycle.results import current, members, rubric_of, saved_scores
 from bot.cycle.service import CycleError, Env, Scope
 from bot.db import get_session
-from bot.inputs import parse_number
+from bot.inputs import id_or_missing, parse_number
 from bot.models import (
     AssessmentCycle,
     CycleStatus,
@@ -187,8 +187,8 @@ def results(cycle_id: int) -> Any:
     if cycle is None:
         return error_page(404, "考核结果还没有公示。")
     db = get_session()
-    college = request.args.get("college", type=int)
-    unit = request.args.get("unit", type=int)
+    college = request.args.get("college", type=id_or_missing)
+    unit = request.args.get("unit", type=id_or_missing)
     if college is not None:
         if not access.may_see_college(db, g.person, college):
             return error_page(403, "您只能查看本学院的考核结果。")

@@ -320,3 +320,27 @@ def test_self_assessment_refuses_numbers_that_are_not_finite(app, database, demo
             sa.select(ItemScore).where(ItemScore.source == ScoreSource.SELF)
         ).all()
         assert {s.item: s.tenths for s in scores}["B1"] == 15
+
+
+HUGE = "99999999999999999999"
+
+
+def test_ids_out_of_range_in_page_addresses_are_not_found(app, database, demo):
+    cycle_id = _publish(app, database)
+    office, cs_admin = Browser(app, "shuyuan_admin"), Browser(app, "cs_admin")
+    for path in (
+        f"/m/cycle/{HUGE}/self",
+        f"/m/cycle/{HUGE}/me",
+        f"/m/cycle/{HUGE}/scores/academy",
+        f"/m/cycle/{cycle_id}/scores/college-{HUGE}",
+        f"/m/cycle/{cycle_id}/scores/college-²",
+        f"/m/cycle/summary/{HUGE}",
+        f"/m/cycle/{HUGE}/results.xlsx",
+    ):
+        page = office.get(path)
+        assert page.status_code == 404, path
+        assert "没有" in page.text or "还没有公示" in page.text, path
+    for query in (f"college={HUGE}", f"unit={HUGE}", "college=²", "unit=-1"):
+        path = f"/m/cycle/{cycle_id}/results.xlsx?{query}"
+        assert cs_admin.get(path).status_code == 403, path
+        assert office.get(path).status_code in (200, 404), path
