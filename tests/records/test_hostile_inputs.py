@@ -95,6 +95,9 @@ def test_numbers_with_odd_digits_in_commands(phone, world, database):
     phone.say(world.mentor, "月计划")  # the flow asks for the month
     phone.new(world.mentor)
     phone.say(world.mentor, "²")
+    assert _texts(phone, world.mentor)[-1].startswith("没有看懂这个月份")
+    phone.say(world.mentor, "１１月")  # full-width digits are read
+    assert not _texts(phone, world.mentor)[-1].startswith("没有看懂这个月份")
     assert _apologies(database) == 0
 
 
