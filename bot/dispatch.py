@@ -12,7 +12,7 @@ from bot import outbox
 from bot.context import Context
 from bot.models import Person
 from bot.outbox import Message
-from bot.router import Dispatcher, Handler
+from bot.router import STALE_CARD, CardKeyError, Dispatcher, Handler
 from bot.settings import Settings
 from bot.storage import FileStore
 from bot.wecom import messages as wm
@@ -60,9 +60,25 @@ def handle(
     handler = route(message, dispatcher)
     if handler is None:
         return
-    reply = handler(message, ctx)
+    stale = _stale_card(message, dispatcher)
+    reply = stale if stale is not None else handler(message, ctx)
     if reply is not None:
         outbox.enqueue(session, [person.userid], reply, key=f"reply:{key}", now=now)
+
+
+def _stale_card(message: wm.Message, dispatcher: Dispatcher) -> Message | None:
+    """The answer to a tap whose key its ``CardKey`` does not unpack (missing, extra or
+    malformed fields): checked before the handler runs, so no handler sees such a key."""
+    if not isinstance(message, wm.TemplateCardEvent):
+        return None
+    card_key = dispatcher.card_key(message.event_key.split(":", 1)[0])
+    if card_key is None:
+        return None
+    try:
+        card_key.unpack(message.event_key)
+    except CardKeyError:
+        return Message.text(STALE_CARD)
+    return None
 
 
 def route(message: wm.Message, dispatcher: Dispatcher) -> Handler | None:

@@ -17,8 +17,15 @@ from bot.context import Context, Reply
 Handler = Callable[[Any, Context], Reply | None]
 H = TypeVar("H", bound=Handler)
 
-_KEY_PART = re.compile(r"^[A-Za-z0-9_\-@.]+$")
+_KEY_PART = re.compile(r"[A-Za-z0-9_\-@.]+")
 T = TypeVar("T")
+
+# The one answer to a tap on a card whose key is malformed, out of date or never ours
+STALE_CARD = "这张卡片已失效，本次点选未记录。"
+
+
+class CardKeyError(ValueError):
+    """A card key that is not what its ``CardKey`` packs: missing, extra or malformed fields."""
 
 
 @dataclass(frozen=True)
@@ -37,14 +44,18 @@ class CardKey(Generic[T]):
             raise ValueError(f"{self.name} needs {self.fields}, got {values!r}")
         parts = [self.name, *(str(value) for value in values)]
         for part in parts:
-            if not _KEY_PART.match(part):
+            if not _KEY_PART.fullmatch(part):
                 raise ValueError(f"card key part {part!r} has characters WeCom refuses")
         return ":".join(parts)
 
     def unpack(self, key: str) -> dict[str, str]:
+        """The fields of a key packed by :meth:`pack`; ``CardKeyError`` for anything else
+        (the dispatcher answers a tap on such a key with ``STALE_CARD``)."""
         name, *values = key.split(":")
         if name != self.name or len(values) != len(self.fields):
-            raise ValueError(f"{key!r} is not a {self.name} key")
+            raise CardKeyError(f"{key[:80]!r} is not a {self.name} key")
+        if not all(_KEY_PART.fullmatch(value) for value in values):
+            raise CardKeyError(f"{key[:80]!r} has an empty or malformed field")
         return dict(zip(self.fields, values, strict=True))
 
     def matches(self, key: str) -> bool:
@@ -61,6 +72,7 @@ class Router:
     events: dict[str, Handler] = field(default_factory=dict)
     cards: dict[str, Handler] = field(default_factory=dict)
     menu_keys: dict[str, Handler] = field(default_factory=dict)
+    card_keys: dict[str, CardKey[Any]] = field(default_factory=dict)
 
     def on_command(self, *words: str) -> Callable[[H], H]:
         """A text whose first word is one of ``words`` (``交流 张三 …``)."""
@@ -79,7 +91,10 @@ class Router:
         return self._register(self.menu_keys, keys)
 
     def on_card(self, *keys: CardKey[Any]) -> Callable[[H], H]:
-        """A tap or submit on a template card whose EventKey was packed from ``keys``."""
+        """A tap or submit on a template card whose EventKey was packed from ``keys``; the
+        dispatcher checks the key's fields before the handler runs (``CardKey.unpack``)."""
+        for key in keys:
+            self.card_keys[key.name] = key
         return self._register(self.cards, tuple(key.name for key in keys))
 
     @staticmethod
@@ -111,6 +126,14 @@ class Dispatcher:
                             f"{attribute} {key!r} is claimed by {seen[key]} and {router.name}"
                         )
                     seen[key] = router.name
+
+    def card_key(self, name: str) -> CardKey[Any] | None:
+        """The ``CardKey`` registered under ``name``."""
+        for router in self.routers:
+            found = router.card_keys.get(name)
+            if found is not None:
+                return found
+        return None
 
     def find(self, table: str, key: str) -> Handler | None:
         for router in self.routers:

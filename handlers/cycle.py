@@ -4,6 +4,7 @@ exports, for the academy office and college administrators; a mentor's own resul
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 from bot.context import Context, Reply
@@ -11,7 +12,7 @@ from bot.cycle import access, messages, service
 from bot.cycle.results import current, members
 from bot.cycle.service import CycleError, Env, Scope
 from bot.models import CycleStatus, Role
-from bot.router import Router
+from bot.router import STALE_CARD, Router
 
 router = Router("cycle")
 
@@ -70,10 +71,11 @@ def open_cycle(message: Any, ctx: Context) -> Reply:
 
 
 def _iso(text: str) -> str:
-    from datetime import date
-
-    year, month, day = (int(part) for part in text.split("-"))
-    return date(year, month, day).isoformat()
+    """``2026-09-05`` as an ISO date; ValueError for anything else."""
+    found = re.fullmatch(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})", text)
+    if found is None:
+        raise ValueError(text)
+    return date(*(int(part) for part in found.groups())).isoformat()
 
 
 @router.on_command("进度")
@@ -140,7 +142,7 @@ def submit_card(message: Any, ctx: Context) -> Reply:
     fields = messages.SUBMIT.unpack(message.event_key)
     scope = service.parse_scope(fields["scope"])
     if scope is None:
-        return Reply.text("这张卡片已失效。")
+        return Reply.text(STALE_CARD)
     answer = _submit(ctx, scope)
     if answer.startswith("已提交"):
         ctx.update_card(message.response_code, replace_name="已提交")

@@ -3,7 +3,6 @@ reason, corrects a score (rankings and outstanding lists are recomputed)."""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,6 +10,7 @@ import sqlalchemy as sa
 from bot.context import Context, Reply
 from bot.cycle import messages, service
 from bot.cycle.service import CycleError
+from bot.inputs import parse_id, parse_number
 from bot.models import Objection, Person, Role
 from bot.router import Router
 from handlers.cycle import env
@@ -48,11 +48,14 @@ def answer(message: Any, ctx: Context) -> Reply:
     if not ctx.has_role(Role.ACADEMY_ADMIN):
         return Reply.text("只有书院部管理员可以答复异议。")
     parts = _rest(message).split(maxsplit=1)
-    if len(parts) < 2 or not parts[0].lstrip("#").isdigit():
+    if len(parts) < 2 or not parts[0].lstrip("#").isdecimal():
         return Reply.text("请写作：答复 异议编号 答复内容")
+    objection_id = parse_id(parts[0].lstrip("#"))
+    if objection_id is None:  # out of range: no such objection
+        return Reply.text(f"没有编号为 {parts[0][:20]} 的异议。")
     try:
         objection = service.answer_objection(
-            ctx.session, int(parts[0].lstrip("#")), parts[1], actor=ctx.person, now=ctx.now
+            ctx.session, objection_id, parts[1], actor=ctx.person, now=ctx.now
         )
     except CycleError as exc:
         return Reply.text(str(exc))
@@ -68,20 +71,20 @@ def correct(message: Any, ctx: Context) -> Reply:
     if len(parts) < 4:
         return Reply.text(usage if len(parts) < 3 else "更正分数必须写明原因。\n" + usage)
     who, item, raw_value, reason = parts
-    try:
-        value = Decimal(raw_value)
-    except InvalidOperation:
-        return Reply.text(f"“{raw_value}”不是分数。\n" + usage)
+    value = parse_number(raw_value)
+    if value is None:
+        return Reply.text(f"“{raw_value[:20]}”不是分数。\n" + usage)
     objection = None
     mentor = None
     if not who.startswith("#"):
         mentor = ctx.session.scalar(sa.select(Person).where(Person.number == who))
-    if mentor is None and who.lstrip("#").isdigit():
-        objection = ctx.session.get(Objection, int(who.lstrip("#")))
+    objection_id = parse_id(who.lstrip("#"))
+    if mentor is None and objection_id is not None:
+        objection = ctx.session.get(Objection, objection_id)
         if objection is not None:
             mentor = ctx.session.get(Person, objection.mentor_id)
     if mentor is None:
-        return Reply.text(f"找不到异议或导师“{who}”。")
+        return Reply.text(f"找不到异议或导师“{who[:40]}”。")
     try:
         cycle = service.require_cycle(ctx.session)
         changed = service.correct(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.context import Context, Reply
+from bot.inputs import parse_id
 from bot.ratings import rules, service
 from bot.ratings.cards import RATE, REFUSALS, answered_text
 from bot.ratings.rules import TapOutcome
@@ -15,13 +16,10 @@ router = Router("ratings")
 
 @router.on_card(RATE)
 def answer_rating(message: Any, ctx: Context) -> Reply | None:
-    try:
-        fields = RATE.unpack(message.event_key)
-        record_id = int(fields["record_id"])
-    except ValueError:
-        return Reply.text(REFUSALS[TapOutcome.INVALID])
+    fields = RATE.unpack(message.event_key)  # the dispatcher answered malformed keys
+    record_id = parse_id(fields["record_id"])
     choice = rules.parse_choice(fields["choice"])
-    if choice is None:
+    if record_id is None or choice is None:
         return Reply.text(REFUSALS[TapOutcome.INVALID])
     result = service.record_tap(
         ctx.session,

@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from bot.context import Context, Reply
+from bot.inputs import parse_id, parse_whole
 from bot.models import RECORD_KIND_NAMES, RecordKind
 from bot.pages.upload import PURPOSES
 from bot.records import evidence
@@ -422,7 +423,7 @@ def choose_students(message: Any, ctx: Context) -> Reply | None:
     scope, flow = found
     picked = set(message.selected(STUDENTS_QUESTION))
     own = {student.id for student in scope.students}
-    chosen = [int(option) for option in picked if option.isdigit() and int(option) in own]
+    chosen = [sid for sid in map(parse_id, picked) if sid is not None and sid in own]
     kept = [sid for sid in flow.student_ids if sid not in flow.shown_ids]
     flow.student_ids = list(dict.fromkeys(kept + sorted(chosen)))
     if flow.kind == RecordKind.CARE and len(flow.student_ids) > 1:
@@ -581,9 +582,9 @@ def answer_month(ctx: Context, scope: Scope, flow: Flow, text: str) -> Reply | N
     if word in LAST_MONTH_WORDS:
         return _set_month(ctx, scope, flow, last_of_previous)
     number = word.removesuffix("份").removesuffix("月")
-    if not number.isdigit() or not 1 <= int(number) <= 12:
+    month = parse_whole(number, 1, 12)
+    if month is None:
         return Reply.text("没有看懂这个月份。可以点击卡片上的按钮，或发送：本月、上月、11月")
-    month = int(number)
     if month == today.month:
         return _set_month(ctx, scope, flow, today)
     year = today.year if month < today.month else today.year - 1

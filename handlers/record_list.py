@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from bot.context import Context, Reply
+from bot.inputs import parse_id, parse_whole
 from bot.models import RECORD_KIND_NAMES, Record, RecordKind
 from bot.records.care import audit_read, care_page_url, may_read
 from bot.records.dates import DateError, check_moment, format_moment, parse_time, parse_when
@@ -36,10 +37,16 @@ FIELDS = {
     "学生": "students",
     "参加": "students",
 }
+# 查看 #id: one answer for an id nobody has, a deleted record and someone else's record
+NO_SUCH_RECORD = "没有这条记录，或您无权查看。"
 CLOSED = "本学年的考核已经结束，记录不能再修改或删除。如有疑问，请联系书院部。"
 
 
 def _line(ctx: Context, number: int, record: Record) -> str:
+    return f"{number}. {_summary(ctx, record)}"
+
+
+def _summary(ctx: Context, record: Record) -> str:
     moment = record.occurred_at.astimezone(ctx.zone)
     what = RECORD_KIND_NAMES[record.kind]
     detail = record.title if record.kind != RecordKind.CARE else ""
@@ -47,7 +54,7 @@ def _line(ctx: Context, number: int, record: Record) -> str:
     if students:
         shown = "、".join(students[:3]) + (f"等{len(students)}人" if len(students) > 3 else "")
         detail = f"{detail} {shown}".strip()
-    return f"{number}. {moment.month}月{moment.day}日 {what} {detail}".rstrip()
+    return f"{moment.month}月{moment.day}日 {what} {detail}".rstrip()
 
 
 @router.on_command("记录", "我的记录")
@@ -75,9 +82,10 @@ def list_records(message: Any, ctx: Context) -> Reply:
 
 def _numbered(ctx: Context, scope: record_scope.Scope, text: str) -> Record | Reply:
     rows = own_records(ctx.session, ctx.person.id, scope.year.id)
-    if not text.isdigit() or not 1 <= int(text) <= len(rows):
-        return Reply.text(f"没有第 {text} 条记录。发送“记录”查看编号。")
-    return rows[int(text) - 1]
+    number = parse_whole(text, 1, len(rows))
+    if number is None:
+        return Reply.text(f"没有第 {text[:20]} 条记录。发送“记录”查看编号。")
+    return rows[number - 1]
 
 
 @router.on_command("删除")
@@ -93,9 +101,9 @@ def delete_own_record(message: Any, ctx: Context) -> Reply:
     record = _numbered(ctx, scope, words[1])
     if isinstance(record, Reply):
         return record
-    line = _line(ctx, int(words[1]), record)
+    line = _summary(ctx, record)
     delete_record(ctx.session, record, actor=ctx.person, now=ctx.now)
-    return Reply.text(f"已删除：{line.split('. ', 1)[1]}")
+    return Reply.text(f"已删除：{line}")
 
 
 @router.on_command("修改")
@@ -169,10 +177,11 @@ def show_record(message: Any, ctx: Context) -> Reply:
     if len(words) != 2:
         return Reply.text("请发送：查看 3（发送“记录”查看编号）")
     if words[1].startswith("#"):
-        record = ctx.session.get(Record, int(words[1][1:])) if words[1][1:].isdigit() else None
+        record_id = parse_id(words[1][1:])
+        record = None if record_id is None else ctx.session.get(Record, record_id)
         if record is None or record.deleted_at is not None:
-            return Reply.text("没有这条记录。")
-        number = words[1]
+            return Reply.text(NO_SUCH_RECORD)
+        number = f"#{record_id}"
     else:
         scope = record_scope.mentor_scope(ctx)
         if isinstance(scope, Reply):
@@ -184,12 +193,11 @@ def show_record(message: Any, ctx: Context) -> Reply:
     if record.kind == RecordKind.CARE:
         return _show_care(ctx, record, number)
     if record.mentor_id != ctx.person.id:
-        return Reply.text("您只能查看自己的记录。")
+        return Reply.text(NO_SUCH_RECORD)
     return Reply.text(_details(ctx, record, number, record.note))
 
 
 CARE_HIDDEN = "关爱内容：请点击链接查看（仅本人、学院管理员和书院部可见）"
-CARE_REFUSED = "您无权查看这条关爱记录。关爱记录仅记录的导师、学院管理员和书院部可以查看。"
 
 
 def _show_care(ctx: Context, record: Record, number: str) -> Reply:
@@ -197,7 +205,7 @@ def _show_care(ctx: Context, record: Record, number: str) -> Reply:
     so sending the link reads (and audits) nothing. A refused reader's attempt is audited."""
     if not may_read(ctx.session, ctx.person, record):
         audit_read(ctx.session, ctx.person, record, allowed=False, now=ctx.now)
-        return Reply.text(CARE_REFUSED)
+        return Reply.text(NO_SUCH_RECORD)  # the attempt is audited; the answer tells nothing
     return Reply.template_card(care_card(ctx, record, number))
 
 

@@ -33,6 +33,7 @@ from bot.cycle.results import (
     source_of,
     summary_line,
 )
+from bot.inputs import parse_id
 from bot.models import (
     AcademicYear,
     AssessmentCycle,
@@ -232,9 +233,8 @@ def parse_scope(name: str) -> Scope | None:
     if name == messages.ACADEMY_SCOPE:
         return Scope(name, None)
     prefix, _, number = name.partition("-")
-    if prefix == "college" and number.isdigit():
-        return Scope(name, int(number))
-    return None
+    college_id = parse_id(number) if prefix == "college" else None
+    return None if college_id is None else Scope(name, college_id)
 
 
 def may_score(person: Person, scope: Scope) -> bool:

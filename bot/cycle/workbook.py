@@ -11,13 +11,14 @@ import io
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from bot.inputs import parse_number
 from bot.workbooks import SCORING_WORKBOOK, archive_problem
 from scoring.numbers import fmt
 
@@ -241,11 +242,8 @@ def _score(cell: Any, item: ItemColumn, decimals: int) -> tuple[str | None, Deci
         return None, None
     if isinstance(value, bool):
         return f"“{value}”不是分数", None
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        return f"“{_text(value)[:20]}”不是数字", None
-    if not number.is_finite():
+    number = parse_number(str(value))  # finite only: never NaN or Infinity
+    if number is None:
         return f"“{_text(value)[:20]}”不是数字", None
     if not Decimal(0) <= number <= item.maximum:
         return f"分数 {_text(value)[:20]} 超出 0–{fmt(item.maximum)}", None

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from flask import Flask
 
+from bot import inputs
 from bot.pages import auth, care, cycle, ratings, upload
 from bot.storage import StorageError
 
@@ -18,6 +19,7 @@ def init_app(app: Flask) -> None:
         SESSION_COOKIE_SECURE=settings.PUBLIC_BASE_URL.startswith("https://"),
         PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
     )
+    inputs.init_app(app)  # <id:…> in the pages' rules: before they are registered
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(upload.blueprint)
     app.register_blueprint(cycle.blueprint)

@@ -39,7 +39,7 @@ def _private(body: Any, status: int = 200) -> Any:
     return response
 
 
-@blueprint.get("/<int:record_id>")
+@blueprint.get("/<id:record_id>")
 @login_required
 def show_care_record(record_id: int) -> Any:
     now = datetime.now(UTC)

@@ -5,7 +5,7 @@ self-assessment and the closing exports."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -18,6 +18,7 @@ from bot.cycle.evidence import figures
 from bot.cycle.results import current, members, rubric_of, saved_scores
 from bot.cycle.service import CycleError, Env, Scope
 from bot.db import get_session
+from bot.inputs import id_or_missing, parse_number
 from bot.models import (
     AssessmentCycle,
     CycleStatus,
@@ -79,7 +80,7 @@ def _hub(cycle: AssessmentCycle, scope: Scope, **extra: Any) -> str:
     )
 
 
-@blueprint.get("/<int:cycle_id>/scores/<scope_name>")
+@blueprint.get("/<id:cycle_id>/scores/<scope_name>")
 @login_required
 def hub(cycle_id: int, scope_name: str) -> Any:
     found = _scope_or_error(cycle_id, scope_name)
@@ -88,7 +89,7 @@ def hub(cycle_id: int, scope_name: str) -> Any:
     return _hub(*found)
 
 
-@blueprint.get("/<int:cycle_id>/scores/<scope_name>/workbook.xlsx")
+@blueprint.get("/<id:cycle_id>/scores/<scope_name>/workbook.xlsx")
 @login_required
 def download_workbook(cycle_id: int, scope_name: str) -> Any:
     found = _scope_or_error(cycle_id, scope_name)
@@ -98,7 +99,7 @@ def download_workbook(cycle_id: int, scope_name: str) -> Any:
     return xlsx_response(name, content)
 
 
-@blueprint.post("/<int:cycle_id>/scores/<scope_name>/upload")
+@blueprint.post("/<id:cycle_id>/scores/<scope_name>/upload")
 @login_required
 def upload_workbook(cycle_id: int, scope_name: str) -> Any:
     check_csrf()
@@ -129,7 +130,7 @@ def upload_workbook(cycle_id: int, scope_name: str) -> Any:
     )
 
 
-@blueprint.post("/<int:cycle_id>/scores/<scope_name>/confirm")
+@blueprint.post("/<id:cycle_id>/scores/<scope_name>/confirm")
 @login_required
 def confirm_workbook(cycle_id: int, scope_name: str) -> Any:
     check_csrf()
@@ -179,15 +180,15 @@ def _published(cycle_id: int) -> AssessmentCycle | None:
     return cycle
 
 
-@blueprint.get("/<int:cycle_id>/results.xlsx")
+@blueprint.get("/<id:cycle_id>/results.xlsx")
 @login_required
 def results(cycle_id: int) -> Any:
     cycle = _published(cycle_id)
     if cycle is None:
         return error_page(404, "考核结果还没有公示。")
     db = get_session()
-    college = request.args.get("college", type=int)
-    unit = request.args.get("unit", type=int)
+    college = request.args.get("college", type=id_or_missing)
+    unit = request.args.get("unit", type=id_or_missing)
     if college is not None:
         if not access.may_see_college(db, g.person, college):
             return error_page(403, "您只能查看本学院的考核结果。")
@@ -205,7 +206,7 @@ def results(cycle_id: int) -> Any:
     return xlsx_response(f"{cycle.year.code}-考核结果.xlsx", content)
 
 
-@blueprint.get("/<int:cycle_id>/me")
+@blueprint.get("/<id:cycle_id>/me")
 @login_required
 def my_result(cycle_id: int) -> Any:
     cycle = _published(cycle_id)
@@ -224,7 +225,7 @@ def my_result(cycle_id: int) -> Any:
     )
 
 
-@blueprint.get("/<int:cycle_id>/export/<name>.xlsx")
+@blueprint.get("/<id:cycle_id>/export/<name>.xlsx")
 @login_required
 def exports(cycle_id: int, name: str) -> Any:
     cycle = _cycle(cycle_id)
@@ -244,7 +245,7 @@ def exports(cycle_id: int, name: str) -> Any:
     return xlsx_response(f"{cycle.year.code}-{title}.xlsx", build())
 
 
-@blueprint.get("/summary/<int:evidence_id>")
+@blueprint.get("/summary/<id:evidence_id>")
 @login_required
 def summary(evidence_id: int) -> Any:
     db = get_session()
@@ -295,7 +296,7 @@ def _self_context(cycle: AssessmentCycle) -> tuple[list[Any], dict[str, str], di
     return items, text, saved
 
 
-@blueprint.route("/<int:cycle_id>/self", methods=["GET", "POST"])
+@blueprint.route("/<id:cycle_id>/self", methods=["GET", "POST"])
 @login_required
 def self_assessment(cycle_id: int) -> Any:
     cycle = _cycle(cycle_id)
@@ -317,9 +318,8 @@ def self_assessment(cycle_id: int) -> Any:
             if not raw:
                 problems.append(f"{item.id}：请填写自评分")
                 continue
-            try:
-                value = Decimal(raw)
-            except InvalidOperation:
+            value = parse_number(raw)
+            if value is None:  # NaN, Infinity and huge exponents too
                 problems.append(f"{item.id}：“{raw[:10]}”不是数字")
                 continue
             if not Decimal(0) <= value <= item.max or value != value.quantize(Decimal("0.1")):

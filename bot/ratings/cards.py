@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from bot.models import RecordKind
 from bot.ratings.rules import CHOICES, DID_NOT_ATTEND, TapOutcome
-from bot.router import CardKey
+from bot.router import STALE_CARD, CardKey
 from bot.wecom import cards
 
 RATE = CardKey("rate", ("record_id", "choice"))
@@ -79,7 +79,7 @@ REFUSALS: dict[TapOutcome, str] = {
         "这项活动所在学年的导师考核结果已经公示，学生评价已截止，本次点选未记录。"
     ),
     TapOutcome.NOT_PARTICIPANT: "只有参加这项活动的同学才能评价，本次点选未记录。",
-    TapOutcome.INVALID: "这张卡片已失效，本次点选未记录。",
+    TapOutcome.INVALID: STALE_CARD,
 }
 
 

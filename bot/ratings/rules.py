@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from bot.inputs import parse_whole
 from bot.models import RecordKind
 
 T = TypeVar("T")
@@ -65,9 +66,8 @@ def is_due(end: datetime, now: datetime, policy: RatingPolicy) -> bool:
 
 def parse_choice(value: str) -> int | None:
     """The choice on a card key, or None for anything the card never offered."""
-    if not value.isdigit() or int(value) not in CHOICES:
-        return None
-    return int(value)
+    choice = parse_whole(value, min(CHOICES), max(CHOICES))
+    return choice if choice in CHOICES else None
 
 
 def tap_outcome(

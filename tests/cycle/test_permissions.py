@@ -299,3 +299,50 @@ def test_overdue_steps_are_reminded_by_the_scheduler_then_escalated(app, databas
         database, datetime(2026, 9, 17, 9, 23, tzinfo=ZoneInfo("Asia/Shanghai")), rules=RULES
     )
     assert phone.new("cs_admin") == []
+
+
+def test_self_assessment_refuses_numbers_that_are_not_finite(app, database, demo):
+    with database.session() as session:
+        office = _person(session, "shuyuan_admin")
+        cycle = service.open_cycle(
+            session, year_code="2025-2026", actor=office, now=datetime.now(UTC), env=ENV
+        )
+        cycle_id = cycle.id
+    wang = Browser(app, "wanglaoshi")
+    form = {item: "1" for item in COLLEGE_ITEMS}
+    form |= {"A1": "9", "A2": "3", "A3": "3", "E1": "0", "E2": "0"}
+    for value in ("NaN", "sNaN", "-nan", "Infinity", "-Inf", "1e999999999", "1e-999999999"):
+        page = wang.post(f"/m/cycle/{cycle_id}/self", data={**form, "B1": value})
+        assert page.status_code == 400, value
+        assert "B1：" in page.text, value
+    full_width = wang.post(f"/m/cycle/{cycle_id}/self", data={**form, "B1": "１.５"})
+    assert full_width.status_code == 200 and "自评已保存" in full_width.text
+    with database.session() as session:
+        scores = session.scalars(
+            sa.select(ItemScore).where(ItemScore.source == ScoreSource.SELF)
+        ).all()
+        assert {s.item: s.tenths for s in scores}["B1"] == 15
+
+
+HUGE = "99999999999999999999"
+
+
+def test_ids_out_of_range_in_page_addresses_are_not_found(app, database, demo):
+    cycle_id = _publish(app, database)
+    office, cs_admin = Browser(app, "shuyuan_admin"), Browser(app, "cs_admin")
+    for path in (
+        f"/m/cycle/{HUGE}/self",
+        f"/m/cycle/{HUGE}/me",
+        f"/m/cycle/{HUGE}/scores/academy",
+        f"/m/cycle/{cycle_id}/scores/college-{HUGE}",
+        f"/m/cycle/{cycle_id}/scores/college-²",
+        f"/m/cycle/summary/{HUGE}",
+        f"/m/cycle/{HUGE}/results.xlsx",
+    ):
+        page = office.get(path)
+        assert page.status_code == 404, path
+        assert "没有" in page.text or "还没有公示" in page.text, path
+    for query in (f"college={HUGE}", f"unit={HUGE}", "college=²", "unit=-1"):
+        path = f"/m/cycle/{cycle_id}/results.xlsx?{query}"
+        assert cs_admin.get(path).status_code == 403, path
+        assert office.get(path).status_code in (200, 404), path

@@ -70,3 +70,10 @@ def test_an_unexpected_item_column_is_named():
 )
 def test_formula_like_text_is_escaped(value, escaped):
     assert workbook.escape_cell(value) == escaped
+
+
+@pytest.mark.parametrize("value", ["NaN", "sNaN", "-Infinity", "inf", "1e999999999", "1e-99999"])
+def test_a_cell_that_is_not_a_finite_number_is_named(value):
+    parsed = workbook.parse(_book(("1001", value, 1)), ITEMS, MENTORS)
+    assert parsed.scores == {}
+    assert parsed.problems == [f"第 4 行 D 列（B1）：“{value}”不是数字"]

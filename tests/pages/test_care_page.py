@@ -110,6 +110,15 @@ def test_no_such_care_record_is_a_404(app, database, phone, world, care_id):
     assert reads(database) == []
 
 
+def test_an_id_out_of_range_is_a_404_not_a_500(app, database, world, care_id):
+    browser = signed_in(app, world.mentor)
+    for path in ("/m/care/99999999999999999999", "/m/care/2147483648", "/m/care/0"):
+        page = browser.get(path)
+        assert page.status_code == 404, path
+        assert "没有这条关爱记录" in page.get_data(as_text=True)
+    assert reads(database) == []
+
+
 def test_without_sign_in_the_page_sends_to_wecom_and_reads_nothing(app, database, care_id):
     page = app.test_client().get(f"/m/care/{care_id}")
     assert page.status_code == 302

@@ -17,7 +17,7 @@ from bot.models import (
 )
 from bot.records.care import decrypt_note
 from handlers.record_flow import MENU_CARE
-from handlers.record_list import CARE_HIDDEN
+from handlers.record_list import CARE_HIDDEN, NO_SUCH_RECORD
 
 
 def _only_record(database) -> Record:
@@ -114,7 +114,7 @@ def test_others_cannot_read_a_care_note(phone, database, care_record, world, rea
     messages = phone.new(userid)
     assert [m["msgtype"] for m in messages] == ["text"]  # no card, no link
     answer = messages[0]["text"]["content"]
-    assert "您无权查看这条关爱记录" in answer
+    assert answer == NO_SUCH_RECORD  # the same answer as for an id nobody has
     assert NOTE not in answer and "/m/care/" not in answer
     [refused] = _audit(database, "care_note")
     assert refused.action == "read_refused"
@@ -168,7 +168,7 @@ def test_another_mentor_cannot_see_an_ordinary_record_either(phone, world, datab
     phone.new(world.mentor)
     record = _only_record(database)
     phone.say(world.other_mentor, f"查看 #{record.id}")
-    assert phone.last_text(world.other_mentor) == "您只能查看自己的记录。"
+    assert phone.last_text(world.other_mentor) == NO_SUCH_RECORD
 
 
 def test_care_record_asks_for_the_note_when_missing(phone, database, world):
