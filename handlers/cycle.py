@@ -8,9 +8,10 @@ from datetime import date
 from typing import Any
 
 from bot.context import Context, Reply
-from bot.cycle import access, messages, service
+from bot.cycle import access, closing, cycles, messages, opening, progress, publication, submissions
+from bot.cycle.cycles import CycleError, Env
 from bot.cycle.results import current, members
-from bot.cycle.service import CycleError, Env, Scope
+from bot.cycle.submissions import Scope
 from bot.models import CycleStatus, Role
 from bot.router import STALE_CARD, Router
 
@@ -57,7 +58,7 @@ def open_cycle(message: Any, ctx: Context) -> Reply:
         except ValueError:
             return Reply.text(f"“{day}”不是日期，请写作 2026-09-05。")
     try:
-        cycle = service.open_cycle(
+        cycle = opening.open_cycle(
             ctx.session, year_code=words[0], actor=ctx.person, now=ctx.now, env=env(ctx),
             deadlines=deadlines,
         )  # fmt: skip
@@ -83,10 +84,10 @@ def show_progress(message: Any, ctx: Context) -> Reply:
     if not (ctx.has_role(Role.ACADEMY_ADMIN) or ctx.has_role(Role.COLLEGE_ADMIN)):
         return Reply.text("考核进度只对书院部和学院管理员开放。")
     try:
-        cycle = service.require_cycle(ctx.session)
+        cycle = cycles.require_cycle(ctx.session)
     except CycleError as exc:
         return Reply.text(str(exc))
-    return Reply.text(service.progress_text(ctx.session, cycle, ctx.person, ctx.local_now.date()))
+    return Reply.text(progress.progress_text(ctx.session, cycle, ctx.person, ctx.local_now.date()))
 
 
 def _scopes(ctx: Context) -> list[Scope]:
@@ -104,23 +105,23 @@ def resend_cards(message: Any, ctx: Context) -> Reply:
     if not scopes:
         return Reply.text("评分表只发给学院管理员和书院部管理员。")
     try:
-        cycle = service.require_cycle(ctx.session)
+        cycle = cycles.require_cycle(ctx.session)
     except CycleError as exc:
         return Reply.text(str(exc))
     lines = ["**评分表**"]
     for scope in scopes:
         url = messages.hub_url(ctx.settings.PUBLIC_BASE_URL, cycle.id, scope.name)
-        lines.append(f"> [{service.scope_title(ctx.session, scope)}：下载与上传评分表]({url})")
+        lines.append(f"> [{submissions.scope_title(ctx.session, scope)}：下载与上传评分表]({url})")
     lines.append("全部评完后发送“提交评分”。")
     return Reply.markdown("\n".join(lines))
 
 
 def _submit(ctx: Context, scope: Scope) -> str:
-    if not service.may_score(ctx.person, scope):
+    if not submissions.may_score(ctx.person, scope):
         return "您不能提交这个范围的评分。"
     try:
-        cycle = service.require_cycle(ctx.session)
-        return service.submit(ctx.session, cycle, scope, actor=ctx.person, now=ctx.now)
+        cycle = cycles.require_cycle(ctx.session)
+        return submissions.submit(ctx.session, cycle, scope, actor=ctx.person, now=ctx.now)
     except CycleError as exc:
         return str(exc)
 
@@ -140,7 +141,7 @@ def submit_text(message: Any, ctx: Context) -> Reply:
 @router.on_card(messages.SUBMIT)
 def submit_card(message: Any, ctx: Context) -> Reply:
     fields = messages.SUBMIT.unpack(message.event_key)
-    scope = service.parse_scope(fields["scope"])
+    scope = submissions.parse_scope(fields["scope"])
     if scope is None:
         return Reply.text(STALE_CARD)
     answer = _submit(ctx, scope)
@@ -156,9 +157,9 @@ def publish(message: Any, ctx: Context) -> Reply:
         return refused
     force = "强制" in _words(message)
     try:
-        cycle = service.require_cycle(ctx.session)
+        cycle = cycles.require_cycle(ctx.session)
         return Reply.text(
-            service.publish(
+            publication.publish(
                 ctx.session, cycle, actor=ctx.person, now=ctx.now, env=env(ctx), force=force
             )
         )
@@ -172,9 +173,9 @@ def close(message: Any, ctx: Context) -> Reply:
     if refused:
         return refused
     try:
-        cycle = service.require_cycle(ctx.session)
+        cycle = cycles.require_cycle(ctx.session)
         return Reply.text(
-            service.close(ctx.session, cycle, actor=ctx.person, now=ctx.now, env=env(ctx))
+            closing.close(ctx.session, cycle, actor=ctx.person, now=ctx.now, env=env(ctx))
         )
     except CycleError as exc:
         return Reply.text(str(exc))
@@ -186,7 +187,7 @@ def exports(message: Any, ctx: Context) -> Reply:
     if refused:
         return refused
     try:
-        cycle = service.require_cycle(ctx.session)
+        cycle = cycles.require_cycle(ctx.session)
     except CycleError as exc:
         return Reply.text(str(exc))
     if cycle.status != CycleStatus.CLOSED:
@@ -208,7 +209,7 @@ MENU_MY_ASSESSMENT = "my_assessment"
 def my_result(message: Any, ctx: Context) -> Reply:
     """While the cycle is open: the self-assessment link and deadline; afterwards: the result."""
     try:
-        cycle = service.require_cycle(ctx.session)
+        cycle = cycles.require_cycle(ctx.session)
     except CycleError as exc:
         return Reply.text(str(exc))
     if cycle.status == CycleStatus.OPEN:
@@ -216,7 +217,7 @@ def my_result(message: Any, ctx: Context) -> Reply:
             return Reply.text("您不在本次考核的导师名单中。")
         return messages.self_assessment_prompt(
             cycle.year.code, cycle.deadlines, ctx.settings.PUBLIC_BASE_URL, cycle.id,
-            done=service.has_self_assessed(ctx.session, cycle, ctx.person.id),
+            done=progress.has_self_assessed(ctx.session, cycle, ctx.person.id),
         )  # fmt: skip
     results = current(ctx.session, cycle)  # the stored results after 公示
     if not results.has(ctx.person.id):
@@ -224,5 +225,5 @@ def my_result(message: Any, ctx: Context) -> Reply:
     return messages.result_card(
         cycle.year.code, ctx.person.name, results.of(ctx.person.id),
         base=ctx.settings.PUBLIC_BASE_URL, cycle_id=cycle.id,
-        objections_until=service.objections_until_text(cycle, ctx.zone),
+        objections_until=publication.objections_until_text(cycle, ctx.zone),
     )  # fmt: skip

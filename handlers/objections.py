@@ -8,8 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from bot.context import Context, Reply
-from bot.cycle import messages, service
-from bot.cycle.service import CycleError
+from bot.cycle import cycles, messages, objections
+from bot.cycle.cycles import CycleError
 from bot.inputs import parse_id, parse_number
 from bot.models import Objection, Person, Role
 from bot.router import Router
@@ -31,8 +31,8 @@ def object_text(message: Any, ctx: Context) -> Reply:
     if not text:
         return Reply.text("请写明异议内容，例如：异议 B4 我上传了学期计划，请核实")
     try:
-        cycle = service.require_cycle(ctx.session)
-        objection = service.raise_objection(ctx.session, cycle, ctx.person, text, now=ctx.now)
+        cycle = cycles.require_cycle(ctx.session)
+        objection = objections.raise_objection(ctx.session, cycle, ctx.person, text, now=ctx.now)
     except CycleError as exc:
         return Reply.text(str(exc))
     return Reply.text(f"已收到您的异议（编号 {objection.id}），书院部和学院会尽快核实并答复。")
@@ -54,7 +54,7 @@ def answer(message: Any, ctx: Context) -> Reply:
     if objection_id is None:  # out of range: no such objection
         return Reply.text(f"没有编号为 {parts[0][:20]} 的异议。")
     try:
-        objection = service.answer_objection(
+        objection = objections.answer_objection(
             ctx.session, objection_id, parts[1], actor=ctx.person, now=ctx.now
         )
     except CycleError as exc:
@@ -86,8 +86,8 @@ def correct(message: Any, ctx: Context) -> Reply:
     if mentor is None:
         return Reply.text(f"找不到异议或导师“{who[:40]}”。")
     try:
-        cycle = service.require_cycle(ctx.session)
-        changed = service.correct(
+        cycle = cycles.require_cycle(ctx.session)
+        changed = objections.correct(
             ctx.session, cycle, mentor=mentor, item=item.upper(), value=value, reason=reason,
             actor=ctx.person, now=ctx.now, env=env(ctx), objection=objection,
         )  # fmt: skip

@@ -9,8 +9,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from bot.cycle import export, service
-from bot.cycle.service import CycleError, Env
+from bot.cycle import closing, cycles, export, opening, progress, publication
+from bot.cycle.cycles import CycleError, Env
 from bot.db import get_database
 from bot.storage import FileStore
 
@@ -28,7 +28,7 @@ def _deadlines(text: str) -> dict[str, str]:
     result = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         step, _, day = part.partition("=")
-        if step not in service.STEPS or not day:
+        if step not in cycles.STEPS or not day:
             raise click.BadParameter(f"“{part}”：写作 self=日期、college=日期、academy=日期")
         result[step] = day.strip()
     return result
@@ -41,7 +41,7 @@ def open_command(year: str, deadlines: str) -> None:
     """Open the assessment of YEAR (e.g. 2025-2026) and tell everyone concerned."""
     with get_database().session() as session:
         try:
-            cycle = service.open_cycle(
+            cycle = opening.open_cycle(
                 session, year_code=year, actor=None, now=datetime.now(UTC), env=_env(),
                 deadlines=_deadlines(deadlines),
             )  # fmt: skip
@@ -56,11 +56,11 @@ def progress_command(year: str | None) -> None:
     """Who has and has not done their step."""
     with get_database().session() as session:
         try:
-            cycle = service.require_cycle(session, year)
+            cycle = cycles.require_cycle(session, year)
         except CycleError as exc:
             raise click.ClickException(str(exc)) from None
         today = datetime.now(UTC).astimezone(_env().zone).date()
-        click.echo(service.progress_text(session, cycle, None, today))
+        click.echo(progress.progress_text(session, cycle, None, today))
 
 
 @cycle_cli.command("publish")
@@ -70,8 +70,8 @@ def publish_command(year: str | None, force: bool) -> None:
     """公示: compute the results and send them."""
     with get_database().session() as session:
         try:
-            cycle = service.require_cycle(session, year)
-            answer = service.publish(
+            cycle = cycles.require_cycle(session, year)
+            answer = publication.publish(
                 session, cycle, actor=None, now=datetime.now(UTC), env=_env(), force=force
             )
         except CycleError as exc:
@@ -85,8 +85,8 @@ def close_command(year: str | None) -> None:
     """Close the cycle: results become final and read-only."""
     with get_database().session() as session:
         try:
-            cycle = service.require_cycle(session, year)
-            answer = service.close(session, cycle, actor=None, now=datetime.now(UTC), env=_env())
+            cycle = cycles.require_cycle(session, year)
+            answer = closing.close(session, cycle, actor=None, now=datetime.now(UTC), env=_env())
         except CycleError as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(answer)
@@ -98,10 +98,10 @@ def store_results_command(year: str) -> None:
     """Store the results of a cycle published before results were stored (once)."""
     with get_database().session() as session:
         try:
-            cycle = service.require_cycle(session, year)
+            cycle = cycles.require_cycle(session, year)
         except CycleError as exc:
             raise click.ClickException(str(exc)) from None
-        stored = service.backfill_results(session, cycle, now=datetime.now(UTC))
+        stored = publication.backfill_results(session, cycle, now=datetime.now(UTC))
         if stored is None:
             click.echo(f"{year} 学年的考核结果无需补存（尚未公示，或已经保存）。")
         else:
@@ -116,7 +116,7 @@ def export_command(kind: str, path: Path, year: str | None) -> None:
     """Write the full results, the outstanding mentors or the multi-year record to PATH."""
     with get_database().session() as session:
         try:
-            cycle = service.require_cycle(session, year)
+            cycle = cycles.require_cycle(session, year)
         except CycleError as exc:
             raise click.ClickException(str(exc)) from None
         if kind == "history":

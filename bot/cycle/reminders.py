@@ -14,12 +14,8 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 import structlog
 
-from bot.calendar import (
-    Rules,
-    is_working_day,
-    reminder_days,
-)
-from bot.cycle.service import ACADEMY_SUBJECT
+from bot.calendar import Rules, is_working_day, reminder_days
+from bot.cycle.cycles import ACADEMY_SUBJECT
 from bot.db import Database, InsertIgnoringConflicts
 from bot.models import (
     AssessmentCycle,
@@ -34,11 +30,7 @@ from bot.models import (
 )
 from bot.outbox import Message
 from bot.records.service import current_year
-from bot.reminders import (
-    MAX_NAMES,
-    mentors_of,
-    notify,
-)
+from bot.reminders import MAX_NAMES, mentors_of, notify
 from bot.roster.holders import holder_userids
 
 log = structlog.get_logger("bot.cycle.reminders")

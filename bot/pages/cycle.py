@@ -13,10 +13,11 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, g, render_template, request, session
 
 from bot import outbox
-from bot.cycle import access, export, messages, service
+from bot.cycle import access, cycles, export, messages, progress, publication, submissions
+from bot.cycle.cycles import CycleError, Env
 from bot.cycle.evidence import figures
 from bot.cycle.results import current, members, rubric_of, saved_scores
-from bot.cycle.service import CycleError, Env, Scope
+from bot.cycle.submissions import Scope
 from bot.db import get_session
 from bot.inputs import id_or_missing, parse_number
 from bot.models import (
@@ -55,25 +56,25 @@ def _cycle(cycle_id: int) -> AssessmentCycle | None:
 
 def _scope_or_error(cycle_id: int, scope_name: str) -> tuple[AssessmentCycle, Scope] | Any:
     cycle = _cycle(cycle_id)
-    scope = service.parse_scope(scope_name)
+    scope = submissions.parse_scope(scope_name)
     if cycle is None or scope is None:
         return error_page(404, "没有这个考核评分表。请从机器人发来的链接打开。")
-    if not (service.may_score(g.person, scope) or access.is_office(g.person)):
+    if not (submissions.may_score(g.person, scope) or access.is_office(g.person)):
         return error_page(403, "您没有查看这个评分表的权限。")
     return cycle, scope
 
 
 def _hub(cycle: AssessmentCycle, scope: Scope, **extra: Any) -> str:
     db = get_session()
-    rows = service.progress(db, cycle, None if scope.college_id is None else {scope.college_id})
+    rows = progress.progress(db, cycle, None if scope.college_id is None else {scope.college_id})
     row = next(r for r in rows if r.step == scope.step)
     return render_template(
         "pages/cycle_hub.html",
         cycle=cycle,
         scope=scope,
-        title=service.scope_title(db, scope),
+        title=submissions.scope_title(db, scope),
         row=row,
-        may_score=service.may_score(g.person, scope),
+        may_score=submissions.may_score(g.person, scope),
         open=cycle.status == CycleStatus.OPEN,
         csrf=csrf_token(),
         **extra,
@@ -95,7 +96,7 @@ def download_workbook(cycle_id: int, scope_name: str) -> Any:
     found = _scope_or_error(cycle_id, scope_name)
     if not isinstance(found, tuple) or not isinstance(found[0], AssessmentCycle):
         return found
-    name, content = service.build_workbook(get_session(), *found, _env())
+    name, content = submissions.build_workbook(get_session(), *found, _env())
     return xlsx_response(name, content)
 
 
@@ -107,13 +108,13 @@ def upload_workbook(cycle_id: int, scope_name: str) -> Any:
     if not isinstance(found, tuple) or not isinstance(found[0], AssessmentCycle):
         return found
     cycle, scope = found
-    if not service.may_score(g.person, scope):
+    if not submissions.may_score(g.person, scope):
         return error_page(403, "只有本学院的管理员可以上传本学院的评分表。")
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _hub(cycle, scope, problems=["请选择填好的评分表（.xlsx）。"]), 400
     content = upload.read(6 * 1024 * 1024)
-    checked = service.check_upload(get_session(), cycle, scope, content)
+    checked = submissions.check_upload(get_session(), cycle, scope, content)
     if checked.problems:
         return _hub(cycle, scope, problems=checked.problems), 400
     if not checked.changes:
@@ -124,7 +125,7 @@ def upload_workbook(cycle_id: int, scope_name: str) -> Any:
         "pages/cycle_confirm.html",
         cycle=cycle,
         scope=scope,
-        title=service.scope_title(get_session(), scope),
+        title=submissions.scope_title(get_session(), scope),
         changes=[change.line() for change in checked.changes],
         csrf=csrf_token(),
     )
@@ -141,16 +142,16 @@ def confirm_workbook(cycle_id: int, scope_name: str) -> Any:
     pending = session.get(PENDING) or {}
     if pending.get("cycle") != cycle.id or pending.get("scope") != scope.name:
         return error_page(400, "没有待确认的评分表，请重新上传。")
-    if not service.may_score(g.person, scope):
+    if not submissions.may_score(g.person, scope):
         return error_page(403, "只有本学院的管理员可以保存本学院的评分。")
     db = get_session()
     content = _store().read(pending["key"])
-    checked = service.check_upload(db, cycle, scope, content)
+    checked = submissions.check_upload(db, cycle, scope, content)
     if checked.problems:
         return _hub(cycle, scope, problems=checked.problems), 400
     now = datetime.now(UTC)
     try:
-        count = service.save_changes(db, cycle, scope, checked.changes, actor=g.person, now=now)
+        count = submissions.save_changes(db, cycle, scope, checked.changes, actor=g.person, now=now)
     except CycleError as exc:
         return error_page(409, str(exc))
     lines = [change.line() for change in checked.changes]
@@ -158,7 +159,7 @@ def confirm_workbook(cycle_id: int, scope_name: str) -> Any:
         db,
         [g.person.userid],
         Message.text(
-            f"已保存{service.scope_title(db, scope)} {count} 项评分：\n"
+            f"已保存{submissions.scope_title(db, scope)} {count} 项评分：\n"
             + messages.fit(lines, 1500)
             + "\n全部评完后点卡片上的“提交评分”或发送“提交评分”。"
         ),
@@ -221,7 +222,7 @@ def my_result(cycle_id: int) -> Any:
         cycle=cycle,
         result=result,
         fmt=fmt,
-        until=service.objections_until_text(cycle, _env().zone),
+        until=publication.objections_until_text(cycle, _env().zone),
     )
 
 
@@ -373,14 +374,14 @@ def _save_self(cycle: AssessmentCycle, values: dict[str, Decimal]) -> None:
             )  # fmt: skip
         else:
             score.tenths, score.given_at = tenths, now
-    if not service.has_self_assessed(db, cycle, person.id):
+    if not progress.has_self_assessed(db, cycle, person.id):
         db.add(
             Submission(
                 cycle_id=cycle.id, step="self", subject_id=person.id,
                 submitted_by_id=person.id, submitted_at=now,
             )
         )  # fmt: skip
-    service.audit(
+    cycles.audit(
         db, actor=person, action="self_assess", entity="assessment_cycle", entity_id=cycle.id,
         now=now, after={item: int(v * 10) for item, v in values.items()},
     )  # fmt: skip

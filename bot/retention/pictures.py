@@ -1,7 +1,7 @@
 """Stored progress pictures and charts past retention.
 
 The 我的 progress picture (``handlers.progress``) and the college heads' charts
-(``bot.cycle.service.college_chart``) are PNGs saved in the file store only to be sent: the
+(``bot.cycle.publication.college_chart``) are PNGs saved in the file store only to be sent: the
 outbox message that sends one names its key, nothing else does, and that message is pruned
 ``OUTBOX_KEEP_DAYS`` after its last attempt. They show aggregates of a year's records and
 results.

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 import structlog
 from PIL import Image
 
-from bot.cycle import charts, service
+from bot.cycle import charts, cycles, opening, publication
 from bot.cycle.charts import ChartFontMissing, CollegeChart, ItemAverage, render_png, score_bins
 from bot.cycle.results import Member, Results
 from bot.models import OutboxMessage, Person, ScoreSource
@@ -160,12 +160,12 @@ def test_publication_without_a_cjk_font_sends_the_digest_without_the_chart(
 ):
     monkeypatch.setattr(charts, "cjk_family", lambda: None)
     files = FileStore.from_settings(app.extensions["settings"], app.instance_path)
-    env = service.Env("http://bot.example", ZoneInfo("Asia/Shanghai"), files)
+    env = cycles.Env("http://bot.example", ZoneInfo("Asia/Shanghai"), files)
     now = datetime(2026, 9, 1, 2, 0, tzinfo=UTC)
     with structlog.testing.capture_logs() as logs, database.session() as session:
         office = session.scalar(sa.select(Person).where(Person.userid == "shuyuan_admin"))
-        cycle = service.open_cycle(session, year_code="2025-2026", actor=office, now=now, env=env)
-        service.publish(session, cycle, actor=office, now=now, env=env, force=True)
+        cycle = opening.open_cycle(session, year_code="2025-2026", actor=office, now=now, env=env)
+        publication.publish(session, cycle, actor=office, now=now, env=env, force=True)
     with database.session() as session:
         kinds = {
             (row.userid, row.msgtype)
@@ -185,12 +185,12 @@ def test_publication_survives_a_failing_file_store(app, database, demo, monkeypa
         raise OSError("the store is down")
 
     monkeypatch.setattr(files, "put", refuse)
-    env = service.Env("http://bot.example", ZoneInfo("Asia/Shanghai"), files)
+    env = cycles.Env("http://bot.example", ZoneInfo("Asia/Shanghai"), files)
     now = datetime(2026, 9, 1, 2, 0, tzinfo=UTC)
     with structlog.testing.capture_logs() as logs, database.session() as session:
         office = session.scalar(sa.select(Person).where(Person.userid == "shuyuan_admin"))
-        cycle = service.open_cycle(session, year_code="2025-2026", actor=office, now=now, env=env)
-        answer = service.publish(session, cycle, actor=office, now=now, env=env, force=True)
+        cycle = opening.open_cycle(session, year_code="2025-2026", actor=office, now=now, env=env)
+        answer = publication.publish(session, cycle, actor=office, now=now, env=env, force=True)
     assert answer.startswith("已公示")
     with database.session() as session:
         kinds = {row.msgtype for row in session.scalars(sa.select(OutboxMessage))}

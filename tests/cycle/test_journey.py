@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 from PIL import Image
 
-from bot.cycle import export, service
+from bot.cycle import export
 from bot.cycle.results import compute
 from bot.models import (
     AssessmentCycle,
@@ -18,6 +18,7 @@ from bot.models import (
     Correction,
     CycleStatus,
     ItemScore,
+    Objection,
     Person,
     ScoreSource,
     Submission,
@@ -249,7 +250,7 @@ def test_the_whole_cycle(app, database, demo, phone):
     assert "收到异议" in phone.last_text("cs_admin")
     assert not [p for p in phone.new("de_admin") if "收到异议" in str(p)]
     with database.session() as session:
-        objection_id = session.scalar(sa.select(sa.func.max(service.Objection.id)))
+        objection_id = session.scalar(sa.select(sa.func.max(Objection.id)))
     phone.say("shuyuan_admin", f"更正 {objection_id} M1 8")
     assert "必须写明原因" in phone.last_text("shuyuan_admin")
     phone.say("cs_admin", f"更正 {objection_id} M1 8 核实")

@@ -11,9 +11,10 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from bot.cycle import service
+from bot.cycle import closing, cycles, opening, progress, publication, submissions
+from bot.cycle.cycles import Env
 from bot.cycle.results import members, rubric_of, source_of
-from bot.cycle.service import Env, Scope
+from bot.cycle.submissions import Scope
 from bot.models import (
     AssessmentCycle,
     EvidenceFile,
@@ -22,6 +23,7 @@ from bot.models import (
     Person,
     Role,
     ScoreSource,
+    Submission,
     Unit,
 )
 from bot.roster.holders import holders
@@ -41,7 +43,7 @@ def _publish(app, database, *, close: bool = False) -> int:
     now = datetime.now(UTC)
     with database.session() as session:
         office = _person(session, "shuyuan_admin")
-        cycle = service.open_cycle(session, year_code="2025-2026", actor=office, now=now, env=ENV)
+        cycle = opening.open_cycle(session, year_code="2025-2026", actor=office, now=now, env=ENV)
         rubric = rubric_of(cycle)
         for number, member in enumerate(members(session, cycle)):
             for item in rubric.scored_items:
@@ -57,15 +59,15 @@ def _publish(app, database, *, close: bool = False) -> int:
                     )
                 )
         session.flush()
-        for college in service.colleges(session, cycle):
+        for college in cycles.colleges(session, cycle):
             admin = holders(session, Role.COLLEGE_ADMIN, unit_id=college.id)[0]
-            service.submit(
+            submissions.submit(
                 session, cycle, Scope(f"college-{college.id}", college.id), actor=admin, now=now
             )
-        service.submit(session, cycle, Scope("academy", None), actor=office, now=now)
-        service.publish(session, cycle, actor=office, now=now, env=ENV)
+        submissions.submit(session, cycle, Scope("academy", None), actor=office, now=now)
+        publication.publish(session, cycle, actor=office, now=now, env=ENV)
         if close:
-            service.close(session, cycle, actor=office, now=now, env=ENV)
+            closing.close(session, cycle, actor=office, now=now, env=ENV)
         return cycle.id
 
 
@@ -176,7 +178,7 @@ def test_every_role_against_every_view(app, database, demo, phone):
 def test_views_before_publication_and_unknown_things(app, database, demo):
     with database.session() as session:
         office = _person(session, "shuyuan_admin")
-        cycle = service.open_cycle(
+        cycle = opening.open_cycle(
             session, year_code="2025-2026", actor=office, now=datetime.now(UTC), env=ENV
         )
         cycle_id = cycle.id
@@ -192,7 +194,7 @@ def test_views_before_publication_and_unknown_things(app, database, demo):
 def test_self_assessment_page(app, database, demo):
     with database.session() as session:
         office = _person(session, "shuyuan_admin")
-        cycle = service.open_cycle(
+        cycle = opening.open_cycle(
             session, year_code="2025-2026", actor=office, now=datetime.now(UTC), env=ENV
         )
         cycle_id = cycle.id
@@ -217,7 +219,7 @@ def test_self_assessment_page(app, database, demo):
         # the college's workbook shows it beside the score column
         cycle = session.get(AssessmentCycle, cycle_id)
         cs = session.scalar(sa.select(Unit).where(Unit.code == "CS"))
-        _name, content = service.build_workbook(
+        _name, content = submissions.build_workbook(
             session, cycle, Scope(f"college-{cs.id}", cs.id), ENV
         )
     sheet = load_workbook(io.BytesIO(content)).active
@@ -225,7 +227,7 @@ def test_self_assessment_page(app, database, demo):
     wang_row = next(r for r in range(4, sheet.max_row + 1) if sheet.cell(r, 2).value == "王建国")
     assert sheet.cell(wang_row, headers["B1 自评"]).value == 1
     assert Decimal(str(sheet.cell(wang_row, headers["M1 建议分"]).value)) >= 0
-    service_progress = service.self_progress
+    service_progress = progress.self_progress
     with database.session() as session:
         assert service_progress(session, session.get(AssessmentCycle, cycle_id))[0] == 1
 
@@ -265,7 +267,7 @@ def test_overdue_steps_are_reminded_by_the_scheduler_then_escalated(app, databas
     opened = datetime(2026, 8, 31, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Monday
     with database.session() as session:
         office = _person(session, "shuyuan_admin")
-        cycle = service.open_cycle(
+        cycle = opening.open_cycle(
             session, year_code="2025-2026", actor=office, now=opened, env=ENV,
             deadlines={"self": "2026-09-07", "college": "2026-09-14", "academy": "2026-09-14"},
         )  # fmt: skip
@@ -289,7 +291,7 @@ def test_overdue_steps_are_reminded_by_the_scheduler_then_escalated(app, databas
         cs = session.scalar(sa.select(Unit).where(Unit.code == "CS"))
         admin = _person(session, "cs_admin")
         session.add(
-            service.Submission(
+            Submission(
                 cycle_id=cycle.id, step="college", subject_id=cs.id,
                 submitted_by_id=admin.id, submitted_at=wednesday,
             )
@@ -304,7 +306,7 @@ def test_overdue_steps_are_reminded_by_the_scheduler_then_escalated(app, databas
 def test_self_assessment_refuses_numbers_that_are_not_finite(app, database, demo):
     with database.session() as session:
         office = _person(session, "shuyuan_admin")
-        cycle = service.open_cycle(
+        cycle = opening.open_cycle(
             session, year_code="2025-2026", actor=office, now=datetime.now(UTC), env=ENV
         )
         cycle_id = cycle.id

@@ -14,9 +14,10 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from bot.cycle import export, service
+from bot.cycle import closing, cycles, export, objections, opening, publication, submissions
+from bot.cycle.cycles import Env
 from bot.cycle.results import compute, current, dump, members, rubric_of, source_of
-from bot.cycle.service import Env, Scope
+from bot.cycle.submissions import Scope
 from bot.demo_data import DEMO_YEAR, demo_roster_records
 from bot.models import (
     AcademicYear,
@@ -63,7 +64,7 @@ def _cycle(session, year: str = DEMO_YEAR) -> AssessmentCycle:
 def _run(session, year: str, now: datetime, *, close: bool, low: int = 0) -> AssessmentCycle:
     """Open, score every item (services, no pages), submit, publish (and close)."""
     office = _person(session, "shuyuan_admin")
-    cycle = service.open_cycle(session, year_code=year, actor=office, now=now, env=ENV)
+    cycle = opening.open_cycle(session, year_code=year, actor=office, now=now, env=ENV)
     rubric = rubric_of(cycle)
     for number, member in enumerate(members(session, cycle)):
         for item in rubric.scored_items:
@@ -76,14 +77,14 @@ def _run(session, year: str, now: datetime, *, close: bool, low: int = 0) -> Ass
                 )
             )  # fmt: skip
     session.flush()
-    for college in service.colleges(session, cycle):
+    for college in cycles.colleges(session, cycle):
         admin = holders(session, Role.COLLEGE_ADMIN, unit_id=college.id)[0]
         scope = Scope(f"college-{college.id}", college.id)
-        service.submit(session, cycle, scope, actor=admin, now=now)
-    service.submit(session, cycle, Scope("academy", None), actor=office, now=now)
-    service.publish(session, cycle, actor=office, now=now, env=ENV)
+        submissions.submit(session, cycle, scope, actor=admin, now=now)
+    submissions.submit(session, cycle, Scope("academy", None), actor=office, now=now)
+    publication.publish(session, cycle, actor=office, now=now, env=ENV)
     if close:
-        service.close(session, cycle, actor=office, now=now + timedelta(days=10), env=ENV)
+        closing.close(session, cycle, actor=office, now=now + timedelta(days=10), env=ENV)
     return cycle
 
 
@@ -162,7 +163,7 @@ def test_results_are_stored_at_publication_correction_and_closing(app, database,
         # a correction recomputes and stores the new results; the published ones stay
         office = _person(session, "shuyuan_admin")
         later = PUBLISHED_AT + timedelta(days=1)
-        changed = service.correct(
+        changed = objections.correct(
             session, cycle, mentor=first, item="M1", value=Decimal("2.5"), reason="核实台账",
             actor=office, now=later, env=ENV,
         )  # fmt: skip
@@ -189,7 +190,7 @@ def test_results_are_stored_at_publication_correction_and_closing(app, database,
         stray.tenths = 0
         session.flush()
         closed_at = later + timedelta(days=7)
-        service.close(session, cycle, actor=office, now=closed_at, env=ENV)
+        closing.close(session, cycle, actor=office, now=closed_at, env=ENV)
         final = _snapshots(session, cycle)[-1]
         assert final.reason == ResultsReason.CLOSE and final.stored_at == closed_at
         assert cycle.status == CycleStatus.CLOSED and cycle.closed_at == closed_at
@@ -206,8 +207,8 @@ def test_closed_results_are_committed_with_the_closing_and_read_only(app, databa
         assert cycle.status == CycleStatus.CLOSED
         assert _snapshots(session, cycle)[-1].stored_at == cycle.closed_at
         office = _person(session, "shuyuan_admin")
-        with pytest.raises(service.CycleError, match="不能再修改"):
-            service.correct(
+        with pytest.raises(cycles.CycleError, match="不能再修改"):
+            objections.correct(
                 session, cycle, mentor=members(session, cycle)[0].person, item="M1",
                 value=Decimal(1), reason="再改", actor=office, now=PUBLISHED_AT, env=ENV,
             )  # fmt: skip

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from bot.cycle import service
+from bot.cycle import opening
 from bot.models import ItemScore, Person
 from bot.pages.cycle import PENDING
 from bot.storage import FileStore
@@ -19,7 +19,7 @@ from tests.zipbomb import with_padding
 def _open_cycle(database) -> int:
     with database.session() as session:
         office = session.scalar(sa.select(Person).where(Person.userid == "shuyuan_admin"))
-        cycle = service.open_cycle(
+        cycle = opening.open_cycle(
             session, year_code="2025-2026", actor=office, now=datetime.now(UTC), env=ENV
         )
         return cycle.id

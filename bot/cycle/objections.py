@@ -1,0 +1,163 @@
+"""Objections (异议) and corrections (更正) during the objection period: raised by a mentor,
+answered by the office, every correction recorded with its reason and the results stored again."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from bot import outbox
+from bot.cycle.cycles import CycleError, Env, audit
+from bot.cycle.publication import announce, store_results
+from bot.cycle.results import (
+    compute,
+    current,
+    fingerprint,
+    rubric_of,
+    source_of,
+)
+from bot.models import (
+    AssessmentCycle,
+    Correction,
+    CycleStatus,
+    ItemScore,
+    Objection,
+    ObjectionStatus,
+    Person,
+    ResultsReason,
+    Role,
+)
+from bot.outbox import Message
+from bot.roster.holders import holder_userids
+from scoring.numbers import fmt
+
+
+def raise_objection(
+    session: so.Session, cycle: AssessmentCycle, mentor: Person, text: str, *, now: datetime
+) -> Objection:
+    if cycle.status != CycleStatus.PUBLISHED:
+        raise CycleError("现在不在考核结果公示期，不能提出异议。")
+    if cycle.objections_until is not None and now > cycle.objections_until:
+        raise CycleError("异议期已经结束。")
+    published = current(session, cycle)
+    if not published.has(mentor.id):
+        raise CycleError("您不在本次考核的导师名单中。")
+    member = published.member(mentor.id)
+    objection = Objection(
+        cycle_id=cycle.id, mentor_id=mentor.id, text=text[:2000],
+        status=ObjectionStatus.OPEN, created_at=now,
+    )  # fmt: skip
+    session.add(objection)
+    session.flush()
+    audit(
+        session, actor=mentor, action="object", entity="objection", entity_id=objection.id,
+        now=now, after={"cycle_id": cycle.id},
+    )  # fmt: skip
+    notice = Message.text(
+        f"收到异议 #{objection.id}：{mentor.name}（{mentor.number}，{member.college.name}）\n"
+        f"{objection.text[:600]}\n"
+        f"书院部答复：答复 {objection.id} 答复内容\n"
+        f"如需更正分数：更正 {objection.id} 项目 新分数 原因"
+        f"（例：更正 {objection.id} B4 4.5 已核实学期计划）"
+    )
+    office = set(holder_userids(session, Role.ACADEMY_ADMIN))
+    college = set(holder_userids(session, Role.COLLEGE_ADMIN, unit_id=member.college.id))
+    outbox.enqueue(
+        session, sorted(office | college), notice, key=f"objection:{objection.id}", now=now
+    )
+    return objection
+
+
+def answer_objection(
+    session: so.Session, objection_id: int, text: str, *, actor: Person, now: datetime
+) -> Objection:
+    objection = session.get(Objection, objection_id)
+    if objection is None:
+        raise CycleError(f"没有编号为 {objection_id} 的异议。")
+    objection.status = ObjectionStatus.ANSWERED
+    objection.answer = text[:2000]
+    objection.answered_by_id = actor.id
+    objection.answered_at = now
+    audit(
+        session, actor=actor, action="answer", entity="objection", entity_id=objection.id, now=now
+    )
+    mentor = session.get(Person, objection.mentor_id)
+    if mentor is not None:
+        outbox.enqueue(
+            session,
+            [mentor.userid],
+            Message.text(f"书院部对您的异议 #{objection.id} 的答复：\n{objection.answer}"),
+            key=f"objection:{objection.id}:answer:{now.timestamp()}",
+            now=now,
+        )
+    return objection
+
+
+def correct(
+    session: so.Session,
+    cycle: AssessmentCycle,
+    *,
+    mentor: Person,
+    item: str,
+    value: Decimal,
+    reason: str,
+    actor: Person,
+    now: datetime,
+    env: Env,
+    objection: Objection | None = None,
+) -> list[int]:
+    """Change one saved score with a written reason; recompute and tell everyone whose
+    result changed. Returns the ids of those mentors."""
+    if cycle.status != CycleStatus.PUBLISHED:
+        raise CycleError("只有公示期内可以更正分数；考核结束后结果不能再修改。")
+    reason = reason.strip()
+    if not reason:
+        raise CycleError("更正分数必须写明原因。")
+    rubric = rubric_of(cycle)
+    spec = rubric.item_by_id.get(item)
+    if spec is None or rubric.role_of(item) == "satisfaction":
+        raise CycleError(f"“{item}”不是可以更正的考核项。")
+    if not (Decimal(0) <= value <= spec.max) or value != value.quantize(Decimal("0.1")):
+        raise CycleError(f"{item} 的分数须在 0–{fmt(spec.max)} 之间，最多一位小数。")
+    source = source_of(rubric, item)
+    score = session.scalar(
+        sa.select(ItemScore).where(
+            ItemScore.cycle_id == cycle.id, ItemScore.mentor_id == mentor.id,
+            ItemScore.item == item, ItemScore.source == source,
+        )
+    )  # fmt: skip
+    if score is None:
+        raise CycleError(f"{mentor.name} 的 {item} 还没有评分，无法更正。")
+    before = current(session, cycle)  # as published or last corrected
+    tenths = int(value * 10)
+    correction = Correction(
+        item_score_id=score.id, objection_id=objection.id if objection else None,
+        old_tenths=score.tenths, new_tenths=tenths, reason=reason[:1000],
+        corrected_by_id=actor.id, corrected_at=now,
+    )  # fmt: skip
+    session.add(correction)
+    audit(
+        session, actor=actor, action="correct", entity="item_score", entity_id=score.id, now=now,
+        before={"tenths": score.tenths}, after={"tenths": tenths, "reason": reason[:1000]},
+    )  # fmt: skip
+    score.tenths, score.given_by_id, score.given_at = tenths, actor.id, now
+    session.flush()
+    after = compute(session, cycle)  # the objection period: the only recomputation after 公示
+    store_results(
+        session, cycle, after, reason=ResultsReason.CORRECT, actor=actor, now=now,
+        correction=correction,
+    )  # fmt: skip
+    changed = {
+        m.person.id
+        for m in after.members
+        if not before.has(m.person.id)
+        or fingerprint(after.of(m.person.id)) != fingerprint(before.of(m.person.id))
+    }
+    announce(
+        session, cycle, after, now=now, env=env, stage=f"change-{score.id}-{now.timestamp()}",
+        only=changed,
+    )  # fmt: skip
+    return sorted(changed)

@@ -1,0 +1,303 @@
+"""Publication (公示): results computed and stored, everyone concerned told (mentors,
+colleges, heads, with charts and workbooks), the objection period set."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from bot import outbox
+from bot.calendar import is_working_day
+from bot.cycle import charts, export, messages
+from bot.cycle.cycles import OBJECTION_WORKING_DAYS, CycleError, Env, audit, log
+from bot.cycle.progress import progress
+from bot.cycle.results import (
+    Results,
+    compute,
+    dump,
+    latest_snapshot,
+    rubric_of,
+    summary_line,
+)
+from bot.models import (
+    AssessmentCycle,
+    Correction,
+    CycleStatus,
+    ItemScore,
+    Person,
+    ResultSnapshot,
+    ResultsReason,
+    Role,
+    ScoreSource,
+    Unit,
+)
+from bot.outbox import Message
+from bot.roster.holders import holder_userids, holders
+
+
+def add_working_days(day: date, count: int) -> date:
+    while count:
+        day += timedelta(days=1)
+        if is_working_day(day):
+            count -= 1
+    return day
+
+
+def missing_steps(session: so.Session, cycle: AssessmentCycle) -> list[str]:
+    return [r.title for r in progress(session, cycle) if not r.submitted]
+
+
+def publish(
+    session: so.Session,
+    cycle: AssessmentCycle,
+    *,
+    actor: Person | None,
+    now: datetime,
+    env: Env,
+    force: bool = False,
+) -> str:
+    """公示: compute results, tell mentors, college heads, unit heads and the office."""
+    if cycle.status != CycleStatus.OPEN:
+        raise CycleError("本次考核已经公示过了。")
+    missing = missing_steps(session, cycle)
+    if missing and not force:
+        raise CycleError(
+            f"尚未提交：{'、'.join(missing)}。如仍要公示，请发送“公示 强制”（将注明缺少的部分）。"
+        )
+    local_today = now.astimezone(env.zone).date()
+    until = add_working_days(local_today, OBJECTION_WORKING_DAYS)
+    cycle.status = CycleStatus.PUBLISHED
+    cycle.published_at = now
+    cycle.objections_until = datetime.combine(until, time(23, 59, 59), tzinfo=env.zone)
+    audit(
+        session, actor=actor, action="publish", entity="assessment_cycle", entity_id=cycle.id,
+        now=now, after={"missing": missing, "objections_until": until.isoformat()},
+    )  # fmt: skip
+    results = compute(session, cycle)
+    store_results(session, cycle, results, reason=ResultsReason.PUBLISH, actor=actor, now=now)
+    announce(session, cycle, results, now=now, env=env, stage="publish")
+    office = holder_userids(session, Role.ACADEMY_ADMIN)
+    note = f"（缺少：{'、'.join(missing)}，相关导师结果未完成）" if missing else ""
+    outbox.enqueue(
+        session,
+        office,
+        Message.markdown(
+            f"**{cycle.year.code} 学年导师考核已公示**{note}\n"
+            f"异议期至 {until.month}月{until.day}日。\n"
+            f"[下载全校结果表]({messages.results_url(env.base_url, cycle.id)})"
+        ),
+        key=f"cycle:{cycle.id}:publish:office",
+        now=now,
+    )
+    send_results_workbook(session, cycle, office, now=now, env=env, stage="publish")
+    return f"已公示。异议期至 {until.month}月{until.day}日。" + note
+
+
+def store_results(
+    session: so.Session,
+    cycle: AssessmentCycle,
+    results: Results,
+    *,
+    reason: ResultsReason,
+    actor: Person | None,
+    now: datetime,
+    correction: Correction | None = None,
+) -> ResultSnapshot:
+    """Store ``results`` as the cycle's results from now on; the stored results they replace
+    stay (every snapshot is kept, the newest counts) and the audit log names both."""
+    previous = session.scalar(
+        sa.select(sa.func.max(ResultSnapshot.id)).where(ResultSnapshot.cycle_id == cycle.id)
+    )
+    mentors, college_rows = dump(results, rubric_of(cycle))
+    snapshot = ResultSnapshot(
+        cycle_id=cycle.id, reason=reason, stored_at=now, actor_id=actor.id if actor else None,
+        correction_id=correction.id if correction else None, rubric=cycle.rubric,
+        mentors=mentors, colleges=college_rows,
+    )  # fmt: skip
+    session.add(snapshot)
+    session.flush()
+    audit(
+        session, actor=actor, action="store_results", entity="assessment_cycle",
+        entity_id=cycle.id, now=now,
+        before=None if previous is None else {"snapshot_id": previous},
+        after={"snapshot_id": snapshot.id, "reason": reason.value, "mentors": len(mentors)},
+    )  # fmt: skip
+    return snapshot
+
+
+def backfill_results(
+    session: so.Session, cycle: AssessmentCycle, *, now: datetime
+) -> ResultSnapshot | None:
+    """Store the results of a cycle published before results were stored (computed once,
+    now); None when the cycle is open or already has stored results."""
+    if cycle.status == CycleStatus.OPEN or latest_snapshot(session, cycle) is not None:
+        return None
+    return store_results(
+        session, cycle, compute(session, cycle), reason=ResultsReason.BACKFILL, actor=None,
+        now=now,
+    )  # fmt: skip
+
+
+def objections_until_text(cycle: AssessmentCycle, zone: ZoneInfo) -> str | None:
+    if cycle.status != CycleStatus.PUBLISHED or cycle.objections_until is None:
+        return None
+    day = cycle.objections_until.astimezone(zone)
+    return f"{day.month}月{day.day}日"
+
+
+def announce(
+    session: so.Session,
+    cycle: AssessmentCycle,
+    results: Results,
+    *,
+    now: datetime,
+    env: Env,
+    stage: str,
+    only: set[int] | None = None,
+) -> None:
+    """Result cards to mentors (all, or ``only``); on publish and close also the digests,
+    each college's with its chart (an image after the markdown)."""
+    until = objections_until_text(cycle, env.zone)
+    for member in results.members:
+        if only is not None and member.person.id not in only:
+            continue
+        card = messages.result_card(
+            cycle.year.code, member.person.name, results.of(member.person.id),
+            base=env.base_url, cycle_id=cycle.id, objections_until=until,
+            changed=stage.startswith("change"),
+        )  # fmt: skip
+        outbox.enqueue(
+            session, [member.person.userid], card, key=f"cycle:{cycle.id}:{stage}:result", now=now
+        )
+    if only is not None:
+        return
+    final = stage == "close"
+    scores = results.scores
+    for college in result_colleges(results):
+        lines = college_lines(results, college.id)
+        heads = holders(session, Role.COLLEGE_HEAD, unit_id=college.id)
+        if college.head_id:
+            heads.append(session.get(Person, college.head_id))
+        digest = messages.ranking_digest(
+            cycle.year.code, college.name, lines,
+            messages.results_url(env.base_url, cycle.id, college=college.id), final=final,
+        )  # fmt: skip
+        recipients = sorted({p.userid for p in heads if p})
+        outbox.enqueue(
+            session, recipients, digest,
+            key=f"cycle:{cycle.id}:{stage}:college-{college.id}", now=now,
+        )  # fmt: skip
+        chart = college_chart(cycle, results, scores, college, now=now, env=env, final=final)
+        if recipients and chart is not None:
+            outbox.enqueue(
+                session, recipients, chart,
+                key=f"cycle:{cycle.id}:{stage}:chart-{college.id}", now=now,
+            )  # fmt: skip
+    by_unit: dict[int, list[str]] = {}
+    for member in results.members:
+        if member.unit is not None:
+            result = results.of(member.person.id)
+            by_unit.setdefault(member.unit.id, []).append(
+                f"{member.person.name}（{member.college.name}）：{summary_line(result)}"
+            )
+    for unit_id, lines in by_unit.items():
+        unit = session.get(Unit, unit_id)
+        if unit is None or unit.head_id is None:
+            continue
+        head = session.get(Person, unit.head_id)
+        if head is None:
+            continue
+        what = "最终结果" if final else "结果（公示）"
+        url = messages.results_url(env.base_url, cycle.id, unit=unit_id)
+        text = (
+            f"**{unit.name}导师 {cycle.year.code} 学年考核{what}**\n"
+            + messages.fit(lines, 1500)
+            + f"\n[下载本单位导师结果表]({url})"
+        )
+        outbox.enqueue(
+            session, [head.userid], Message.markdown(text),
+            key=f"cycle:{cycle.id}:{stage}:unit-{unit_id}", now=now,
+        )  # fmt: skip
+
+
+def result_colleges(results: Results) -> list[Unit]:
+    """The colleges of ``results`` in the order of their members."""
+    seen: dict[int, Unit] = {}
+    for member in results.members:
+        seen.setdefault(member.college.id, member.college)
+    return list(seen.values())
+
+
+def college_chart(
+    cycle: AssessmentCycle,
+    results: Results,
+    scores: Mapping[tuple[int, str, ScoreSource], ItemScore],
+    college: Unit,
+    *,
+    now: datetime,
+    env: Env,
+    final: bool,
+) -> Message | None:
+    """The college's chart saved in the file store, as an image message; None (logged) when
+    it cannot be drawn or stored: the digest goes out without it, publication never fails
+    for want of a picture."""
+    if env.files is None:
+        log.warning("cycle_chart_skipped", reason="no_file_store", college_id=college.id)
+        return None
+    if not any(m.college.id == college.id for m in results.members):
+        return None
+    year = cycle.year.code
+    title = f"{college.name} {year} 学年导师考核" + ("最终结果" if final else "（公示）")
+    data = charts.college_chart(
+        results, scores, rubric_of(cycle), college_id=college.id, title=title
+    )
+    try:
+        stored = env.files.put(charts.render_png(data), ".png", now)
+    except charts.ChartFontMissing as exc:
+        log.warning("cycle_chart_skipped", reason="no_cjk_font", detail=str(exc))
+        return None
+    except Exception:
+        log.exception("cycle_chart_failed", college_id=college.id)
+        return None
+    return Message.image(stored.key, f"{year}-{college.name}-考核图表.png")
+
+
+def send_results_workbook(
+    session: so.Session,
+    cycle: AssessmentCycle,
+    userids: list[str],
+    *,
+    now: datetime,
+    env: Env,
+    stage: str,
+) -> None:
+    """The whole-school results workbook as a file message, saved in the store first. If the
+    store fails, the error is logged and the office keeps the download link of its note."""
+    if not userids:
+        return
+    if env.files is None:
+        log.warning("cycle_workbook_skipped", reason="no_file_store", cycle_id=cycle.id)
+        return
+    try:
+        stored = env.files.put(export.results_workbook(session, cycle), ".xlsx", now)
+    except OSError:
+        log.exception("cycle_workbook_failed", cycle_id=cycle.id)
+        return
+    what = "最终结果" if stage == "close" else "结果（公示）"
+    outbox.enqueue(
+        session, userids, Message.file(stored.key, f"{cycle.year.code}-全校导师考核{what}.xlsx"),
+        key=f"cycle:{cycle.id}:{stage}:office-workbook", now=now,
+    )  # fmt: skip
+
+
+def college_lines(results: Results, college_id: int) -> list[str]:
+    group = [m for m in results.members if m.college.id == college_id]
+    ranked = sorted(
+        group,
+        key=lambda m: (results.of(m.person.id).rank or 10**6, m.person.number),
+    )
+    return [f"{m.person.name}：{summary_line(results.of(m.person.id))}" for m in ranked]

@@ -1,0 +1,304 @@
+"""Scoring by workbook: the scopes (a college, the academy office), who may score and view
+them, building, checking and saving a workbook, and submitting a scope's scores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from bot import outbox
+from bot.cycle import access, messages, workbook
+from bot.cycle.cycles import ACADEMY_SUBJECT, CycleError, Env, audit, colleges
+from bot.cycle.evidence import figures
+from bot.cycle.results import (
+    academy_item_ids,
+    college_item_ids,
+    members,
+    rubric_of,
+    saved_scores,
+)
+from bot.inputs import parse_id
+from bot.models import (
+    AssessmentCycle,
+    CycleStatus,
+    EvidenceFile,
+    EvidenceStatus,
+    ItemScore,
+    Person,
+    Role,
+    ScoreSource,
+    Submission,
+    Unit,
+)
+from bot.outbox import Message
+from bot.roster.holders import holder_userids
+from scoring.numbers import fmt
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one workbook covers: a college's B/M/E items, or the office's A items."""
+
+    name: str  # "college-12" or "academy"
+    college_id: int | None
+
+    @property
+    def step(self) -> str:
+        return "academy" if self.college_id is None else "college"
+
+    @property
+    def subject_id(self) -> int:
+        return ACADEMY_SUBJECT if self.college_id is None else self.college_id
+
+    @property
+    def source(self) -> ScoreSource:
+        return ScoreSource.ACADEMY if self.college_id is None else ScoreSource.COLLEGE
+
+
+def parse_scope(name: str) -> Scope | None:
+    if name == messages.ACADEMY_SCOPE:
+        return Scope(name, None)
+    prefix, _, number = name.partition("-")
+    college_id = parse_id(number) if prefix == "college" else None
+    return None if college_id is None else Scope(name, college_id)
+
+
+def may_score(person: Person, scope: Scope) -> bool:
+    if scope.college_id is None:
+        return access.is_office(person)
+    return access.may_score_college(person, scope.college_id)
+
+
+def may_view_scope(session: so.Session, person: Person, scope: Scope) -> bool:
+    if scope.college_id is None:
+        return access.is_office(person)
+    return access.may_see_college(session, person, scope.college_id)
+
+
+def scope_items(cycle: AssessmentCycle, scope: Scope) -> list[workbook.ItemColumn]:
+    rubric = rubric_of(cycle)
+    ids = academy_item_ids(rubric) if scope.college_id is None else college_item_ids(rubric)
+    return [
+        workbook.ItemColumn(i, rubric.item_by_id[i].title, rubric.item_by_id[i].max) for i in ids
+    ]
+
+
+def scope_title(session: so.Session, scope: Scope) -> str:
+    if scope.college_id is None:
+        return "书院部"
+    unit = session.get(Unit, scope.college_id)
+    return unit.name if unit else "学院"
+
+
+def summaries(session: so.Session, person_ids: list[int]) -> dict[int, int]:
+    """The newest stored annual summary (evidence id) per mentor."""
+    rows = session.execute(
+        sa.select(EvidenceFile.owner_id, sa.func.max(EvidenceFile.id))
+        .where(
+            EvidenceFile.purpose == "annual_summary",
+            EvidenceFile.status == EvidenceStatus.STORED,
+            EvidenceFile.owner_id.in_(person_ids),
+        )
+        .group_by(EvidenceFile.owner_id)
+    )
+    return {owner: evidence for owner, evidence in rows}
+
+
+def build_workbook(
+    session: so.Session, cycle: AssessmentCycle, scope: Scope, env: Env
+) -> tuple[str, bytes]:
+    """(file name, xlsx bytes) of the scope's workbook with everything known so far."""
+    items = scope_items(cycle, scope)
+    people = members(session, cycle, scope.college_id)
+    ids = [m.person.id for m in people]
+    rubric = rubric_of(cycle)
+    evidence = figures(session, cycle.year, rubric, env.zone, ids, scope.college_id)
+    scores = saved_scores(session, cycle)
+    summary = summaries(session, ids)
+    rows = []
+    for member in people:
+        pid = member.person.id
+        mentor_evidence = evidence.get(pid)
+        figure_text, suggested = {}, {}
+        for item in items:
+            if mentor_evidence is None or item.id not in rubric.evidence:
+                continue
+            found = mentor_evidence.item(item.id)
+            figure_text[item.id] = "；".join(r.summary for r in found.requirements)
+            if found.suggested is not None:
+                suggested[item.id] = found.suggested
+        rows.append(
+            workbook.MentorRow(
+                number=member.person.number,
+                name=member.person.name,
+                college=member.college.name,
+                scores={
+                    i.id: Decimal(s.tenths) / 10
+                    for i in items
+                    if (s := scores.get((pid, i.id, scope.source)))
+                },
+                self_scores={
+                    i.id: Decimal(s.tenths) / 10
+                    for i in items
+                    if (s := scores.get((pid, i.id, ScoreSource.SELF)))
+                },
+                figures=figure_text,
+                suggested=suggested,
+                summary_url=(
+                    f"{env.base_url}/m/cycle/summary/{summary[pid]}" if pid in summary else None
+                ),
+            )
+        )
+    title = f"{cycle.year.code} 学年导师考核评分表（{scope_title(session, scope)}）"
+    return f"{cycle.year.code}-评分表-{scope.name}.xlsx", workbook.build(title, items, rows)
+
+
+@dataclass(frozen=True)
+class Change:
+    number: str
+    name: str
+    item: str
+    old: Decimal | None
+    new: Decimal
+
+    def line(self) -> str:
+        old = "未评" if self.old is None else fmt(self.old)
+        return f"{self.name}（{self.number}）{self.item}：{old} → {fmt(self.new)}"
+
+
+@dataclass(frozen=True)
+class Checked:
+    problems: list[str]
+    changes: list[Change]
+
+
+def check_upload(
+    session: so.Session, cycle: AssessmentCycle, scope: Scope, content: bytes
+) -> Checked:
+    """Every problem of an uploaded workbook, or the changes it would make."""
+    if cycle.status != CycleStatus.OPEN:
+        return Checked(["考核已公示或结束，评分不能再通过评分表修改。"], [])
+    if is_submitted(session, cycle, scope):
+        return Checked(["本范围的评分已经提交，不能再修改。如需更正，请联系书院部。"], [])
+    people = {m.person.number: m.person for m in members(session, cycle, scope.college_id)}
+    parsed = workbook.parse(
+        content,
+        scope_items(cycle, scope),
+        {n: p.name for n, p in people.items()},
+        decimals=rubric_of(cycle).score_decimals,
+    )
+    if not parsed.ok:
+        return Checked(parsed.problems, [])
+    saved = saved_scores(session, cycle, scope.source)
+    changes = []
+    for number, row in parsed.scores.items():
+        person = people[number]
+        for item_id, value in row.items():
+            old = saved.get((person.id, item_id, scope.source))
+            old_value = None if old is None else Decimal(old.tenths) / 10
+            if old_value != value:
+                changes.append(Change(number, person.name, item_id, old_value, value))
+    return Checked([], changes)
+
+
+def save_changes(
+    session: so.Session,
+    cycle: AssessmentCycle,
+    scope: Scope,
+    changes: list[Change],
+    *,
+    actor: Person,
+    now: datetime,
+) -> int:
+    """Save the confirmed changes with who and when; one audit entry per score."""
+    if cycle.status != CycleStatus.OPEN or is_submitted(session, cycle, scope):
+        raise CycleError("评分已提交或考核已公示，不能再修改。")
+    people = {m.person.number: m.person for m in members(session, cycle, scope.college_id)}
+    saved = saved_scores(session, cycle, scope.source)
+    for change in changes:
+        person = people[change.number]
+        tenths = int(change.new * 10)
+        score = saved.get((person.id, change.item, scope.source))
+        before = None if score is None else {"tenths": score.tenths}
+        if score is None:
+            score = ItemScore(
+                cycle_id=cycle.id, mentor_id=person.id, item=change.item, source=scope.source,
+                tenths=tenths, given_by_id=actor.id, given_at=now,
+            )  # fmt: skip
+            session.add(score)
+            session.flush()
+        else:
+            score.tenths, score.given_by_id, score.given_at = tenths, actor.id, now
+        audit(
+            session, actor=actor, action="score", entity="item_score", entity_id=score.id,
+            now=now, before=before,
+            after={"mentor_id": person.id, "item": change.item, "tenths": tenths},
+        )  # fmt: skip
+    return len(changes)
+
+
+def is_submitted(session: so.Session, cycle: AssessmentCycle, scope: Scope) -> bool:
+    return (
+        session.scalar(
+            sa.select(Submission.id).where(
+                Submission.cycle_id == cycle.id,
+                Submission.step == scope.step,
+                Submission.subject_id == scope.subject_id,
+            )
+        )
+        is not None
+    )
+
+
+def submit(
+    session: so.Session, cycle: AssessmentCycle, scope: Scope, *, actor: Person, now: datetime
+) -> str:
+    """Mark the scope's scoring done; refuses while a mentor still lacks a score."""
+    if cycle.status != CycleStatus.OPEN:
+        raise CycleError("考核已公示或结束。")
+    if is_submitted(session, cycle, scope):
+        return f"{scope_title(session, scope)}的评分已经提交过了。"
+    items = [i.id for i in scope_items(cycle, scope) if not i.id.startswith("E")]
+    rubric = rubric_of(cycle)
+    items = [i for i in items if rubric.role_of(i) != "bonus"]
+    saved = saved_scores(session, cycle, scope.source)
+    lacking = [
+        m.person.name
+        for m in members(session, cycle, scope.college_id)
+        if any((m.person.id, i, scope.source) not in saved for i in items)
+    ]
+    if lacking:
+        raise CycleError(
+            f"还有 {len(lacking)} 位导师的评分不完整：{'、'.join(lacking[:10])}"
+            f"{'等' if len(lacking) > 10 else ''}。请补全后再提交。"
+        )
+    session.add(
+        Submission(
+            cycle_id=cycle.id, step=scope.step, subject_id=scope.subject_id,
+            submitted_by_id=actor.id, submitted_at=now,
+        )
+    )  # fmt: skip
+    audit(
+        session, actor=actor, action="submit", entity="assessment_cycle", entity_id=cycle.id,
+        now=now, after={"step": scope.step, "subject_id": scope.subject_id},
+    )  # fmt: skip
+    if scope.college_id is None:  # the office's A scores go back to the colleges
+        admins = {
+            userid
+            for college in colleges(session, cycle)
+            for userid in holder_userids(session, Role.COLLEGE_ADMIN, unit_id=college.id)
+        }
+        outbox.enqueue(
+            session,
+            sorted(admins),
+            Message.text(
+                f"书院部已提交 {cycle.year.code} 学年 A 项（联动融合）评分，可在评分表中查看。"
+            ),
+            key=f"cycle:{cycle.id}:academy-submitted",
+            now=now,
+        )
+    return f"已提交{scope_title(session, scope)}的评分，谢谢！"
