@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from bot.context import Context, Reply
 from bot.cycle import messages, service
 from bot.cycle.service import CycleError
+from bot.echo import echo
 from bot.models import Objection, Person, Role
 from bot.router import Router
 from handlers.cycle import env
@@ -71,7 +72,7 @@ def correct(message: Any, ctx: Context) -> Reply:
     try:
         value = Decimal(raw_value)
     except InvalidOperation:
-        return Reply.text(f"“{raw_value}”不是分数。\n" + usage)
+        return Reply.text(f"“{echo(raw_value)}”不是分数。\n" + usage)
     objection = None
     mentor = None
     if not who.startswith("#"):
@@ -81,7 +82,7 @@ def correct(message: Any, ctx: Context) -> Reply:
         if objection is not None:
             mentor = ctx.session.get(Person, objection.mentor_id)
     if mentor is None:
-        return Reply.text(f"找不到异议或导师“{who}”。")
+        return Reply.text(f"找不到异议或导师“{echo(who)}”。")
     try:
         cycle = service.require_cycle(ctx.session)
         changed = service.correct(
@@ -91,6 +92,6 @@ def correct(message: Any, ctx: Context) -> Reply:
     except CycleError as exc:
         return Reply.text(str(exc))
     return Reply.text(
-        f"已更正 {mentor.name} 的 {item.upper()} 为 {raw_value}（原因已记录）。"
+        f"已更正 {mentor.name} 的 {item.upper()} 为 {echo(raw_value)}（原因已记录）。"
         f"重新计算后结果有变化的 {len(changed)} 位导师已收到新结果。"
     )

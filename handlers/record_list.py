@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from bot.context import Context, Reply
+from bot.echo import echo
 from bot.models import RECORD_KIND_NAMES, Record, RecordKind
 from bot.records.care import audit_read, care_page_url, may_read
 from bot.records.dates import DateError, check_moment, format_moment, parse_time, parse_when
@@ -75,7 +76,7 @@ def list_records(message: Any, ctx: Context) -> Reply:
 def _numbered(ctx: Context, scope: record_scope.Scope, text: str) -> Record | Reply:
     rows = own_records(ctx.session, ctx.person.id, scope.year.id)
     if not text.isdigit() or not 1 <= int(text) <= len(rows):
-        return Reply.text(f"没有第 {text} 条记录。发送“记录”查看编号。")
+        return Reply.text(f"没有第 {echo(text)} 条记录。发送“记录”查看编号。")
     return rows[int(text) - 1]
 
 
@@ -157,7 +158,7 @@ def change_own_record(message: Any, ctx: Context) -> Reply:
         care_key=ctx.settings.CARE_NOTES_KEY,
         now=ctx.now,
     )
-    shown = "已加密保存" if record.kind == RecordKind.CARE and field == "note" else value
+    shown = "已加密保存" if record.kind == RecordKind.CARE and field == "note" else echo(value)
     return Reply.text(f"已修改第 {words[1]} 条的{words[2]}：{shown}")
 
 

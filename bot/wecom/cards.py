@@ -11,9 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-MAX_CONTENT_BYTES = 2048
-MAX_TASK_ID_BYTES = 128
-MAX_KEY_BYTES = 1024
+from bot.wecom import limits
+
+MAX_CONTENT_BYTES = limits.TEXT_CONTENT_BYTES
+MAX_TASK_ID_BYTES = limits.TASK_ID_BYTES
+MAX_KEY_BYTES = limits.KEY_BYTES
 MAX_BUTTONS = 6
 MAX_VOTE_OPTIONS = 20
 MAX_SELECTS = 3
