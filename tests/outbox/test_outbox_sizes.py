@@ -79,9 +79,10 @@ def test_an_option_id_too_long_is_refused_at_enqueue(app, database):
         "请选择",
         task_id="vote-1",
         question_key="q",
-        options=[cards.Option("o" * 200, "张三")],  # WeCom takes option ids of 128 bytes
+        options=[cards.Option("o", "张三")],
         submit_key="s",
     )
+    card["checkbox"]["option_list"][0]["id"] = "o" * 200  # WeCom takes option ids of 128 bytes
     with pytest.raises(LimitError, match="option_list"), database.session() as session:
         enqueue(session, ["zhangsan"], Message.template_card(card), key="vote", now=NOW)
     assert _rows(database) == []
