@@ -102,3 +102,51 @@ def test_every_stored_row_is_sendable(app, database, wecom, fake):
     report = _drain(app, wecom)
     assert (report.sent, report.errors) == (3, {})
     assert all(row.status == OutboxStatus.SENT for row in _rows(database))
+
+
+def _stored_before_shaping(database, key: str, payload: dict) -> None:
+    """A row as enqueue wrote it before payloads were shaped (still queued, or a dead letter
+    queued again with outbox retry-dead)."""
+    with database.session() as session:
+        session.add(
+            OutboxMessage(
+                key=key,
+                userid="zhangsan",
+                msgtype=payload["msgtype"],
+                payload=payload,
+                payload_hash=key,
+                urgent=True,
+                status=OutboxStatus.PENDING,
+                attempts=0,
+                created_at=NOW,
+                available_at=NOW,
+            )
+        )
+
+
+def test_a_row_stored_before_shaping_is_sent_within_the_limit(app, database, wecom, fake):
+    _stored_before_shaping(database, "old", {"msgtype": "text", "text": {"content": "字" * 35_000}})
+    report = _drain(app, wecom)
+    assert (report.sent, report.errors) == (1, {})
+    [delivered] = fake.sent_to("zhangsan")
+    assert len(delivered.content["content"].encode("utf-8")) <= 2048
+
+
+def test_an_old_row_with_an_id_too_long_fails_once_and_the_sender_goes_on(
+    app, database, wecom, fake
+):
+    card = cards.vote_interaction(
+        "请选择", task_id="vote-2", question_key="q", options=[cards.Option("o", "张三")],
+        submit_key="s",
+    )  # fmt: skip
+    card["checkbox"]["option_list"][0]["id"] = "o" * 200
+    _stored_before_shaping(
+        database, "old-card", {"msgtype": "template_card", "template_card": card}
+    )
+    _stored_before_shaping(database, "old-text", {"msgtype": "text", "text": {"content": "您好"}})
+    report = _drain(app, wecom)
+    assert (report.sent, report.failed, report.errors) == (1, 1, {"LimitError": 1})
+    rows = {row.key: row for row in _rows(database)}
+    assert rows["old-card"].status == OutboxStatus.FAILED
+    assert "option_list" in rows["old-card"].last_error
+    assert [d.msgtype for d in fake.sent_to("zhangsan")] == ["text"]
