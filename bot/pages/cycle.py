@@ -18,6 +18,7 @@ from bot.cycle.evidence import figures
 from bot.cycle.results import current, members, rubric_of, saved_scores
 from bot.cycle.service import CycleError, Env, Scope
 from bot.db import get_session
+from bot.echo import echo
 from bot.models import (
     AssessmentCycle,
     CycleStatus,
@@ -320,7 +321,7 @@ def self_assessment(cycle_id: int) -> Any:
             try:
                 value = Decimal(raw)
             except InvalidOperation:
-                problems.append(f"{item.id}：“{raw[:10]}”不是数字")
+                problems.append(f"{item.id}：“{echo(raw)}”不是数字")
                 continue
             if not Decimal(0) <= value <= item.max or value != value.quantize(Decimal("0.1")):
                 problems.append(f"{item.id}：须在 0–{fmt(item.max)} 之间，最多一位小数")
