@@ -8,6 +8,10 @@ Images and files are enqueued like any message, but a row never carries their by
 content is saved in the FileStore first and the row holds its storage key and file name
 (:meth:`Message.image`, :meth:`Message.file`). The sender uploads the stored file as WeCom
 temporary media when it sends the row (once per storage key, the media_id cached in Redis).
+
+Every row is within WeCom's size limits when it is written: ``enqueue`` shapes the payload
+(:func:`bot.wecom.limits.shape`: texts cut at a character boundary with "…"), so no message
+fails at WeCom for its size. An id or link of ours that is too long raises ``LimitError``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import sqlalchemy.orm as so
 
 from bot.db import InsertIgnoringConflicts
 from bot.models import OutboxMessage, OutboxStatus
+from bot.wecom import limits
 
 MAX_RECIPIENTS_PER_CALL = 1000
 STORED_MEDIA_TYPES = ("image", "file")  # sent from the FileStore, uploaded by the sender
@@ -60,11 +65,16 @@ class Message:
         return cls("file", {"storage_key": storage_key, "filename": filename})
 
     def payload(self) -> dict[str, Any]:
-        return {"msgtype": self.msgtype, self.msgtype: self.content}
+        """The body as WeCom takes it, within its size limits (too-long texts cut)."""
+        return limits.shape({"msgtype": self.msgtype, self.msgtype: self.content})
 
     def digest(self) -> str:
-        canonical = json.dumps(self.payload(), sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return _digest(self.payload())
+
+
+def _digest(payload: dict[str, Any]) -> str:
+    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def stored_file(payload: dict[str, Any]) -> tuple[str, str] | None:
@@ -88,15 +98,18 @@ def enqueue(
 ) -> int:
     """Add ``message`` for each of ``userids`` unless a row with the same key exists.
 
-    Returns how many rows were added. Nothing is sent until the transaction commits.
+    Returns how many rows were added. Nothing is sent until the transaction commits. The
+    stored payload is already within WeCom's size limits; an id or link of ours that is too
+    long raises :class:`bot.wecom.limits.LimitError` here, before anything is stored.
     """
-    digest = message.digest()
+    payload = message.payload()
+    digest = _digest(payload)
     rows = [
         {
             "key": f"{key}:{userid}",
             "userid": userid,
             "msgtype": message.msgtype,
-            "payload": message.payload(),
+            "payload": payload,
             "payload_hash": digest,
             "urgent": urgent,
             "status": OutboxStatus.PENDING,

@@ -19,6 +19,10 @@ every sender, so a campaign's later calls, a retry or a crash-resend reuse it: a
 once, and a resend is identical, so the duplicate check still holds. An upload that fails, or a
 stored file that cannot be read, fails the call like any other error (backoff, dead letter).
 
+Nothing is sent over WeCom's size limits: rows are shaped when enqueued
+(:func:`bot.wecom.limits.shape`) and again here, for rows stored before that; an old row with an
+id too long for WeCom fails at once rather than being retried.
+
 The limiter, the media cache and the access token live in Redis, so while Redis is unreachable
 nothing is sent: rows are held (back to pending, the attempt not counted) rather than sent
 without the per-person limits, and the loop waits with backoff until Redis answers again.
@@ -48,6 +52,7 @@ from bot.outbox import MAX_RECIPIENTS_PER_CALL, stored_file
 from bot.redis_store import Backoff, RedisStore, RedisUnavailable
 from bot.roster.holders import holder_userids
 from bot.storage import FileStore
+from bot.wecom import limits
 from bot.wecom.client import SendResult, WeComAPIError, WeComClient, WeComError
 
 log = structlog.get_logger("bot.sender")
@@ -468,7 +473,9 @@ def _send_batch(
         # the media cache and the access token are in Redis: RedisUnavailable leaves the
         # batch unsent (nothing went to WeCom) for the caller to hold
         with media.store.reachable("sender"):
-            payload = media.resolve(client, _payload_for(database, batch), now)
+            # rows are shaped when enqueued; shaping again covers rows stored before that
+            # (a dead letter of an over-long text, queued again with outbox retry-dead)
+            payload = limits.shape(media.resolve(client, _payload_for(database, batch), now))
             result = _call(client, userids, payload)
         invalid = set(result.invalid_users)
         answer = "0"
@@ -482,6 +489,10 @@ def _send_batch(
     except (WeComError, MediaError) as exc:
         answer = metrics.NO_ANSWER
         error = f"{type(exc).__name__}: {exc}"[:500]
+    except limits.LimitError as exc:  # an old row with an id WeCom refuses: never sendable
+        answer = metrics.NO_ANSWER
+        error = f"LimitError: {exc}"[:500]
+        permanent = True
     report.answers[answer] = report.answers.get(answer, 0) + 1  # mentorbot_sends_total
     if error:
         report.errors[error.split(":")[0]] = report.errors.get(error.split(":")[0], 0) + 1

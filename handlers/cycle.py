@@ -12,6 +12,7 @@ from bot.cycle import access, closing, cycles, messages, opening, progress, publ
 from bot.cycle.cycles import CycleError, Env
 from bot.cycle.results import current, members
 from bot.cycle.submissions import Scope
+from bot.echo import echo
 from bot.models import CycleStatus, Role
 from bot.router import STALE_CARD, Router
 
@@ -52,11 +53,13 @@ def open_cycle(message: Any, ctx: Context) -> Reply:
     tokens = rest.split()
     for word, day in zip(tokens[::2], tokens[1::2], strict=False):
         if word not in _STEP_WORDS:
-            return Reply.text(f"看不懂“{word}”：截止日期写作 自评/学院/书院部 + 日期（2026-09-05）")
+            return Reply.text(
+                f"看不懂“{echo(word)}”：截止日期写作 自评/学院/书院部 + 日期（2026-09-05）"
+            )
         try:
             deadlines[_STEP_WORDS[word]] = _iso(day)
         except ValueError:
-            return Reply.text(f"“{day}”不是日期，请写作 2026-09-05。")
+            return Reply.text(f"“{echo(day)}”不是日期，请写作 2026-09-05。")
     try:
         cycle = opening.open_cycle(
             ctx.session, year_code=words[0], actor=ctx.person, now=ctx.now, env=env(ctx),

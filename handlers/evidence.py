@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.context import Context, Reply
+from bot.echo import echo
 from bot.models import RECORD_KIND_NAMES, Record
 from bot.records.evidence import attach_photo
 from bot.router import Router
@@ -37,5 +38,5 @@ def attach_evidence_photo(message: Any, ctx: Context) -> Reply:
         )
     attach_photo(ctx.session, record, message.media_id, owner=ctx.person, now=ctx.now)
     name = RECORD_KIND_NAMES[record.kind]
-    label = f"“{record.title}”" if record.title and record.kind.value != "care" else ""
+    label = f"“{echo(record.title)}”" if record.title and record.kind.value != "care" else ""
     return Reply.text(f"照片已作为{name}{label}的佐证保存。")

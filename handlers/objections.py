@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from bot.context import Context, Reply
 from bot.cycle import cycles, messages, objections
 from bot.cycle.cycles import CycleError
+from bot.echo import echo
 from bot.inputs import parse_id, parse_number
 from bot.models import Objection, Person, Role
 from bot.router import Router
@@ -73,7 +74,7 @@ def correct(message: Any, ctx: Context) -> Reply:
     who, item, raw_value, reason = parts
     value = parse_number(raw_value)
     if value is None:
-        return Reply.text(f"“{raw_value[:20]}”不是分数。\n" + usage)
+        return Reply.text(f"“{echo(raw_value)}”不是分数。\n" + usage)
     objection = None
     mentor = None
     if not who.startswith("#"):
@@ -84,7 +85,7 @@ def correct(message: Any, ctx: Context) -> Reply:
         if objection is not None:
             mentor = ctx.session.get(Person, objection.mentor_id)
     if mentor is None:
-        return Reply.text(f"找不到异议或导师“{who[:40]}”。")
+        return Reply.text(f"找不到异议或导师“{echo(who)}”。")
     try:
         cycle = cycles.require_cycle(ctx.session)
         changed = objections.correct(
@@ -94,6 +95,6 @@ def correct(message: Any, ctx: Context) -> Reply:
     except CycleError as exc:
         return Reply.text(str(exc))
     return Reply.text(
-        f"已更正 {mentor.name} 的 {item.upper()} 为 {raw_value}（原因已记录）。"
+        f"已更正 {mentor.name} 的 {item.upper()} 为 {echo(raw_value)}（原因已记录）。"
         f"重新计算后结果有变化的 {len(changed)} 位导师已收到新结果。"
     )

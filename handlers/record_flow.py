@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from bot.context import Context, Reply
+from bot.echo import echo
 from bot.inputs import parse_id, parse_whole
 from bot.models import RECORD_KIND_NAMES, RecordKind
 from bot.pages.upload import PURPOSES
@@ -599,14 +600,14 @@ def answer_students(ctx: Context, scope: Scope, flow: Flow, text: str) -> Reply 
     else:
         found = list(match.candidates) or search(text, scope.students)
     if not found:
-        return Reply.text(f"在您本学年的学生中没有找到“{text}”。请换个写法，或在卡片中勾选。")
+        return Reply.text(f"在您本学年的学生中没有找到“{echo(text)}”。请换个写法，或在卡片中勾选。")
     if len(found) == 1 and flow.kind == RecordKind.CARE:
         flow.student_ids = [found[0].id]
     elif len(found) == 1:
         flow.student_ids = list(dict.fromkeys([*flow.student_ids, found[0].id]))
     flow.candidate_ids = [student.id for student in found]
     flow.problems = (
-        [] if len(found) == 1 else [f"“{text}”可能是：" + "、".join(s.name for s in found)]
+        [] if len(found) == 1 else [f"“{echo(text)}”可能是：" + "、".join(s.name for s in found)]
     )
     flow.page = 0
     return ask_students(ctx, scope, flow)

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from bot.context import Context, Reply
+from bot.echo import echo
 from bot.inputs import parse_id, parse_whole
 from bot.models import RECORD_KIND_NAMES, Record, RecordKind
 from bot.records.care import audit_read, care_page_url, may_read
@@ -84,7 +85,7 @@ def _numbered(ctx: Context, scope: record_scope.Scope, text: str) -> Record | Re
     rows = own_records(ctx.session, ctx.person.id, scope.year.id)
     number = parse_whole(text, 1, len(rows))
     if number is None:
-        return Reply.text(f"没有第 {text[:20]} 条记录。发送“记录”查看编号。")
+        return Reply.text(f"没有第 {echo(text)} 条记录。发送“记录”查看编号。")
     return rows[number - 1]
 
 
@@ -166,7 +167,7 @@ def change_own_record(message: Any, ctx: Context) -> Reply:
         care_key=ctx.settings.CARE_NOTES_KEY,
         now=ctx.now,
     )
-    shown = "已加密保存" if record.kind == RecordKind.CARE and field == "note" else value
+    shown = "已加密保存" if record.kind == RecordKind.CARE and field == "note" else echo(value)
     return Reply.text(f"已修改第 {words[1]} 条的{words[2]}：{shown}")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.context import Context, Reply
+from bot.echo import echo
 from bot.models import ROLE_NAMES, AcademicYear, MentorAssignment, Role
 from bot.records.flow import FLOW, LAST_RECORD, Flow
 from bot.records.names import NameMatch, Outcome, Student, match_name
@@ -65,8 +66,8 @@ def problem(match: NameMatch) -> str:
     """What to tell the mentor about a name that matched none or several of their students."""
     if match.outcome == Outcome.AMBIGUOUS:
         names = "、".join(student.name for student in match.candidates)
-        return f"“{match.query}”可能是：{names}，请勾选"
-    return f"在您本学年的学生中没有找到“{match.query}”，请在名单中勾选"
+        return f"“{echo(match.query)}”可能是：{names}，请勾选"
+    return f"在您本学年的学生中没有找到“{echo(match.query)}”，请在名单中勾选"
 
 
 def student_ids_named(ctx: Context, scope: Scope, names: list[str]) -> list[int] | str:

@@ -19,6 +19,7 @@ from bot.cycle.results import (
     rubric_of,
     source_of,
 )
+from bot.echo import echo
 from bot.models import (
     AssessmentCycle,
     Correction,
@@ -119,7 +120,7 @@ def correct(
     rubric = rubric_of(cycle)
     spec = rubric.item_by_id.get(item)
     if spec is None or rubric.role_of(item) == "satisfaction":
-        raise CycleError(f"“{item}”不是可以更正的考核项。")
+        raise CycleError(f"“{echo(item)}”不是可以更正的考核项。")
     if not (Decimal(0) <= value <= spec.max) or value != value.quantize(Decimal("0.1")):
         raise CycleError(f"{item} 的分数须在 0–{fmt(spec.max)} 之间，最多一位小数。")
     source = source_of(rubric, item)

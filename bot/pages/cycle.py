@@ -19,6 +19,7 @@ from bot.cycle.evidence import figures
 from bot.cycle.results import current, members, rubric_of, saved_scores
 from bot.cycle.submissions import Scope
 from bot.db import get_session
+from bot.echo import echo
 from bot.inputs import id_or_missing, parse_number
 from bot.models import (
     AssessmentCycle,
@@ -321,7 +322,7 @@ def self_assessment(cycle_id: int) -> Any:
                 continue
             value = parse_number(raw)
             if value is None:  # NaN, Infinity and huge exponents too
-                problems.append(f"{item.id}：“{raw[:10]}”不是数字")
+                problems.append(f"{item.id}：“{echo(raw)}”不是数字")
                 continue
             if not Decimal(0) <= value <= item.max or value != value.quantize(Decimal("0.1")):
                 problems.append(f"{item.id}：须在 0–{fmt(item.max)} 之间，最多一位小数")

@@ -11,9 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-MAX_CONTENT_BYTES = 2048
-MAX_TASK_ID_BYTES = 128
-MAX_KEY_BYTES = 1024
+from bot.wecom import limits
+
+MAX_CONTENT_BYTES = limits.TEXT_CONTENT_BYTES
+MAX_TASK_ID_BYTES = limits.TASK_ID_BYTES
+MAX_KEY_BYTES = limits.KEY_BYTES
+MAX_OPTION_ID_BYTES = limits.OPTION_ID_BYTES
 MAX_BUTTONS = 6
 MAX_VOTE_OPTIONS = 20
 MAX_SELECTS = 3
@@ -75,11 +78,11 @@ def check_task_id(task_id: str) -> str:
     return task_id
 
 
-def _check_key(key: str, what: str) -> str:
+def _check_key(key: str, what: str, limit: int = MAX_KEY_BYTES) -> str:
     if not key:
         raise ValueError(f"{what} must not be empty")
-    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
-        raise ValueError(f"{what} is longer than {MAX_KEY_BYTES} bytes")
+    if len(key.encode("utf-8")) > limit:
+        raise ValueError(f"{what} is longer than {limit} bytes")
     return key
 
 
@@ -135,7 +138,7 @@ def _options(options: Sequence[Option], limit: int, what: str) -> list[dict[str,
     _check_unique([option.id for option in options], f"{what} option ids")
     result = []
     for option in options:
-        _check_key(option.id, "option id")
+        _check_key(option.id, "option id", MAX_OPTION_ID_BYTES)
         if not option.text:
             raise ValueError("option text must not be empty")
         result.append({"id": option.id, "text": option.text, "is_checked": option.checked})

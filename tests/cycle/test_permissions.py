@@ -208,6 +208,8 @@ def test_self_assessment_page(app, database, demo):
     bad = wang.post(f"/m/cycle/{cycle_id}/self", data={**form, "B1": "2.55", "M1": "x"})
     assert bad.status_code == 400
     assert "B1：须在 0–2 之间" in bad.text and "M1：“x”不是数字" in bad.text
+    long = wang.post(f"/m/cycle/{cycle_id}/self", data={**form, "M1": "y\n" + "y" * 5000})
+    assert f"M1：“y {'y' * 18}…”不是数字" in long.text  # quoted short, on one line
     good = wang.post(f"/m/cycle/{cycle_id}/self", data=form)
     assert good.status_code == 200 and "自评已保存" in good.text
     with database.session() as session:

@@ -333,3 +333,14 @@ def test_an_unknown_and_an_ambiguous_name_show_the_whole_roster(phone, database,
     assert len(card["checkbox"]["option_list"]) == 5
     desc = card["main_title"]["desc"]
     assert "“zs”可能是" in desc and "没有找到“孙悟空”" in desc
+
+
+def test_long_words_are_quoted_back_short(phone, database, world):
+    """What a mentor typed comes back as a short one-line quote, never whole."""
+    phone.say(world.mentor, "交流")  # the student picker
+    phone.say(world.mentor, "孙\n悟空" + "孙" * 3000)
+    assert phone.last_text(world.mentor).startswith(
+        f"在您本学年的学生中没有找到“孙 悟空{'孙' * 16}…”"
+    )
+    phone.say(world.mentor, "查看 " + "三" * 5000)
+    assert phone.last_text(world.mentor) == f"没有第 {'三' * 20}… 条记录。发送“记录”查看编号。"

@@ -85,3 +85,21 @@ def test_quick_text_and_progress_through_the_simulator(live):
     assert confirmation["payload"]["content"].startswith("已记录个别交流")
     assert progress["msgtype"] == "markdown"
     assert "本周个别交流" in progress["payload"]["content"]
+
+
+def test_a_100_kb_text_gets_an_answer_within_wecoms_limit(live):
+    """WeCom refuses a text over 2,048 bytes (45002): the reply quoting a 100 KB name used to
+    be retried until it died; now the quote is short and the reply is sent."""
+    live, world = live
+    mentor = world.mentor
+    assert live.simulator.tap_menu(mentor, record_flow.MENU_CONTACT, "个别交流") == 200
+    assert live.drain().sent == 1  # the student picker
+    huge = "孙悟空" * 11_400  # 102,600 bytes
+    assert live.simulator.send_text(mentor, huge) == 200
+    report = live.drain()
+    assert (report.sent, report.failed, report.dead, report.errors) == (1, 0, 0, {})
+    reply = _out(live, mentor)[-1]
+    assert reply["msgtype"] == "text"
+    content = reply["payload"]["content"]
+    assert len(content.encode("utf-8")) <= 2048
+    assert f"没有找到“{'孙悟空' * 6}孙悟…”" in content

@@ -192,3 +192,11 @@ def test_multiple_interaction_limits() -> None:
         multiple([Select("q", "t", one, selected_id="zzz")])
     with pytest.raises(ValueError, match="at least one"):
         multiple([])
+
+
+def test_an_option_id_longer_than_128_bytes_is_refused() -> None:
+    options = [Option("字" * 43, "张三")]  # 129 bytes
+    with pytest.raises(ValueError, match="option id is longer than 128 bytes"):
+        cards.vote_interaction(
+            "t", task_id="t-1", question_key="q", options=options, submit_key="s"
+        )
