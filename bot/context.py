@@ -15,6 +15,7 @@ from bot import outbox
 from bot.models import Person, Role
 from bot.outbox import Message
 from bot.settings import Settings
+from bot.state import ConversationState
 from bot.storage import FileStore
 
 Reply = Message
@@ -29,6 +30,7 @@ class Context:
     now: datetime
     settings: Settings
     callback_key: str
+    state: ConversationState | None = None  # the person's conversation state (Redis)
     files: FileStore | None = None  # where charts and workbooks are saved before they are sent
     _sent: int = field(default=0, init=False)
 
@@ -39,6 +41,13 @@ class Context:
     @property
     def local_now(self) -> datetime:
         return self.now.astimezone(self.zone)
+
+    @property
+    def conversation(self) -> ConversationState:
+        """The person's conversation state; a callback always carries it."""
+        if self.state is None:
+            raise RuntimeError("this context carries no conversation state")
+        return self.state
 
     def has_role(self, role: Role) -> bool:
         return self.person.has_role(role)

@@ -12,8 +12,10 @@ from bot import outbox
 from bot.context import Context
 from bot.models import Person
 from bot.outbox import Message
+from bot.redis_store import RedisStore
 from bot.router import STALE_CARD, CardKeyError, Dispatcher, Handler
 from bot.settings import Settings
+from bot.state import ConversationState
 from bot.storage import FileStore
 from bot.wecom import messages as wm
 
@@ -32,9 +34,11 @@ def handle(
     settings: Settings,
     dispatcher: Dispatcher,
     now: datetime,
+    store: RedisStore,
     files: FileStore | None = None,
 ) -> None:
-    """Act on one callback inside the caller's transaction."""
+    """Act on one callback inside the caller's transaction; ``store`` holds the people's
+    conversation state (a handler reaches it as ``ctx.state``)."""
     key = message.dedupe_key
     person = session.execute(_SENDER, {"userid": message.from_user}).unique().scalar_one_or_none()
     if person is None:
@@ -55,6 +59,7 @@ def handle(
         now=now,
         settings=settings,
         callback_key=key,
+        state=ConversationState(store, person.userid),
         files=files,
     )
     handler = route(message, dispatcher)

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from flask import current_app
-
 from bot.redis_store import RedisStore
 
 T = TypeVar("T")
@@ -85,8 +83,3 @@ class ConversationState:
     def clear(self, key: StateKey[Any]) -> None:
         with self.store.reachable("state") as client:
             client.delete(self._key(key))
-
-
-def state_for(userid: str, store: RedisStore | None = None) -> ConversationState:
-    """The person's state in the app's Redis (handlers run inside the callback's app)."""
-    return ConversationState(store or current_app.extensions["redis"], userid)

@@ -105,6 +105,7 @@ def _act_once(message: wm.Message, now: datetime) -> Response:
                     settings=settings,
                     dispatcher=current_app.extensions["dispatcher"],
                     now=now,
+                    store=store,
                     files=app_file_store(current_app),
                 )
     except sa.exc.OperationalError:

@@ -44,7 +44,7 @@ from bot.records.service import NewRecord, create_record
 from bot.router import CardKey, Router
 from bot.rubrics import items_counted
 from bot.wecom import cards
-from handlers.record_scope import Scope, conversation, mentor_scope
+from handlers.record_scope import Scope, mentor_scope
 from handlers.uploads import upload_url
 
 router = Router("record_flow")
@@ -86,7 +86,7 @@ def advance(ctx: Context, scope: Scope, flow: Flow) -> Reply | None:
     if step == "save":
         return save(ctx, scope, flow)
     flow.step = step
-    conversation(ctx).put(FLOW, flow, now=ctx.now)
+    ctx.conversation.put(FLOW, flow, now=ctx.now)
     return ASK[step](ctx, scope, flow)
 
 
@@ -175,7 +175,7 @@ def ask_students(ctx: Context, scope: Scope, flow: Flow) -> Reply:
         flow.page, start = 0, 0
     shown = pool[start : start + PAGE_SIZE]
     flow.shown_ids = [student.id for student in shown]
-    conversation(ctx).put(FLOW, flow, now=ctx.now)
+    ctx.conversation.put(FLOW, flow, now=ctx.now)
     single = flow.kind == RecordKind.CARE
     optional = flow.kind in OPTIONAL_STUDENTS
     options = [cards.Option(str(s.id), s.name, checked=s.id in flow.student_ids) for s in shown]
@@ -340,7 +340,7 @@ def save(ctx: Context, scope: Scope, flow: Flow) -> Reply:
     except DateError as exc:
         return Reply.text(str(exc))
     except ValueError:  # sealed with a key that has since been replaced
-        conversation(ctx).clear(FLOW)
+        ctx.conversation.clear(FLOW)
         return Reply.text("这次填写的内容已无法读取，没有保存。请重新记录。")
     new = NewRecord(
         kind=kind,
@@ -361,7 +361,7 @@ def save(ctx: Context, scope: Scope, flow: Flow) -> Reply:
     )
     for media_id in flow.media_ids:
         evidence.attach_photo(ctx.session, record, media_id, owner=ctx.person, now=ctx.now)
-    state = conversation(ctx)
+    state = ctx.conversation
     state.clear(FLOW)
     state.put(LAST_RECORD, LastRecord(record.id), now=ctx.now)
     items = "、".join(items_counted(ctx.session, record))
@@ -376,12 +376,12 @@ def save(ctx: Context, scope: Scope, flow: Flow) -> Reply:
 
 def _flow_for_tap(ctx: Context, message: Any, key: CardKey[Any]) -> Flow | Reply:
     flow_id = key.unpack(message.event_key)["flow"]
-    loaded = conversation(ctx).load(FLOW, now=ctx.now)
+    loaded = ctx.conversation.load(FLOW, now=ctx.now)
     if loaded is None or loaded.value.flow_id != flow_id:
         ctx.update_card(message.response_code, replace_name="已失效")
         return Reply.text(EXPIRED)
     if loaded.expired:
-        conversation(ctx).clear(FLOW)
+        ctx.conversation.clear(FLOW)
         ctx.update_card(message.response_code, replace_name="已过期")
         return Reply.text(EXPIRED)
     return loaded.value
@@ -529,7 +529,7 @@ def confirm_record(message: Any, ctx: Context) -> Reply | None:
         return found
     scope, flow = found
     if choice != "save":
-        conversation(ctx).clear(FLOW)
+        ctx.conversation.clear(FLOW)
         return Reply.text("已取消，没有保存任何内容。")
     flow.quick = True
     return advance(ctx, scope, flow)
@@ -537,7 +537,7 @@ def confirm_record(message: Any, ctx: Context) -> Reply | None:
 
 @router.on_command("取消", "退出")
 def cancel_flow(message: Any, ctx: Context) -> Reply:
-    state = conversation(ctx)
+    state = ctx.conversation
     loaded = state.load(FLOW, now=ctx.now)
     state.clear(FLOW)
     if loaded is None or loaded.expired:
@@ -550,7 +550,7 @@ def continue_flow(message: Any, ctx: Context) -> Reply | None:
 
     Returns None when no flow (not even an expired one) is waiting for this person.
     """
-    state = conversation(ctx)
+    state = ctx.conversation
     loaded = state.load(FLOW, now=ctx.now)
     if loaded is None:
         return None
@@ -688,7 +688,7 @@ def start_from_menu(message: Any, ctx: Context) -> Reply | None:
     scope = mentor_scope(ctx)
     if isinstance(scope, Reply):
         return scope
-    conversation(ctx).clear(FLOW)
+    ctx.conversation.clear(FLOW)
     return start_flow(ctx, scope, _MENU_KINDS[message.event_key])
 
 
@@ -711,5 +711,5 @@ def start_from_card(message: Any, ctx: Context) -> Reply | None:
     scope = mentor_scope(ctx)
     if isinstance(scope, Reply):
         return scope
-    conversation(ctx).clear(FLOW)
+    ctx.conversation.clear(FLOW)
     return start_flow(ctx, scope, kind)

@@ -10,7 +10,6 @@ from bot.models import ROLE_NAMES, AcademicYear, MentorAssignment, Role
 from bot.records.flow import FLOW, LAST_RECORD, Flow
 from bot.records.names import NameMatch, Outcome, Student, match_name
 from bot.records.service import assignment_for, current_year, roster
-from bot.state import ConversationState, state_for
 
 
 @dataclass
@@ -44,21 +43,17 @@ def mentor_scope(ctx: Context) -> Scope | Reply:
     return Scope(year, assignment, roster(ctx.session, assignment))
 
 
-def conversation(ctx: Context) -> ConversationState:
-    return state_for(ctx.person.userid)
-
-
 def open_flow(ctx: Context) -> Flow | None:
     """The person's open (not expired) flow, for other features (photos)."""
-    return conversation(ctx).get(FLOW, now=ctx.now)
+    return ctx.conversation.get(FLOW, now=ctx.now)
 
 
 def keep_flow(ctx: Context, flow: Flow) -> None:
-    conversation(ctx).put(FLOW, flow, now=ctx.now)
+    ctx.conversation.put(FLOW, flow, now=ctx.now)
 
 
 def last_record_id(ctx: Context) -> int | None:
-    last = conversation(ctx).get(LAST_RECORD, now=ctx.now)
+    last = ctx.conversation.get(LAST_RECORD, now=ctx.now)
     return None if last is None else last.record_id
 
 

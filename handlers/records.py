@@ -20,7 +20,7 @@ from bot.records.quick import COMMANDS, QuickRecord, QuickTextError, parse_quick
 from bot.records.service import is_any_student_name
 from bot.router import Router
 from handlers.record_flow import advance, keep_note, start_flow
-from handlers.record_scope import Scope, conversation, mentor_scope, problem
+from handlers.record_scope import Scope, mentor_scope, problem
 
 router = Router("records")
 
@@ -33,7 +33,7 @@ def record_quick(message: Any, ctx: Context) -> Reply | None:
         return scope
     words = message.content.split()
     kind = COMMANDS[words[0]]
-    state = conversation(ctx)
+    state = ctx.conversation
     state.clear(FLOW)
     if len(words) == 1:
         return start_flow(ctx, scope, kind or TALK)

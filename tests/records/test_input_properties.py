@@ -63,6 +63,7 @@ def run(app, database, world):
                 settings=settings_,
                 dispatcher=dispatcher,
                 now=datetime.now(UTC),
+                store=app.extensions["redis"],
                 files=app_file_store(app),
             )
 
