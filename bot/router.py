@@ -7,12 +7,14 @@ routers in order and calls the first match. Handlers never see XML, HTTP or cryp
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar, get_args, get_origin, get_type_hints
 
 from bot.context import Context, Reply
+from bot.inputs import MAX_ID, parse_whole
 
 Handler = Callable[[Any, Context], Reply | None]
 H = TypeVar("H", bound=Handler)
@@ -28,16 +30,29 @@ class CardKeyError(ValueError):
     """A card key that is not what its ``CardKey`` packs: missing, extra or malformed fields."""
 
 
-@dataclass(frozen=True)
 class CardKey(Generic[T]):
-    """A card button or submit key: a fixed name plus typed arguments.
+    """A card button or submit key: a fixed name plus the typed fields of ``shape``, a frozen
+    dataclass whose fields are ``str``, ``int`` (0..2**31-1) or a ``Literal`` of strings.
 
-    ``RATE = CardKey("rate", ("record_id", "level"))`` packs to ``rate:12:5``; keys stay within
-    WeCom's charset (letters, digits, ``_-@``) plus the ``:`` separator.
+    ``RATE = CardKey("rate", RateTap)`` with ``RateTap(record_id: int, choice: str)`` packs
+    ``RATE.pack(12, "5")`` to ``rate:12:5`` and unpacks it to ``RateTap(12, "5")``; keys stay
+    within WeCom's charset (letters, digits, ``_-@.``) plus the ``:`` separator.
     """
 
-    name: str
-    fields: tuple[str, ...] = ()
+    def __init__(self, name: str, shape: type[T]) -> None:
+        if not _KEY_PART.fullmatch(name):
+            raise ValueError(f"card key name {name!r} has characters WeCom refuses")
+        self.name = name
+        self.shape = shape
+        hints = get_type_hints(shape)
+        self._types = tuple(hints[f.name] for f in dataclasses.fields(shape))  # type: ignore[arg-type]
+        self.fields = tuple(f.name for f in dataclasses.fields(shape))  # type: ignore[arg-type]
+        for kind in self._types:
+            if kind not in (str, int) and get_origin(kind) is not Literal:
+                raise TypeError(f"card key fields are str, int or Literal, not {kind!r}")
+
+    def __repr__(self) -> str:
+        return f"CardKey({self.name!r}, {self.shape.__name__})"
 
     def pack(self, *values: object) -> str:
         if len(values) != len(self.fields):
@@ -48,18 +63,33 @@ class CardKey(Generic[T]):
                 raise ValueError(f"card key part {part!r} has characters WeCom refuses")
         return ":".join(parts)
 
-    def unpack(self, key: str) -> dict[str, str]:
-        """The fields of a key packed by :meth:`pack`; ``CardKeyError`` for anything else
-        (the dispatcher answers a tap on such a key with ``STALE_CARD``)."""
+    def unpack(self, key: str) -> T:
+        """The typed fields of a key packed by :meth:`pack`; ``CardKeyError`` for anything
+        else (the dispatcher answers a tap on such a key with ``STALE_CARD``)."""
         name, *values = key.split(":")
         if name != self.name or len(values) != len(self.fields):
             raise CardKeyError(f"{key[:80]!r} is not a {self.name} key")
         if not all(_KEY_PART.fullmatch(value) for value in values):
             raise CardKeyError(f"{key[:80]!r} has an empty or malformed field")
-        return dict(zip(self.fields, values, strict=True))
+        return self.shape(
+            *(_typed(kind, value, key) for kind, value in zip(self._types, values, strict=True))
+        )
 
     def matches(self, key: str) -> bool:
         return key.split(":", 1)[0] == self.name
+
+
+def _typed(kind: Any, value: str, key: str) -> object:
+    if kind is int:
+        number = parse_whole(value, 0, MAX_ID)
+        if number is None:
+            raise CardKeyError(f"{key[:80]!r}: {value[:20]!r} is not a whole number in range")
+        return number
+    if get_origin(kind) is Literal:
+        if value not in get_args(kind):
+            raise CardKeyError(f"{key[:80]!r}: {value[:20]!r} is not one of {get_args(kind)}")
+        return value
+    return value  # str
 
 
 @dataclass

@@ -143,8 +143,8 @@ def submit_text(message: Any, ctx: Context) -> Reply:
 
 @router.on_card(messages.SUBMIT)
 def submit_card(message: Any, ctx: Context) -> Reply:
-    fields = messages.SUBMIT.unpack(message.event_key)
-    scope = submissions.parse_scope(fields["scope"])
+    tap = messages.SUBMIT.unpack(message.event_key)
+    scope = submissions.parse_scope(tap.scope)
     if scope is None:
         return Reply.text(STALE_CARD)
     answer = _submit(ctx, scope)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from bot.context import Context, Reply
@@ -70,7 +71,12 @@ def answer_unrecognised(message: Any, ctx: Context) -> Reply:
     return Reply.text("抱歉，没有理解您的消息。\n\n" + help_text(_roles(ctx)))
 
 
-HELP_CARD = CardKey("help", ("topic",))
+@dataclass(frozen=True)
+class HelpTap:
+    topic: str
+
+
+HELP_CARD = CardKey("help", HelpTap)
 TOPICS = {"full": "查看帮助", "examples": "使用示例"}
 
 _EXAMPLES: dict[Role, list[str]] = {
@@ -110,7 +116,7 @@ def greet(message: Any, ctx: Context) -> Reply | None:
 
 @router.on_card(HELP_CARD)
 def answer_help_card(message: Any, ctx: Context) -> Reply:
-    topic = HELP_CARD.unpack(message.event_key)["topic"]
+    topic = HELP_CARD.unpack(message.event_key).topic
     ctx.update_card(message.response_code, replace_name=f"已{TOPICS.get(topic, '查看')}")
     if topic == "examples":
         return Reply.text(examples_text(_roles(ctx)))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from bot.context import Context, Reply
-from bot.inputs import parse_id
 from bot.ratings import rules, service
 from bot.ratings.cards import RATE, REFUSALS, answered_text
 from bot.ratings.rules import TapOutcome
@@ -16,15 +15,14 @@ router = Router("ratings")
 
 @router.on_card(RATE)
 def answer_rating(message: Any, ctx: Context) -> Reply | None:
-    fields = RATE.unpack(message.event_key)  # the dispatcher answered malformed keys
-    record_id = parse_id(fields["record_id"])
-    choice = rules.parse_choice(fields["choice"])
-    if record_id is None or choice is None:
+    tap = RATE.unpack(message.event_key)  # the dispatcher answered malformed keys
+    choice = rules.parse_choice(tap.choice)
+    if not tap.record_id or choice is None:
         return Reply.text(REFUSALS[TapOutcome.INVALID])
     result = service.record_tap(
         ctx.session,
         student=ctx.person,
-        record_id=record_id,
+        record_id=tap.record_id,
         choice=choice,
         now=ctx.now,
         policy=service.policy_from(ctx.settings),

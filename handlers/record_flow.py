@@ -10,8 +10,9 @@ unclear details continues here too.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from bot.context import Context, Reply
 from bot.echo import echo
@@ -58,14 +59,33 @@ MENU_TALK = "record_talk"
 MENU_CARE = "record_care"
 MENU_OTHER = "record_other"  # the kind picker: kinds without a menu button of their own
 
-PICK = CardKey("rec_pick", ("flow", "page"))
-WHO = CardKey("rec_who", ("flow", "who"))
-TITLE = CardKey("rec_title", ("flow", "choice"))
-MONTH = CardKey("rec_month", ("flow", "choice"))
-WHEN = CardKey("rec_when", ("flow", "choice"))
-PLACE = CardKey("rec_place", ("flow", "choice"))
-NOTE = CardKey("rec_note", ("flow", "choice"))
-CONFIRM = CardKey("rec_confirm", ("flow", "choice"))
+
+@dataclass(frozen=True)
+class PageTap:
+    flow: str
+    page: int
+
+
+@dataclass(frozen=True)
+class WhoTap:
+    flow: str
+    who: Literal["counsellor", "leader"]
+
+
+@dataclass(frozen=True)
+class ChoiceTap:
+    flow: str
+    choice: str
+
+
+PICK = CardKey("rec_pick", PageTap)
+WHO = CardKey("rec_who", WhoTap)
+TITLE = CardKey("rec_title", ChoiceTap)
+MONTH = CardKey("rec_month", ChoiceTap)
+WHEN = CardKey("rec_when", ChoiceTap)
+PLACE = CardKey("rec_place", ChoiceTap)
+NOTE = CardKey("rec_note", ChoiceTap)
+CONFIRM = CardKey("rec_confirm", ChoiceTap)
 
 STUDENTS_QUESTION = "students"
 NEXT_PAGE = "next"
@@ -375,7 +395,7 @@ def save(ctx: Context, scope: Scope, flow: Flow) -> Reply:
 
 
 def _flow_for_tap(ctx: Context, message: Any, key: CardKey[Any]) -> Flow | Reply:
-    flow_id = key.unpack(message.event_key)["flow"]
+    flow_id = key.unpack(message.event_key).flow
     loaded = ctx.conversation.load(FLOW, now=ctx.now)
     if loaded is None or loaded.value.flow_id != flow_id:
         ctx.update_card(message.response_code, replace_name="已失效")
@@ -405,7 +425,7 @@ def _tap(
 
 @router.on_card(WHO)
 def choose_counterpart(message: Any, ctx: Context) -> Reply | None:
-    who = WHO.unpack(message.event_key)["who"]
+    who = WHO.unpack(message.event_key).who
     found = _tap(message, ctx, WHO, "who", "已选择")
     if isinstance(found, Reply):
         return found
@@ -448,7 +468,7 @@ def _reask(ctx: Context, scope: Scope, flow: Flow, note: str | None) -> Reply:
 
 @router.on_card(TITLE)
 def choose_title(message: Any, ctx: Context) -> Reply | None:
-    choice = TITLE.unpack(message.event_key)["choice"]
+    choice = TITLE.unpack(message.event_key).choice
     found = _tap(message, ctx, TITLE, "title", "已选择")
     if isinstance(found, Reply):
         return found
@@ -462,7 +482,7 @@ def choose_title(message: Any, ctx: Context) -> Reply | None:
 
 @router.on_card(MONTH)
 def choose_month(message: Any, ctx: Context) -> Reply | None:
-    choice = MONTH.unpack(message.event_key)["choice"]
+    choice = MONTH.unpack(message.event_key).choice
     found = _tap(message, ctx, MONTH, "month", "已选择")
     if isinstance(found, Reply):
         return found
@@ -485,7 +505,7 @@ def _set_month(ctx: Context, scope: Scope, flow: Flow, day: date) -> Reply | Non
 
 @router.on_card(WHEN)
 def choose_day(message: Any, ctx: Context) -> Reply | None:
-    choice = WHEN.unpack(message.event_key)["choice"]
+    choice = WHEN.unpack(message.event_key).choice
     found = _tap(message, ctx, WHEN, "time", "已选择")
     if isinstance(found, Reply):
         return found
@@ -498,7 +518,7 @@ def choose_day(message: Any, ctx: Context) -> Reply | None:
 
 @router.on_card(PLACE)
 def choose_place(message: Any, ctx: Context) -> Reply | None:
-    choice = PLACE.unpack(message.event_key)["choice"]
+    choice = PLACE.unpack(message.event_key).choice
     found = _tap(message, ctx, PLACE, "place", "已选择")
     if isinstance(found, Reply):
         return found
@@ -523,7 +543,7 @@ def skip_note(message: Any, ctx: Context) -> Reply | None:
 
 @router.on_card(CONFIRM)
 def confirm_record(message: Any, ctx: Context) -> Reply | None:
-    choice = CONFIRM.unpack(message.event_key)["choice"]
+    choice = CONFIRM.unpack(message.event_key).choice
     found = _tap(message, ctx, CONFIRM, "confirm", "已保存" if choice == "save" else "已取消")
     if isinstance(found, Reply):
         return found
@@ -705,7 +725,7 @@ def pick_kind(message: Any, ctx: Context) -> Reply | None:
 def start_from_card(message: Any, ctx: Context) -> Reply | None:
     """A one-tap button (the kind picker, the weekly reminder's 记录个别交流): the same flow
     as the menu."""
-    kind = START_RECORD.unpack(message.event_key)["kind"]
+    kind = START_RECORD.unpack(message.event_key).kind
     if kind not in FLOWS:
         return Reply.text("这个按钮已失效，请点击菜单“记录”。")
     scope = mentor_scope(ctx)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlencode
 
@@ -13,8 +14,20 @@ from bot.wecom import cards
 from scoring import MentorResult
 from scoring.numbers import fmt
 
-SUBMIT = CardKey("cycle_submit", ("cycle_id", "scope"))
-OBJECT = CardKey("cycle_object", ("cycle_id",))
+
+@dataclass(frozen=True)
+class SubmitTap:
+    cycle_id: int
+    scope: str  # submissions.parse_scope
+
+
+@dataclass(frozen=True)
+class ObjectTap:
+    cycle_id: int
+
+
+SUBMIT = CardKey("cycle_submit", SubmitTap)
+OBJECT = CardKey("cycle_object", ObjectTap)
 
 STEP_NAMES = {"self": "导师自评与年度总结", "college": "学院评分", "academy": "书院部评分"}
 ACADEMY_SCOPE = "academy"

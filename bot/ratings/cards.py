@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,7 +12,14 @@ from bot.ratings.rules import CHOICES, DID_NOT_ATTEND, TapOutcome
 from bot.router import STALE_CARD, CardKey
 from bot.wecom import cards
 
-RATE = CardKey("rate", ("record_id", "choice"))
+
+@dataclass(frozen=True)
+class RateTap:
+    record_id: int
+    choice: str  # a level 1–5 or DID_NOT_ATTEND (rules.parse_choice)
+
+
+RATE = CardKey("rate", RateTap)
 
 SOURCE = "全生异科导师"
 

@@ -12,7 +12,14 @@ from bot.state import StateKey
 
 FLOW_TTL = timedelta(minutes=30)
 # A button that starts a guided flow of one kind (e.g. on the weekly contact reminder).
-START_RECORD: CardKey[str] = CardKey("rec_start", ("kind",))
+
+
+@dataclass(frozen=True)
+class StartTap:
+    kind: str
+
+
+START_RECORD = CardKey("rec_start", StartTap)
 TALK = "talk"  # a talk whose counterpart is not chosen yet
 
 
