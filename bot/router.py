@@ -8,6 +8,7 @@ routers in order and calls the first match. Handlers never see XML, HTTP or cryp
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any, Generic, Literal, TypeVar, get_args, get_origin, get_typ
 
 from bot.context import Context, Reply
 from bot.inputs import MAX_ID, parse_whole
+from bot.models import Role
 
 Handler = Callable[[Any, Context], Reply | None]
 H = TypeVar("H", bound=Handler)
@@ -90,6 +92,22 @@ def _typed(kind: Any, value: str, key: str) -> object:
             raise CardKeyError(f"{key[:80]!r}: {value[:20]!r} is not one of {get_args(kind)}")
         return value
     return value  # str
+
+
+def only(*roles: Role, refusal: str) -> Callable[[H], H]:
+    """A role filter: the handler runs for people holding one of ``roles``; anyone else is
+    answered ``refusal`` and the handler does not run (put it below the ``@router.on_…``)."""
+
+    def decorator(handler: H) -> H:
+        @functools.wraps(handler)
+        def checked(message: Any, ctx: Context) -> Reply | None:
+            if not any(ctx.has_role(role) for role in roles):
+                return Reply.text(refusal)
+            return handler(message, ctx)
+
+        return checked  # type: ignore[return-value]
+
+    return decorator
 
 
 @dataclass

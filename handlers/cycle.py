@@ -14,7 +14,7 @@ from bot.cycle.results import current, members
 from bot.cycle.submissions import Scope
 from bot.echo import echo
 from bot.models import CycleStatus, Role
-from bot.router import STALE_CARD, Router
+from bot.router import STALE_CARD, Router, only
 
 router = Router("cycle")
 
@@ -27,10 +27,7 @@ def env(ctx: Context) -> Env:
     return Env(ctx.settings.PUBLIC_BASE_URL, ctx.zone, ctx.files)
 
 
-def _office_only(ctx: Context) -> Reply | None:
-    if not ctx.has_role(Role.ACADEMY_ADMIN):
-        return Reply.text("只有书院部管理员可以这样做。")
-    return None
+OFFICE_ONLY = "只有书院部管理员可以这样做。"
 
 
 def _words(message: Any) -> list[str]:
@@ -38,10 +35,8 @@ def _words(message: Any) -> list[str]:
 
 
 @router.on_command("开启考核")
+@only(Role.ACADEMY_ADMIN, refusal=OFFICE_ONLY)
 def open_cycle(message: Any, ctx: Context) -> Reply:
-    refused = _office_only(ctx)
-    if refused:
-        return refused
     words = _words(message)
     if not words or not re.fullmatch(r"\d{4}-\d{4}", words[0]):
         return Reply.text(
@@ -83,9 +78,8 @@ def _iso(text: str) -> str:
 
 
 @router.on_command("进度")
+@only(Role.ACADEMY_ADMIN, Role.COLLEGE_ADMIN, refusal="考核进度只对书院部和学院管理员开放。")
 def show_progress(message: Any, ctx: Context) -> Reply:
-    if not (ctx.has_role(Role.ACADEMY_ADMIN) or ctx.has_role(Role.COLLEGE_ADMIN)):
-        return Reply.text("考核进度只对书院部和学院管理员开放。")
     try:
         cycle = cycles.require_cycle(ctx.session)
     except CycleError as exc:
@@ -154,10 +148,8 @@ def submit_card(message: Any, ctx: Context) -> Reply:
 
 
 @router.on_command("公示")
+@only(Role.ACADEMY_ADMIN, refusal=OFFICE_ONLY)
 def publish(message: Any, ctx: Context) -> Reply:
-    refused = _office_only(ctx)
-    if refused:
-        return refused
     force = "强制" in _words(message)
     try:
         cycle = cycles.require_cycle(ctx.session)
@@ -171,10 +163,8 @@ def publish(message: Any, ctx: Context) -> Reply:
 
 
 @router.on_command("结束考核")
+@only(Role.ACADEMY_ADMIN, refusal=OFFICE_ONLY)
 def close(message: Any, ctx: Context) -> Reply:
-    refused = _office_only(ctx)
-    if refused:
-        return refused
     try:
         cycle = cycles.require_cycle(ctx.session)
         return Reply.text(
@@ -185,10 +175,8 @@ def close(message: Any, ctx: Context) -> Reply:
 
 
 @router.on_command("导出")
+@only(Role.ACADEMY_ADMIN, refusal=OFFICE_ONLY)
 def exports(message: Any, ctx: Context) -> Reply:
-    refused = _office_only(ctx)
-    if refused:
-        return refused
     try:
         cycle = cycles.require_cycle(ctx.session)
     except CycleError as exc:

@@ -14,15 +14,14 @@ from bot.models import RECORD_KIND_NAMES, Record
 from bot.records.evidence import attach_photo
 from bot.router import Router
 from handlers import record_scope
+from handlers.record_scope import Scope
 
 router = Router("evidence")
 
 
 @router.on_message("image")
-def attach_evidence_photo(message: Any, ctx: Context) -> Reply:
-    scope = record_scope.mentor_scope(ctx)
-    if isinstance(scope, Reply):
-        return scope
+@record_scope.for_mentors
+def attach_evidence_photo(message: Any, ctx: Context, scope: Scope) -> Reply:
     flow = record_scope.open_flow(ctx)
     if flow is not None:
         flow.media_ids = [*flow.media_ids, message.media_id][-9:]

@@ -13,7 +13,7 @@ from bot.cycle.cycles import CycleError
 from bot.echo import echo
 from bot.inputs import parse_id, parse_number
 from bot.models import Objection, Person, Role
-from bot.router import Router
+from bot.router import Router, only
 from handlers.cycle import env
 
 router = Router("objections")
@@ -45,9 +45,8 @@ def object_card(message: Any, ctx: Context) -> Reply:
 
 
 @router.on_command("答复")
+@only(Role.ACADEMY_ADMIN, refusal="只有书院部管理员可以答复异议。")
 def answer(message: Any, ctx: Context) -> Reply:
-    if not ctx.has_role(Role.ACADEMY_ADMIN):
-        return Reply.text("只有书院部管理员可以答复异议。")
     parts = _rest(message).split(maxsplit=1)
     if len(parts) < 2 or not parts[0].lstrip("#").isdecimal():
         return Reply.text("请写作：答复 异议编号 答复内容")
@@ -64,9 +63,8 @@ def answer(message: Any, ctx: Context) -> Reply:
 
 
 @router.on_command("更正")
+@only(Role.ACADEMY_ADMIN, refusal="只有书院部管理员可以更正分数。")
 def correct(message: Any, ctx: Context) -> Reply:
-    if not ctx.has_role(Role.ACADEMY_ADMIN):
-        return Reply.text("只有书院部管理员可以更正分数。")
     parts = _rest(message).split(maxsplit=3)
     usage = "请写作：更正 异议编号（或导师工号） 项目 新分数 原因\n例：更正 3 B4 4.5 已核实学期计划"
     if len(parts) < 4:

@@ -21,6 +21,7 @@ from bot.records import progress_image
 from bot.records.progress import Progress, progress, progress_text
 from bot.router import Router
 from handlers import record_scope
+from handlers.record_scope import Scope
 
 log = structlog.get_logger(__name__)
 
@@ -32,10 +33,8 @@ IMAGE_FILENAME = "我的进度.png"
 
 @router.on_command("我的")
 @router.on_menu(MENU_MINE)
-def show_progress(message: Any, ctx: Context) -> Reply:
-    scope = record_scope.mentor_scope(ctx)
-    if isinstance(scope, Reply):
-        return scope
+@record_scope.for_mentors
+def show_progress(message: Any, ctx: Context, scope: Scope) -> Reply:
     result = progress(
         ctx.session, mentor_id=ctx.person.id, year=scope.year, now=ctx.now, zone=ctx.zone
     )

@@ -45,7 +45,7 @@ from bot.records.service import NewRecord, create_record
 from bot.router import CardKey, Router
 from bot.rubrics import items_counted
 from bot.wecom import cards
-from handlers.record_scope import Scope, mentor_scope
+from handlers.record_scope import Scope, for_mentors, mentor_scope
 from handlers.uploads import upload_url
 
 router = Router("record_flow")
@@ -704,20 +704,16 @@ _MENU_KINDS = {
 
 
 @router.on_menu(*_MENU_KINDS)
-def start_from_menu(message: Any, ctx: Context) -> Reply | None:
-    scope = mentor_scope(ctx)
-    if isinstance(scope, Reply):
-        return scope
+@for_mentors
+def start_from_menu(message: Any, ctx: Context, scope: Scope) -> Reply | None:
     ctx.conversation.clear(FLOW)
     return start_flow(ctx, scope, _MENU_KINDS[message.event_key])
 
 
 @router.on_menu(MENU_OTHER)
-def pick_kind(message: Any, ctx: Context) -> Reply | None:
+@for_mentors
+def pick_kind(message: Any, ctx: Context, scope: Scope) -> Reply | None:
     """菜单 记录 → 其他记录: a card of the other kinds; a tap starts that kind's flow."""
-    scope = mentor_scope(ctx)
-    if isinstance(scope, Reply):
-        return scope
     return offer_kinds(ctx)
 
 

@@ -22,6 +22,7 @@ from bot.router import Router
 from bot.rubrics import items_counted
 from bot.wecom import cards
 from handlers import record_scope
+from handlers.record_scope import Scope
 
 router = Router("record_list")
 
@@ -60,10 +61,8 @@ def _summary(ctx: Context, record: Record) -> str:
 
 @router.on_command("记录", "我的记录")
 @router.on_menu(MENU_LIST)
-def list_records(message: Any, ctx: Context) -> Reply:
-    scope = record_scope.mentor_scope(ctx)
-    if isinstance(scope, Reply):
-        return scope
+@record_scope.for_mentors
+def list_records(message: Any, ctx: Context, scope: Scope) -> Reply:
     rows = own_records(ctx.session, ctx.person.id, scope.year.id)
     if not rows:
         return Reply.text(
@@ -90,10 +89,8 @@ def _numbered(ctx: Context, scope: record_scope.Scope, text: str) -> Record | Re
 
 
 @router.on_command("删除")
-def delete_own_record(message: Any, ctx: Context) -> Reply:
-    scope = record_scope.mentor_scope(ctx)
-    if isinstance(scope, Reply):
-        return scope
+@record_scope.for_mentors
+def delete_own_record(message: Any, ctx: Context, scope: Scope) -> Reply:
     words = message.content.split()
     if len(words) != 2:
         return Reply.text("请发送要删除的记录编号，例如：删除 3（发送“记录”查看编号）")
@@ -108,10 +105,8 @@ def delete_own_record(message: Any, ctx: Context) -> Reply:
 
 
 @router.on_command("修改")
-def change_own_record(message: Any, ctx: Context) -> Reply:
-    scope = record_scope.mentor_scope(ctx)
-    if isinstance(scope, Reply):
-        return scope
+@record_scope.for_mentors
+def change_own_record(message: Any, ctx: Context, scope: Scope) -> Reply:
     words = message.content.split()
     if len(words) < 4 or words[2] not in FIELDS:
         return Reply.text(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from bot.context import Context, Reply
 from bot.echo import echo
@@ -41,6 +44,23 @@ def mentor_scope(ctx: Context) -> Scope | Reply:
     if assignment is None:
         return Reply.text(f"您在 {year.code} 学年还没有分配学生，暂时无法记录。请联系学院管理员。")
     return Scope(year, assignment, roster(ctx.session, assignment))
+
+
+ScopedHandler = Callable[[Any, Context, Scope], Reply | None]
+
+
+def for_mentors(handler: ScopedHandler) -> Callable[[Any, Context], Reply | None]:
+    """A handler for mentors with students this year, called with their :class:`Scope`;
+    anyone else gets :func:`mentor_scope`'s refusal and the handler does not run."""
+
+    @functools.wraps(handler)
+    def checked(message: Any, ctx: Context) -> Reply | None:
+        scope = mentor_scope(ctx)
+        if isinstance(scope, Reply):
+            return scope
+        return handler(message, ctx, scope)
+
+    return checked
 
 
 def open_flow(ctx: Context) -> Flow | None:

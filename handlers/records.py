@@ -20,17 +20,15 @@ from bot.records.quick import COMMANDS, QuickRecord, QuickTextError, parse_quick
 from bot.records.service import is_any_student_name
 from bot.router import Router
 from handlers.record_flow import advance, keep_note, start_flow
-from handlers.record_scope import Scope, mentor_scope, problem
+from handlers.record_scope import Scope, for_mentors, problem
 
 router = Router("records")
 
 
 @router.on_command(*COMMANDS)
-def record_quick(message: Any, ctx: Context) -> Reply | None:
+@for_mentors
+def record_quick(message: Any, ctx: Context, scope: Scope) -> Reply | None:
     """``交流 张三 李四 线上 聊选课`` and the other record commands; alone, a guided flow."""
-    scope = mentor_scope(ctx)
-    if isinstance(scope, Reply):
-        return scope
     words = message.content.split()
     kind = COMMANDS[words[0]]
     state = ctx.conversation
