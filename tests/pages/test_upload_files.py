@@ -139,3 +139,44 @@ def test_a_file_already_stored_for_another_row_is_kept(app, database, mentor):
     assert answer.status_code == 503
     assert list(app_file_store(app).keys()) == [key]
     assert _count(database, EvidenceFile) == 1
+
+
+def test_a_stored_file_is_served_as_an_attachment_of_its_checked_type(app, database, mentor):
+    """A row from before names were cleaned, with the uploader's ``text/html``: the summary
+    page sends the type of the stored extension, never sniffed, cached or shown inline."""
+    assert _upload(app, mentor, "总结.pdf", PDF, "text/html", "annual_summary").status_code == 200
+    with database.session() as session:
+        evidence = session.scalars(sa.select(EvidenceFile)).one()
+        evidence.content_type = "text/html"
+        evidence.filename = "总结<script>\x00.pdf"
+        evidence_id = evidence.id
+    answer = signed_in(app, mentor).get(f"/m/cycle/summary/{evidence_id}")
+    assert answer.status_code == 200
+    assert answer.data == PDF
+    assert answer.mimetype == "application/pdf"
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert answer.headers["Cache-Control"] == "no-store"
+    disposition = answer.headers["Content-Disposition"]
+    assert disposition.startswith("attachment;")
+    assert "filename*=UTF-8''%E6%80%BB%E7%BB%93%3Cscript%3E.pdf" in disposition
+    assert "\x00" not in disposition
+
+
+def test_every_download_is_an_attachment_never_sniffed_or_cached():
+    from bot.pages.files import XLSX, download_response, xlsx_response
+
+    built = xlsx_response("2025-2026-考核结果.xlsx", b"PK")
+    assert built.mimetype == XLSX
+    assert built.headers["X-Content-Type-Options"] == "nosniff"
+    assert built.headers["Cache-Control"] == "no-store"
+    assert built.headers["Content-Disposition"] == (
+        "attachment; filename=\"2025-2026-.xlsx\"; filename*=UTF-8''"
+        "2025-2026-%E8%80%83%E6%A0%B8%E7%BB%93%E6%9E%9C.xlsx"
+    )
+    page = download_response("page.html", b"<script>alert(1)</script>")
+    assert page.mimetype == "application/octet-stream"
+    assert (
+        download_response("计划.pdf", b"%PDF")
+        .headers["Content-Disposition"]
+        .startswith('attachment; filename="download.pdf";')
+    )
