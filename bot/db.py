@@ -75,6 +75,9 @@ class Database:
 
 
 def make_engine(url: str, **options: Any) -> sa.Engine:
+    """The engine for ``url``. Statement parameters (titles, notes, names) are never put in
+    error messages, so a failed statement cannot carry personal text into the logs."""
+    options.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         options.setdefault("connect_args", {}).setdefault("timeout", 30)
         engine = sa.create_engine(url, **options)

@@ -20,6 +20,7 @@ import re
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache, partial
@@ -133,6 +134,27 @@ class FileStore(ABC):
         if not self.exists(key):
             self.write(key, content)
         return StoredFile(key=key, sha256=digest, size=len(content))
+
+    @contextmanager
+    def storing(self, content: bytes, suffix: str, now: datetime) -> Iterator[StoredFile]:
+        """``put`` for a file whose database row is written in the ``with`` block: if the block
+        fails (the database refused the row, the transaction did not commit), the file written
+        here is deleted again, so no stored file is left without its row. A file that was
+        there already (the same content, kept for another row) is left alone. Commit inside
+        the block. Two uploads of identical content at the same moment, one failing, could
+        still remove the other's file; the content-named keys make that the only case."""
+        digest = hashlib.sha256(content).hexdigest()
+        key = check_key(f"{now:%Y/%m}/{digest}{suffix.lower()}")
+        written = not self.exists(key)
+        if written:
+            self.write(key, content)
+        try:
+            yield StoredFile(key=key, sha256=digest, size=len(content))
+        except BaseException:
+            if written:
+                with suppress(StorageError):  # logged by the store; the row's failure counts
+                    self.delete(key)
+            raise
 
     @abstractmethod
     def write(self, key: str, content: bytes) -> None:

@@ -7,10 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, current_app, g, render_template, request, session
+from flask import Blueprint, current_app, g, render_template, request, session
 
 from bot import outbox
 from bot.cycle import access, cycles, export, messages, progress, publication, submissions
@@ -20,6 +19,7 @@ from bot.cycle.results import current, members, rubric_of, saved_scores
 from bot.cycle.submissions import Scope
 from bot.db import get_session
 from bot.echo import echo
+from bot.filenames import content_type_of
 from bot.inputs import id_or_missing, parse_number
 from bot.models import (
     AssessmentCycle,
@@ -33,7 +33,7 @@ from bot.models import (
 )
 from bot.outbox import Message
 from bot.pages.auth import check_csrf, csrf_token, error_page, login_required
-from bot.pages.files import xlsx_response
+from bot.pages.files import download_response, xlsx_response
 from bot.storage import FileStore, app_file_store
 from scoring.numbers import fmt
 
@@ -268,13 +268,13 @@ def summary(evidence_id: int) -> Any:
     )
     if not allowed:
         return error_page(403, "您没有查看这份总结的权限。")
-    response = Response(
-        _store().read(evidence.storage_key),
-        mimetype=evidence.content_type or "application/octet-stream",
-    )
+    # the type comes from the stored key's checked extension: older rows kept the uploader's
     name = evidence.filename or "年度工作总结"
-    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
-    return response
+    return download_response(name, _store().read(evidence.storage_key), _type(evidence))
+
+
+def _type(evidence: EvidenceFile) -> str:
+    return content_type_of(evidence.storage_key or "")
 
 
 # --- self-assessment ------------------------------------------------------------------------

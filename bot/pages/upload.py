@@ -8,10 +8,13 @@ from pathlib import PurePath
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
+import structlog
 from flask import Blueprint, current_app, g, render_template, request
 
 from bot import outbox
 from bot.db import get_session
+from bot.filenames import clean_filename, content_type_of
 from bot.models import (
     AcademicYear,
     AuditEntry,
@@ -23,9 +26,10 @@ from bot.models import (
 )
 from bot.outbox import Message
 from bot.pages.auth import check_csrf, csrf_token, error_page, login_required
-from bot.storage import StorageError, app_file_store
+from bot.storage import StorageError, StoredFile, app_file_store
 
 blueprint = Blueprint("upload", __name__, url_prefix="/m")
+log = structlog.get_logger("bot.pages.upload")
 
 MB = 1024 * 1024
 
@@ -62,6 +66,9 @@ PURPOSES: dict[str, Purpose] = {
 ALLOWED_NAMES = "PDF、Word（.docx/.doc）、JPG 或 PNG"
 STORAGE_UNAVAILABLE = (
     "文件存储暂时无法使用，这次上传没有保存。请稍后重新上传；如果一直不成功，请联系书院部。"
+)
+DATABASE_UNAVAILABLE = (
+    "系统暂时无法保存，这次上传没有保存。请稍后重新上传；如果一直不成功，请联系书院部。"
 )
 
 
@@ -125,8 +132,9 @@ def receive_upload() -> Any:
     if upload is None or not upload.filename:
         return _render(name, purpose, error="请选择要上传的文件。"), 400
     content = upload.read(purpose.max_bytes + 1)
+    filename = clean_filename(upload.filename)
     try:
-        suffix = check_document(upload.filename, content, purpose)
+        suffix = check_document(filename, content, purpose)
     except ValueError as exc:
         status = 413 if len(content) > purpose.max_bytes else 400
         return _render(name, purpose, error=str(exc)), status
@@ -143,10 +151,35 @@ def receive_upload() -> Any:
         )
         if year is None:
             return _render(name, purpose, error="当前学年尚未配置，请联系书院部。"), 409
-    try:  # stored before any row that names it is written
-        stored = app_file_store(current_app).put(content, suffix, now)
+    try:  # the file is stored first; if its rows do not commit, it is removed again
+        with app_file_store(current_app).storing(content, suffix, now) as stored:
+            evidence = _save(session, name, purpose, year, stored, filename, now)
+            session.commit()
     except StorageError:  # logged by the store, without the content
+        session.rollback()
         return _render(name, purpose, error=STORAGE_UNAVAILABLE), 503
+    except sa.exc.SQLAlchemyError as exc:  # parameters are hidden: no names in the log
+        session.rollback()
+        log.warning("upload_not_saved", purpose=name, error=type(exc).__name__)
+        return _render(name, purpose, error=DATABASE_UNAVAILABLE), 503
+    return render_template(
+        "pages/message.html",
+        title="上传成功",
+        message=f"已收到“{purpose.title}”：{evidence.filename}。可以关闭本页面，返回企业微信。",
+    )
+
+
+def _save(
+    session: so.Session,
+    name: str,
+    purpose: Purpose,
+    year: AcademicYear | None,
+    stored: StoredFile,
+    filename: str,
+    now: datetime,
+) -> EvidenceFile:
+    """The rows of one stored upload: its record (plans, summaries), the evidence file with
+    the type of its checked extension, the audit entry and the confirmation message."""
     record = None
     if purpose.record_kind is not None and year is not None:
         record = Record(
@@ -165,8 +198,8 @@ def receive_upload() -> Any:
         record_id=record.id if record else None,
         purpose=name,
         storage_key=stored.key,
-        filename=PurePath(upload.filename).name[:255],
-        content_type=upload.mimetype,
+        filename=filename,
+        content_type=content_type_of(filename),
         size=stored.size,
         sha256=stored.sha256,
         status=EvidenceStatus.STORED,
@@ -193,12 +226,7 @@ def receive_upload() -> Any:
         key=f"upload:{evidence.id}",
         now=now,
     )
-    session.commit()
-    return render_template(
-        "pages/message.html",
-        title="上传成功",
-        message=f"已收到“{purpose.title}”：{evidence.filename}。可以关闭本页面，返回企业微信。",
-    )
+    return evidence
 
 
 def _size(size: int) -> str:

@@ -113,7 +113,10 @@ def test_the_link_gives_the_office_the_workbook(app, database, phone, world, yea
     assert page.mimetype == XLSX
     assert page.headers["Cache-Control"] == "no-store"
     name = f"{year_code}-学生评价明细.xlsx"
-    assert page.headers["Content-Disposition"] == f"attachment; filename*=UTF-8''{quote(name)}"
+    assert page.headers["Content-Disposition"] == (
+        f"attachment; filename=\"{year_code}-.xlsx\"; filename*=UTF-8''{quote(name)}"
+    )
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
     book = load_workbook(BytesIO(page.data))
     details = list(book["评价明细"].iter_rows(values_only=True))
     assert details[0] == tuple(export.RATINGS_HEADER)
