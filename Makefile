@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 
 ## make demo: bot + WeCom simulator + demo university on http://127.0.0.1:$(PORT)
 demo: $(STAMP)
-	$(BIN)/python -m bot.demo --port $(PORT)
+	$(BIN)/python -m bot.devtools.demo --port $(PORT)
 
 ## make test: ruff, then the whole pytest suite (SQLite + in-process Redis unless
 ## DATABASE_URL / REDIS_URL point at real services)

@@ -34,9 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot import migrate  # noqa: E402
-from bot.db import make_engine, scratch_schema  # noqa: E402
-from bot.models import Person, PersonKind, Role, RoleGrant  # noqa: E402
-from bot.simulator.callbacks import Envelope  # noqa: E402
+from bot.core.db import make_engine, scratch_schema  # noqa: E402
+from bot.core.models import Person, PersonKind, Role, RoleGrant  # noqa: E402
+from bot.devtools.simulator.callbacks import Envelope  # noqa: E402
 from bot.wecom.crypto import WeComCrypto  # noqa: E402
 
 USERS = 200

@@ -42,11 +42,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot import migrate  # noqa: E402
-from bot.db import Database, scratch_schema  # noqa: E402
-from bot.models import OutboxMessage, OutboxStatus  # noqa: E402
-from bot.outbox import Message  # noqa: E402
-from bot.redis_store import RedisStore  # noqa: E402
-from bot.sender import CALLS_PER_MINUTE, PER_MINUTE, drain_once  # noqa: E402
+from bot.core.db import Database, scratch_schema  # noqa: E402
+from bot.core.models import OutboxMessage, OutboxStatus  # noqa: E402
+from bot.core.redis_store import RedisStore  # noqa: E402
+from bot.outbox.queue import Message  # noqa: E402
+from bot.outbox.sender import CALLS_PER_MINUTE, PER_MINUTE, drain_once  # noqa: E402
 from bot.wecom.client import WeComClient  # noqa: E402
 
 CORP_ID, SECRET, AGENT_ID = "wwbenchcorp", "bench-secret", 1000002
@@ -54,7 +54,7 @@ CORP_ID, SECRET, AGENT_ID = "wwbenchcorp", "bench-secret", 1000002
 
 def fake_api(connection: Any, users: int) -> None:
     """Child process: serve the fake API, then answer one request for delivery figures."""
-    from bot.simulator.fake_api import FakeWeCom, FakeWeComServer
+    from bot.devtools.simulator.fake_api import FakeWeCom, FakeWeComServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 

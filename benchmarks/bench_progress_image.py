@@ -24,9 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.core.storage import LocalFileStore  # noqa: E402
 from bot.records import progress_image  # noqa: E402
 from bot.records.progress import Progress, RatingSummary, Target  # noqa: E402
-from bot.storage import LocalFileStore  # noqa: E402
 
 TARGET_MS = 100.0
 LABELS = (

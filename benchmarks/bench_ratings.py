@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot import migrate  # noqa: E402
-from bot.db import Database, make_engine, scratch_schema  # noqa: E402
-from bot.models import (  # noqa: E402
+from bot.core.db import Database, make_engine, scratch_schema  # noqa: E402
+from bot.core.models import (  # noqa: E402
     AcademicYear,
     OutboxMessage,
     Person,
@@ -42,9 +42,9 @@ from bot.models import (  # noqa: E402
     RecordKind,
     RecordParticipant,
 )
+from bot.devtools.simulator.callbacks import Envelope  # noqa: E402
 from bot.ratings import service  # noqa: E402
 from bot.ratings.rules import RatingPolicy  # noqa: E402
-from bot.simulator.callbacks import Envelope  # noqa: E402
 from bot.wecom.crypto import WeComCrypto  # noqa: E402
 
 CORP, AGENT, TOKEN = "wwbench", 1000002, "benchtoken"

@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 from bot import migrate  # noqa: E402
 from bot.calendar import Rules  # noqa: E402
-from bot.db import Database, scratch_schema  # noqa: E402
-from bot.models import (  # noqa: E402
+from bot.core.db import Database, scratch_schema  # noqa: E402
+from bot.core.models import (  # noqa: E402
     AcademicYear,
     MentorAssignment,
     MentorStudent,

@@ -7,8 +7,12 @@ from typing import Any
 
 from flask import Flask
 
-from bot import cli, db, health, logs, metrics, pages, redis_store, storage, webhook, wecom_client
-from bot.settings import Settings, SettingsError, load_settings
+from bot import cli, pages
+from bot.chat import webhook
+from bot.core import db, logs, redis_store, storage
+from bot.core.settings import Settings, SettingsError, load_settings
+from bot.ops import health, metrics
+from bot.wecom import app_client as wecom_client
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -41,7 +45,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     metrics.init_app(app)
     cli.init_app(app)
     if settings.SIMULATOR:
-        from bot.simulator import chat
+        from bot.devtools.simulator import chat
 
         chat.init_app(app)
     return app

@@ -8,10 +8,11 @@ import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
-from bot import migrate, sender
+from bot.core import migrate
+from bot.core.db import get_database
 from bot.cycle.cli import cycle_cli
-from bot.db import get_database
-from bot.demo_data import demo_cli
+from bot.devtools.demo_data import demo_cli
+from bot.outbox import sender
 from bot.ratings.cli import ratings_cli
 from bot.records.cli import evidence_cli
 from bot.roster.cli import roster_cli
@@ -53,9 +54,9 @@ def outbox_send(once: bool) -> None:
     """Run the outbox sender (one or more may run; each row is sent once)."""
     from flask import current_app
 
-    from bot import sender
-    from bot.storage import FileStore
-    from bot.wecom_client import get_client
+    from bot.core.storage import FileStore
+    from bot.outbox import sender
+    from bot.wecom.app_client import get_client
 
     database, store = get_database(), current_app.extensions["redis"]
     files = FileStore.from_settings(current_app.extensions["settings"], current_app.instance_path)
@@ -75,7 +76,7 @@ menu_cli = AppGroup("menu", help="应用菜单.")
 @menu_cli.command("create")
 def menu_create() -> None:
     """Publish the app menu to WeCom (menu/create)."""
-    from bot.wecom_client import get_client
+    from bot.wecom.app_client import get_client
     from handlers.menu import menu_definition
 
     get_client().create_menu(menu_definition())
@@ -91,8 +92,8 @@ def backup_command(target: str) -> None:
 
     from flask import current_app
 
-    from bot.backup import BackupError, backup
-    from bot.storage import FileStore
+    from bot.core.storage import FileStore
+    from bot.ops.backup import BackupError, backup
 
     settings = current_app.extensions["settings"]
     try:
@@ -116,8 +117,8 @@ def restore_command(source: str) -> None:
 
     from flask import current_app
 
-    from bot.backup import BackupError, restore
-    from bot.storage import FileStore
+    from bot.core.storage import FileStore
+    from bot.ops.backup import BackupError, restore
 
     settings = current_app.extensions["settings"]
     try:
@@ -141,9 +142,9 @@ def retention_purge(dry_run: bool) -> None:
     finished outbox messages and processed callbacks past theirs."""
     from flask import current_app
 
-    from bot.retention.prune import prune_messages
-    from bot.retention.purge import purge
-    from bot.storage import FileStore, StorageError
+    from bot.core.storage import FileStore, StorageError
+    from bot.ops.retention.prune import prune_messages
+    from bot.ops.retention.purge import purge
 
     settings = current_app.extensions["settings"]
     store = FileStore.from_settings(settings, current_app.instance_path)
@@ -172,7 +173,7 @@ def person_export(userid: str, target: str) -> None:
     """Export everything stored about USERID to the workbook TARGET."""
     from pathlib import Path
 
-    from bot.retention.export import export_person
+    from bot.ops.retention.export import export_person
 
     with get_database().session() as session:
         try:

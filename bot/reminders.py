@@ -4,7 +4,7 @@ through :func:`notify`, keyed per campaign, person and period, so a job that run
 two processes, adds each message once. Each returns how many rows it added. The outbox key
 holds only while the row is kept (``OUTBOX_KEEP_DAYS``), so a message that must never repeat
 however long its condition lasts (an overdue step escalated to a college head) is also recorded
-in a table of its own (:class:`bot.models.OverdueEscalation`).
+in a table of its own (:class:`bot.core.models.OverdueEscalation`).
 
 Each feature's reminders live beside it: :mod:`bot.records.reminders` (contacts, activities,
 plans, publicity), :mod:`bot.cycle.reminders` (the assessment calendar),
@@ -20,19 +20,19 @@ from datetime import date, datetime, time
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from bot import outbox
 from bot.calendar import (
     Rules,
     next_allowed_moment,
 )
-from bot.models import (
+from bot.core.models import (
     MentorAssignment,
     Person,
     Record,
     RecordKind,
     Semester,
 )
-from bot.outbox import Message
+from bot.outbox import queue as outbox
+from bot.outbox.queue import Message
 
 MAX_NAMES = 60  # names listed in one message (text messages hold at most 2,048 bytes)
 

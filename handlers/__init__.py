@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.context import Context, Reply
-from bot.router import Dispatcher
+from bot.chat.context import Context, Reply
+from bot.chat.router import Dispatcher
 from handlers import (
     cycle,
     evidence,

@@ -7,14 +7,14 @@ import re
 from datetime import date
 from typing import Any
 
-from bot.context import Context, Reply
+from bot.chat.context import Context, Reply
+from bot.chat.router import STALE_CARD, Router, only
+from bot.core.echo import echo
+from bot.core.models import CycleStatus, Role
 from bot.cycle import access, closing, cycles, messages, opening, progress, publication, submissions
 from bot.cycle.cycles import CycleError, Env
 from bot.cycle.results import current, members
 from bot.cycle.submissions import Scope
-from bot.echo import echo
-from bot.models import CycleStatus, Role
-from bot.router import STALE_CARD, Router, only
 
 router = Router("cycle")
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.context import Context, Reply
-from bot.echo import echo
-from bot.models import RECORD_KIND_NAMES, Record
+from bot.chat.context import Context, Reply
+from bot.chat.router import Router
+from bot.core.echo import echo
+from bot.core.models import RECORD_KIND_NAMES, Record
 from bot.records.evidence import attach_photo
-from bot.router import Router
 from handlers import record_scope
 from handlers.record_scope import Scope
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.context import Context, Reply
-from bot.models import ROLE_NAMES, Role
-from bot.router import CardKey, Router
+from bot.chat.context import Context, Reply
+from bot.chat.router import CardKey, Router
+from bot.core.models import ROLE_NAMES, Role
 from bot.wecom import cards
 
 router = Router("help")

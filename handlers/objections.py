@@ -7,13 +7,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot.context import Context, Reply
+from bot.chat.context import Context, Reply
+from bot.chat.router import Router, only
+from bot.core.echo import echo
+from bot.core.inputs import parse_id, parse_number
+from bot.core.models import Objection, Person, Role
 from bot.cycle import cycles, messages, objections
 from bot.cycle.cycles import CycleError
-from bot.echo import echo
-from bot.inputs import parse_id, parse_number
-from bot.models import Objection, Person, Role
-from bot.router import Router, only
 from handlers.cycle import env
 
 router = Router("objections")

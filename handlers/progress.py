@@ -15,11 +15,11 @@ from typing import Any
 
 import structlog
 
-from bot.context import Context, Reply
-from bot.outbox import Message
+from bot.chat.context import Context, Reply
+from bot.chat.router import Router
+from bot.outbox.queue import Message
 from bot.records import progress_image
 from bot.records.progress import Progress, progress, progress_text
-from bot.router import Router
 from handlers import record_scope
 from handlers.record_scope import Scope
 

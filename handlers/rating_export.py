@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.context import Context, Reply
+from bot.chat.context import Context, Reply
+from bot.chat.router import Router
 from bot.cycle import access
 from bot.ratings import export
-from bot.router import Router
 
 router = Router("rating_export")
 

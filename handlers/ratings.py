@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.context import Context, Reply
+from bot.chat.context import Context, Reply
+from bot.chat.router import Router
 from bot.ratings import rules, service
 from bot.ratings.cards import RATE, REFUSALS, answered_text
 from bot.ratings.rules import TapOutcome
-from bot.router import Router
 
 router = Router("ratings")
 

@@ -2,7 +2,7 @@
 a time, asking only the steps the kind needs (``bot.records.flow.FLOWS``).
 
 The menu's 其他记录 answers with a card of the kinds that have no menu button of their own;
-a tap starts that kind's flow. The flow lives in Redis (``bot.state``) for 30 minutes;
+a tap starts that kind's flow. The flow lives in Redis (``bot.chat.state``) for 30 minutes;
 ``取消`` leaves it; a tap or text on an expired flow says so. Quick text with missing or
 unclear details continues here too.
 """
@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
-from bot.context import Context, Reply
-from bot.echo import echo
-from bot.inputs import parse_id, parse_whole
-from bot.models import RECORD_KIND_NAMES, RecordKind
+from bot.chat.context import Context, Reply
+from bot.chat.router import CardKey, Router
+from bot.core.echo import echo
+from bot.core.inputs import parse_id, parse_whole
+from bot.core.models import RECORD_KIND_NAMES, RecordKind
+from bot.core.rubrics import items_counted
 from bot.pages.upload import PURPOSES
 from bot.records import evidence
 from bot.records.care import seal, unseal
@@ -42,8 +44,6 @@ from bot.records.flow import (
 from bot.records.names import Outcome, Student, match_name, search
 from bot.records.quick import COUNSELLOR_WORDS, LEADER_WORDS, ONLINE_WORDS
 from bot.records.service import NewRecord, create_record
-from bot.router import CardKey, Router
-from bot.rubrics import items_counted
 from bot.wecom import cards
 from handlers.record_scope import Scope, for_mentors, mentor_scope
 from handlers.uploads import upload_url

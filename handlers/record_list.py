@@ -9,17 +9,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.context import Context, Reply
-from bot.echo import echo
-from bot.inputs import parse_id, parse_whole
-from bot.models import RECORD_KIND_NAMES, Record, RecordKind
+from bot.chat.context import Context, Reply
+from bot.chat.router import Router
+from bot.core.echo import echo
+from bot.core.inputs import parse_id, parse_whole
+from bot.core.models import RECORD_KIND_NAMES, Record, RecordKind
+from bot.core.rubrics import items_counted
 from bot.records.care import audit_read, care_page_url, may_read
 from bot.records.dates import DateError, check_moment, format_moment, parse_time, parse_when
 from bot.records.flow import NEEDS_STUDENTS
 from bot.records.quick import ONLINE_WORDS
 from bot.records.service import cycle_closed, delete_record, own_records, update_record
-from bot.router import Router
-from bot.rubrics import items_counted
 from bot.wecom import cards
 from handlers import record_scope
 from handlers.record_scope import Scope

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.context import Context, Reply
-from bot.echo import echo
-from bot.models import ROLE_NAMES, AcademicYear, MentorAssignment, Role
+from bot.chat.context import Context, Reply
+from bot.core.echo import echo
+from bot.core.models import ROLE_NAMES, AcademicYear, MentorAssignment, Role
 from bot.records.flow import FLOW, LAST_RECORD, Flow
 from bot.records.names import NameMatch, Outcome, Student, match_name
 from bot.records.service import assignment_for, current_year, roster

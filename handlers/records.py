@@ -11,14 +11,14 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from bot.context import Context, Reply
-from bot.models import RecordKind
+from bot.chat.context import Context, Reply
+from bot.chat.router import Router
+from bot.core.models import RecordKind
 from bot.records.dates import DateError, When, check_moment
 from bot.records.flow import FLOW, TALK, Flow
 from bot.records.names import Outcome, match_name
 from bot.records.quick import COMMANDS, QuickRecord, QuickTextError, parse_quick
 from bot.records.service import is_any_student_name
-from bot.router import Router
 from handlers.record_flow import advance, keep_note, start_flow
 from handlers.record_scope import Scope, for_mentors, problem
 

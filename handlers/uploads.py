@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.context import Context, Reply
+from bot.chat.context import Context, Reply
+from bot.chat.router import Router
 from bot.pages.upload import PURPOSES
-from bot.router import Router
 
 router = Router("uploads")
 

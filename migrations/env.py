@@ -6,8 +6,8 @@ import os
 
 from alembic import context
 
-from bot.db import make_engine
-from bot.models import Base
+from bot.core.db import make_engine
+from bot.core.models import Base
 
 config = context.config
 target_metadata = Base.metadata

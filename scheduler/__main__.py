@@ -21,7 +21,7 @@ from typing import Any
 
 import structlog
 
-from bot.redis_store import RedisUnavailable
+from bot.core.redis_store import RedisUnavailable
 from scheduler.process import serve
 from scheduler.runner import ALL, Controls, run_entry, run_job
 from scheduler.schedule import Schedule, ScheduleError, load_schedule

@@ -21,7 +21,7 @@ from typing import Any
 
 import structlog
 
-from bot.redis_store import Backoff, RedisUnavailable
+from bot.core.redis_store import Backoff, RedisUnavailable
 from scheduler.runner import Controls, SingleLock, run_job
 from scheduler.schedule import Schedule
 

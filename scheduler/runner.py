@@ -15,11 +15,11 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 import structlog
 
-from bot import metrics
 from bot.calendar import Rules
-from bot.db import Database
-from bot.models import OutboxMessage
-from bot.redis_store import RedisStore, RedisUnavailable
+from bot.core.db import Database
+from bot.core.models import OutboxMessage
+from bot.core.redis_store import RedisStore, RedisUnavailable
+from bot.ops import metrics
 from scheduler.schedule import Entry
 
 log = structlog.get_logger("scheduler")

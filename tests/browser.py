@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from bot import sender
-from bot.db import get_database
+from bot.core.db import get_database
+from bot.outbox import sender
 from tests.live import LiveApp
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

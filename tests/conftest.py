@@ -22,9 +22,10 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
-from bot import create_app, migrate
-from bot.db import Database, make_engine, scratch_schema
-from bot.redis_store import RedisStore
+from bot import create_app
+from bot.core import migrate
+from bot.core.db import Database, make_engine, scratch_schema
+from bot.core.redis_store import RedisStore
 from tests.fonts import require_cjk_font
 from tests.live import free_port, reset_installation
 from tests.redis_server import PrivateRedis

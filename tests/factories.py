@@ -11,8 +11,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from bot.models import Person, PersonKind, Role, RoleGrant
-from bot.simulator.callbacks import Envelope
+from bot.core.models import Person, PersonKind, Role, RoleGrant
+from bot.devtools.simulator.callbacks import Envelope
 
 _msg_ids = itertools.count(7_000_000_000_000_000_000)
 

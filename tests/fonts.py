@@ -13,7 +13,7 @@ import warnings
 
 import pytest
 
-from bot import fonts
+from bot.core import fonts
 
 SKIPPED = (
     "未找到中文字体，图片测试已跳过（apt-get install fonts-noto-cjk）"

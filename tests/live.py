@@ -15,11 +15,12 @@ import sqlalchemy as sa
 from flask import Flask
 from werkzeug.serving import make_server
 
-from bot import create_app, sender
-from bot.db import Base
-from bot.sender import DrainReport
-from bot.simulator.chat import Simulator
-from bot.storage import FileStore
+from bot import create_app
+from bot.core.db import Base
+from bot.core.storage import FileStore
+from bot.devtools.simulator.chat import Simulator
+from bot.outbox import sender
+from bot.outbox.sender import DrainReport
 
 
 def empty_tables(engine: sa.Engine) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from bot.models import Person, Role, Unit
+from bot.core.models import Person, Role, Unit
 
 
 def is_office(person: Person) -> bool:

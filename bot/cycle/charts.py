@@ -3,7 +3,7 @@ distribution (10-point bins) and each scored item's average against the whole sc
 
 ``college_chart`` turns a cycle's results into :class:`CollegeChart` (plain numbers);
 ``render_png`` draws it (a pure function: numbers in, PNG bytes out). Drawing needs a CJK font
-(Debian's ``fonts-noto-cjk``, found by :func:`bot.fonts.cjk_family`); without one,
+(Debian's ``fonts-noto-cjk``, found by :func:`bot.core.fonts.cjk_family`); without one,
 ``render_png`` raises :class:`ChartFontMissing` before drawing anything, instead of rendering
 the Chinese labels as empty boxes, and the caller sends the digest without the chart.
 
@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from bot.core.fonts import CJK_FAMILIES as CJK_FAMILIES  # re-exported
+from bot.core.fonts import cjk_family
+from bot.core.models import ItemScore, ScoreSource
 from bot.cycle.results import Results, source_of
-from bot.fonts import CJK_FAMILIES as CJK_FAMILIES  # re-exported
-from bot.fonts import cjk_family
-from bot.models import ItemScore, ScoreSource
 from scoring import Rubric
 from scoring.numbers import fmt
 

@@ -9,10 +9,10 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from bot.core.db import get_database
+from bot.core.storage import FileStore
 from bot.cycle import closing, cycles, export, opening, progress, publication
 from bot.cycle.cycles import CycleError, Env
-from bot.db import get_database
-from bot.storage import FileStore
 
 cycle_cli = AppGroup("cycle", help="年度考核.")
 

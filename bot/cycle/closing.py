@@ -7,11 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from bot import outbox
-from bot.cycle.cycles import CycleError, Env, audit
-from bot.cycle.publication import announce, send_results_workbook, store_results
-from bot.cycle.results import current
-from bot.models import (
+from bot.core.models import (
     AssessmentCycle,
     CycleStatus,
     Objection,
@@ -20,7 +16,11 @@ from bot.models import (
     ResultsReason,
     Role,
 )
-from bot.outbox import Message
+from bot.cycle.cycles import CycleError, Env, audit
+from bot.cycle.publication import announce, send_results_workbook, store_results
+from bot.cycle.results import current
+from bot.outbox import queue as outbox
+from bot.outbox.queue import Message
 from bot.roster.holders import holder_userids
 
 

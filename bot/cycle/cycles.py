@@ -12,15 +12,15 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 import structlog
 
-from bot.cycle.results import members
-from bot.models import (
+from bot.core.models import (
     AcademicYear,
     AssessmentCycle,
     AuditEntry,
     Person,
     Unit,
 )
-from bot.storage import FileStore
+from bot.core.storage import FileStore
+from bot.cycle.results import members
 
 STEPS = ("self", "college", "academy")
 DEFAULT_DAYS = {"self": 7, "college": 14, "academy": 14}

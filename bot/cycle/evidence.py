@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from bot.models import AcademicYear, MentorAssignment, Record
-from bot.models import Semester as SemesterRow
+from bot.core.models import AcademicYear, MentorAssignment, Record
+from bot.core.models import Semester as SemesterRow
 from scoring import Calendar, DateRange, Encoding, MentorEvidence, RecordFact, Rubric, Semester
 from scoring import evidence_figures as fold_figures
 

@@ -17,9 +17,9 @@ import sqlalchemy.orm as so
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from bot.core.models import AcademicYear, AssessmentCycle, CycleStatus
 from bot.cycle.results import Member, Results, counted_items, current, rubric_of, source_of
 from bot.cycle.workbook import escape_cell
-from bot.models import AcademicYear, AssessmentCycle, CycleStatus
 from scoring import MentorResult
 
 Filter = Callable[[Member], bool]

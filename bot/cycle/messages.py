@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlencode
 
-from bot.outbox import Message
-from bot.router import CardKey
+from bot.chat.router import CardKey
+from bot.outbox.queue import Message
 from bot.wecom import cards
 from scoring import MentorResult
 from scoring.numbers import fmt

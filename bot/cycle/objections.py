@@ -9,18 +9,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from bot import outbox
-from bot.cycle.cycles import CycleError, Env, audit
-from bot.cycle.publication import announce, store_results
-from bot.cycle.results import (
-    compute,
-    current,
-    fingerprint,
-    rubric_of,
-    source_of,
-)
-from bot.echo import echo
-from bot.models import (
+from bot.core.echo import echo
+from bot.core.models import (
     AssessmentCycle,
     Correction,
     CycleStatus,
@@ -31,7 +21,17 @@ from bot.models import (
     ResultsReason,
     Role,
 )
-from bot.outbox import Message
+from bot.cycle.cycles import CycleError, Env, audit
+from bot.cycle.publication import announce, store_results
+from bot.cycle.results import (
+    compute,
+    current,
+    fingerprint,
+    rubric_of,
+    source_of,
+)
+from bot.outbox import queue as outbox
+from bot.outbox.queue import Message
 from bot.roster.holders import holder_userids
 from scoring.numbers import fmt
 

@@ -9,17 +9,17 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from bot import outbox
-from bot.cycle import messages
-from bot.cycle.cycles import DEFAULT_DAYS, STEPS, CycleError, Env, audit, colleges
-from bot.cycle.results import members
-from bot.models import (
+from bot.core.models import (
     AcademicYear,
     AssessmentCycle,
     CycleStatus,
     Person,
     Role,
 )
+from bot.cycle import messages
+from bot.cycle.cycles import DEFAULT_DAYS, STEPS, CycleError, Env, audit, colleges
+from bot.cycle.results import members
+from bot.outbox import queue as outbox
 from bot.roster.holders import holder_userids
 from scoring.rubric import DEFAULT_RUBRIC
 

@@ -8,6 +8,13 @@ from datetime import date
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from bot.core.models import (
+    AssessmentCycle,
+    CycleStatus,
+    Person,
+    ScoreSource,
+    Submission,
+)
 from bot.cycle import access
 from bot.cycle.cycles import ACADEMY_SUBJECT, colleges
 from bot.cycle.results import (
@@ -16,13 +23,6 @@ from bot.cycle.results import (
     members,
     rubric_of,
     saved_scores,
-)
-from bot.models import (
-    AssessmentCycle,
-    CycleStatus,
-    Person,
-    ScoreSource,
-    Submission,
 )
 
 

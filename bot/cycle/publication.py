@@ -10,20 +10,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from bot import outbox
 from bot.calendar import is_working_day
-from bot.cycle import charts, export, messages
-from bot.cycle.cycles import OBJECTION_WORKING_DAYS, CycleError, Env, audit, log
-from bot.cycle.progress import progress
-from bot.cycle.results import (
-    Results,
-    compute,
-    dump,
-    latest_snapshot,
-    rubric_of,
-    summary_line,
-)
-from bot.models import (
+from bot.core.models import (
     AssessmentCycle,
     Correction,
     CycleStatus,
@@ -35,7 +23,19 @@ from bot.models import (
     ScoreSource,
     Unit,
 )
-from bot.outbox import Message
+from bot.cycle import charts, export, messages
+from bot.cycle.cycles import OBJECTION_WORKING_DAYS, CycleError, Env, audit, log
+from bot.cycle.progress import progress
+from bot.cycle.results import (
+    Results,
+    compute,
+    dump,
+    latest_snapshot,
+    rubric_of,
+    summary_line,
+)
+from bot.outbox import queue as outbox
+from bot.outbox.queue import Message
 from bot.roster.holders import holder_userids, holders
 
 

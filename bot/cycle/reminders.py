@@ -15,9 +15,8 @@ import sqlalchemy.orm as so
 import structlog
 
 from bot.calendar import Rules, is_working_day, reminder_days
-from bot.cycle.cycles import ACADEMY_SUBJECT
-from bot.db import Database, InsertIgnoringConflicts
-from bot.models import (
+from bot.core.db import Database, InsertIgnoringConflicts
+from bot.core.models import (
     AssessmentCycle,
     CycleStatus,
     MentorAssignment,
@@ -28,7 +27,8 @@ from bot.models import (
     Unit,
     UnitKind,
 )
-from bot.outbox import Message
+from bot.cycle.cycles import ACADEMY_SUBJECT
+from bot.outbox.queue import Message
 from bot.records.service import current_year
 from bot.reminders import MAX_NAMES, mentors_of, notify
 from bot.roster.holders import holder_userids

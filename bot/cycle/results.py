@@ -3,7 +3,7 @@ become ``MentorInput`` values; the engine does every rule (parts, bands, ranks, 
 
 Results are computed only while scores may still change: while the cycle is open (nothing is
 shown then) and, after publication, for a correction during the objection period. Publication,
-each correction and closing store what was computed (:class:`bot.models.ResultSnapshot`);
+each correction and closing store what was computed (:class:`bot.core.models.ResultSnapshot`);
 from publication on, :func:`current` reads the newest stored results and never recomputes, so
 a closed cycle's results are read-only whatever happens to ratings, rosters or records later.
 The stored results keep the numbers (parts, satisfaction, totals, ranks, outstanding, flags,
@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from bot.models import (
+from bot.core.models import (
     AssessmentCycle,
     CycleStatus,
     ItemScore,
@@ -33,7 +33,7 @@ from bot.models import (
     ScoreSource,
     Unit,
 )
-from bot.rubrics import rubric_named, rubric_of
+from bot.core.rubrics import rubric_named, rubric_of
 from scoring import Assessment, MentorInput, MentorResult, Rubric, evaluate
 from scoring.engine import CollegeResult
 from scoring.numbers import fmt

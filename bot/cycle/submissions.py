@@ -10,19 +10,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from bot import outbox
-from bot.cycle import access, messages, workbook
-from bot.cycle.cycles import ACADEMY_SUBJECT, CycleError, Env, audit, colleges
-from bot.cycle.evidence import figures
-from bot.cycle.results import (
-    academy_item_ids,
-    college_item_ids,
-    members,
-    rubric_of,
-    saved_scores,
-)
-from bot.inputs import parse_id
-from bot.models import (
+from bot.core.inputs import parse_id
+from bot.core.models import (
     AssessmentCycle,
     CycleStatus,
     EvidenceFile,
@@ -34,7 +23,18 @@ from bot.models import (
     Submission,
     Unit,
 )
-from bot.outbox import Message
+from bot.cycle import access, messages, workbook
+from bot.cycle.cycles import ACADEMY_SUBJECT, CycleError, Env, audit, colleges
+from bot.cycle.evidence import figures
+from bot.cycle.results import (
+    academy_item_ids,
+    college_item_ids,
+    members,
+    rubric_of,
+    saved_scores,
+)
+from bot.outbox import queue as outbox
+from bot.outbox.queue import Message
 from bot.roster.holders import holder_userids
 from scoring.numbers import fmt
 

@@ -18,8 +18,8 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from bot.inputs import parse_number
-from bot.workbooks import SCORING_WORKBOOK, archive_problem
+from bot.core.inputs import parse_number
+from bot.core.workbooks import SCORING_WORKBOOK, archive_problem
 from scoring.numbers import fmt
 
 SHEET = "评分表"

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from flask import Flask
 
-from bot import inputs
+from bot.core import inputs
+from bot.core.storage import StorageError
 from bot.pages import auth, care, cycle, ratings, upload
-from bot.storage import StorageError
 
 
 def init_app(app: Flask) -> None:

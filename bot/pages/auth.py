@@ -17,11 +17,11 @@ import structlog
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from bot.db import get_session
-from bot.models import Person
-from bot.redis_store import REDIS_ERRORS
+from bot.core.db import get_session
+from bot.core.models import Person
+from bot.core.redis_store import REDIS_ERRORS
+from bot.wecom.app_client import get_client
 from bot.wecom.client import WeComError
-from bot.wecom_client import get_client
 
 F = TypeVar("F", bound=Callable[..., Any])
 STATE_MAX_AGE = 600

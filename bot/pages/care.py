@@ -14,12 +14,12 @@ from typing import Any
 
 from flask import Blueprint, current_app, g, make_response, render_template
 
-from bot.db import get_session
-from bot.models import RECORD_KIND_NAMES, Record, RecordKind
+from bot.core.db import get_session
+from bot.core.models import RECORD_KIND_NAMES, Record, RecordKind
+from bot.core.rubrics import items_counted
 from bot.pages.auth import error_page, login_required
 from bot.records.care import CareNoteRefused, read_care_note
 from bot.records.dates import format_moment
-from bot.rubrics import items_counted
 
 blueprint = Blueprint("care", __name__, url_prefix="/m/care")
 

@@ -11,17 +11,11 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, current_app, g, render_template, request, session
 
-from bot import outbox
-from bot.cycle import access, cycles, export, messages, progress, publication, submissions
-from bot.cycle.cycles import CycleError, Env
-from bot.cycle.evidence import figures
-from bot.cycle.results import current, members, rubric_of, saved_scores
-from bot.cycle.submissions import Scope
-from bot.db import get_session
-from bot.echo import echo
-from bot.filenames import content_type_of
-from bot.inputs import id_or_missing, parse_number
-from bot.models import (
+from bot.core.db import get_session
+from bot.core.echo import echo
+from bot.core.filenames import content_type_of
+from bot.core.inputs import id_or_missing, parse_number
+from bot.core.models import (
     AssessmentCycle,
     CycleStatus,
     EvidenceFile,
@@ -31,10 +25,16 @@ from bot.models import (
     ScoreSource,
     Submission,
 )
-from bot.outbox import Message
+from bot.core.storage import FileStore, app_file_store
+from bot.cycle import access, cycles, export, messages, progress, publication, submissions
+from bot.cycle.cycles import CycleError, Env
+from bot.cycle.evidence import figures
+from bot.cycle.results import current, members, rubric_of, saved_scores
+from bot.cycle.submissions import Scope
+from bot.outbox import queue as outbox
+from bot.outbox.queue import Message
 from bot.pages.auth import check_csrf, csrf_token, error_page, login_required
 from bot.pages.files import download_response, xlsx_response
-from bot.storage import FileStore, app_file_store
 from scoring.numbers import fmt
 
 blueprint = Blueprint("cycle", __name__, url_prefix="/m/cycle")

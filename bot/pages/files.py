@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from flask import Response
 
-from bot.filenames import CONTENT_TYPES, clean_filename, content_type_of
+from bot.core.filenames import CONTENT_TYPES, clean_filename, content_type_of
 
 XLSX = CONTENT_TYPES[".xlsx"]
 

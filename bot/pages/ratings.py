@@ -12,8 +12,8 @@ from typing import Any
 
 from flask import Blueprint, current_app, g
 
+from bot.core.db import get_session
 from bot.cycle import access
-from bot.db import get_session
 from bot.pages.auth import error_page, login_required
 from bot.pages.files import xlsx_response
 from bot.ratings import export

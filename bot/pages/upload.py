@@ -12,10 +12,9 @@ import sqlalchemy.orm as so
 import structlog
 from flask import Blueprint, current_app, g, render_template, request
 
-from bot import outbox
-from bot.db import get_session
-from bot.filenames import clean_filename, content_type_of
-from bot.models import (
+from bot.core.db import get_session
+from bot.core.filenames import clean_filename, content_type_of
+from bot.core.models import (
     AcademicYear,
     AuditEntry,
     EvidenceFile,
@@ -24,9 +23,10 @@ from bot.models import (
     RecordKind,
     Role,
 )
-from bot.outbox import Message
+from bot.core.storage import StorageError, StoredFile, app_file_store
+from bot.outbox import queue as outbox
+from bot.outbox.queue import Message
 from bot.pages.auth import check_csrf, csrf_token, error_page, login_required
-from bot.storage import StorageError, StoredFile, app_file_store
 
 blueprint = Blueprint("upload", __name__, url_prefix="/m")
 log = structlog.get_logger("bot.pages.upload")

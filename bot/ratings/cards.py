@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.models import RecordKind
+from bot.chat.router import STALE_CARD, CardKey
+from bot.core.models import RecordKind
 from bot.ratings.rules import CHOICES, DID_NOT_ATTEND, TapOutcome
-from bot.router import STALE_CARD, CardKey
 from bot.wecom import cards
 
 

@@ -9,7 +9,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from bot.db import get_database
+from bot.core.db import get_database
 from bot.ratings import jobs
 from bot.ratings.export import audit_export, find_year, ratings_workbook
 

@@ -18,8 +18,7 @@ import sqlalchemy.orm as so
 from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from bot.cycle.workbook import escape_cell
-from bot.models import (
+from bot.core.models import (
     RECORD_KIND_NAMES,
     AcademicYear,
     AuditEntry,
@@ -27,6 +26,7 @@ from bot.models import (
     Rating,
     Record,
 )
+from bot.cycle.workbook import escape_cell
 from bot.ratings.rules import CHOICES, DID_NOT_ATTEND
 from bot.roster.calendar import parse_year_code, year_code_for
 

@@ -12,10 +12,10 @@ from typing import Any
 from flask import current_app, has_app_context
 
 from bot.calendar import is_working_day
-from bot.db import Database
+from bot.core.db import Database
+from bot.core.settings import SettingsError, load_settings
 from bot.ratings import rules, service
 from bot.ratings.rules import RatingPolicy
-from bot.settings import SettingsError, load_settings
 
 
 def current_policy() -> RatingPolicy:

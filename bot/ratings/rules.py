@@ -9,8 +9,8 @@ from datetime import date, datetime, time, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from bot.inputs import parse_whole
-from bot.models import RecordKind
+from bot.core.inputs import parse_whole
+from bot.core.models import RecordKind
 
 T = TypeVar("T")
 

@@ -17,9 +17,8 @@ from datetime import datetime, time, timedelta
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from bot import outbox
-from bot.db import InsertIgnoringConflicts
-from bot.models import (
+from bot.core.db import InsertIgnoringConflicts
+from bot.core.models import (
     AssessmentCycle,
     AuditEntry,
     CycleStatus,
@@ -33,11 +32,12 @@ from bot.models import (
     RecordParticipant,
     Role,
 )
-from bot.outbox import Message
+from bot.core.settings import Settings
+from bot.outbox import queue as outbox
+from bot.outbox.queue import Message
 from bot.ratings import cards, rules
 from bot.ratings.rules import RatingPolicy, TapOutcome
 from bot.roster.holders import holder_userids
-from bot.settings import Settings
 
 FLAG_ACTION = "rating_flag"
 

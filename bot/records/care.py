@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from cryptography.fernet import Fernet, InvalidToken
 
-from bot.models import AuditEntry, MentorAssignment, Person, Record, RecordKind, Role
+from bot.core.models import AuditEntry, MentorAssignment, Person, Record, RecordKind, Role
 
 
 class CareNoteRefused(PermissionError):

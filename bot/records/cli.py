@@ -11,10 +11,10 @@ import structlog
 from flask import current_app
 from flask.cli import AppGroup
 
-from bot.db import Database, get_database
+from bot.core.db import Database, get_database
+from bot.core.redis_store import RedisUnavailable
+from bot.core.storage import FileStore
 from bot.records.evidence import MediaClient, fetch_pending_evidence
-from bot.redis_store import RedisUnavailable
-from bot.storage import FileStore
 
 log = structlog.get_logger("bot.evidence")
 
@@ -26,7 +26,7 @@ evidence_cli = AppGroup("evidence", help="佐证照片.")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
 def evidence_fetch(loop: bool, interval: float) -> None:
     """Download pending photos from WeCom (media ids expire after 3 days) into the file store."""
-    from bot.wecom_client import get_client
+    from bot.wecom.app_client import get_client
 
     settings = current_app.extensions["settings"]
     database, client = get_database(), get_client()

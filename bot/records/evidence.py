@@ -13,10 +13,10 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 import structlog
 
-from bot.db import Database
-from bot.models import EvidenceFile, EvidenceStatus, Person, Record
-from bot.redis_store import REDIS_ERRORS, RedisUnavailable
-from bot.storage import FileStore, StorageError
+from bot.core.db import Database
+from bot.core.models import EvidenceFile, EvidenceStatus, Person, Record
+from bot.core.redis_store import REDIS_ERRORS, RedisUnavailable
+from bot.core.storage import FileStore, StorageError
 from bot.wecom.client import WeComAPIError
 
 log = structlog.get_logger("bot.records.evidence")

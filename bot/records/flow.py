@@ -1,14 +1,14 @@
 """A record being put together one step at a time: its state (kept in Redis through
-``bot.state``) and which question comes next. Pure: no clock, no I/O."""
+``bot.chat.state``) and which question comes next. Pure: no clock, no I/O."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot.models import RECORD_KIND_NAMES, RecordKind
-from bot.router import CardKey
-from bot.state import StateKey
+from bot.chat.router import CardKey
+from bot.chat.state import StateKey
+from bot.core.models import RECORD_KIND_NAMES, RecordKind
 
 FLOW_TTL = timedelta(minutes=30)
 # A button that starts a guided flow of one kind (e.g. on the weekly contact reminder).

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from bot.models import AcademicYear, Rating, Record, RecordKind, Semester
+from bot.core.models import AcademicYear, Rating, Record, RecordKind, Semester
 
 MIN_RATINGS = 3
 

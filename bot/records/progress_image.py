@@ -3,7 +3,7 @@ tick, short in amber) and the ratings summary (aggregates only), 720 px wide for
 
 ``render_png`` is a pure function (the progress and the day in, PNG bytes out), drawn with
 Pillow: about 15 ms (``benchmarks/bench_progress_image.py``), so it can run inside a WeCom
-callback. It needs a CJK font (:func:`bot.fonts.cjk_font_file`), opened once per process by
+callback. It needs a CJK font (:func:`bot.core.fonts.cjk_font_file`), opened once per process by
 :func:`load_fonts`; without one ``load_fonts`` is None and the caller sends the text alone.
 
 The picture carries no name: the text reply greets the mentor, and a stored file is named by
@@ -21,7 +21,7 @@ from functools import lru_cache
 import structlog
 from PIL import Image, ImageDraw, ImageFont
 
-from bot import fonts
+from bot.core import fonts
 from bot.records.progress import MIN_RATINGS, Progress, Target
 
 log = structlog.get_logger(__name__)

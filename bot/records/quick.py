@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-from bot.models import RecordKind
+from bot.core.models import RecordKind
 from bot.records.dates import When, parse_time, parse_when
 from bot.records.names import could_be_name
 

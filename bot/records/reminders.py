@@ -24,8 +24,8 @@ from bot.calendar import (
     is_working_day,
     month_bounds,
 )
-from bot.db import Database
-from bot.models import (
+from bot.core.db import Database
+from bot.core.models import (
     AcademicYear,
     MentorAssignment,
     Record,
@@ -36,7 +36,7 @@ from bot.models import (
     Unit,
     UnitKind,
 )
-from bot.outbox import Message
+from bot.outbox.queue import Message
 from bot.records.flow import START_RECORD
 from bot.records.service import current_year
 from bot.reminders import (

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from bot.models import (
+from bot.core.models import (
     AcademicYear,
     AssessmentCycle,
     AuditEntry,
@@ -24,9 +24,9 @@ from bot.models import (
     RecordKind,
     RecordParticipant,
 )
+from bot.core.rubrics import rubric_for_year
 from bot.records.care import encrypt_note
 from bot.records.names import Student
-from bot.rubrics import rubric_for_year
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.models import Role, UnitKind
+from bot.core.models import Role, UnitKind
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from bot.models import Person, Role, RoleGrant
+from bot.core.models import Person, Role, RoleGrant
 
 
 def holders(session: so.Session, *roles: Role, unit_id: int | None = None) -> list[Person]:

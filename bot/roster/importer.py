@@ -18,8 +18,8 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from bot.db import Database
-from bot.models import (
+from bot.core.db import Database
+from bot.core.models import (
     AcademicYear,
     AssessmentCycle,
     CycleStatus,

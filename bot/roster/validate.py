@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from bot.models import PersonKind, Role, UnitKind
+from bot.core.models import PersonKind, Role, UnitKind
 from bot.roster.calendar import parse_year_code, week_count
 from bot.roster.columns import (
     ADMIN_ROLE_LABELS,

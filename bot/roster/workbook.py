@@ -18,8 +18,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils.exceptions import InvalidFileException
 
+from bot.core.workbooks import ROSTER_WORKBOOK, archive_problem
 from bot.roster.columns import SHEETS, SheetSpec
-from bot.workbooks import ROSTER_WORKBOOK, archive_problem
 
 
 @dataclass(frozen=True)

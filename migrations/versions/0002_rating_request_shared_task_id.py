@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import bot.db
+import bot.core.db
 
 
 revision: str = '0002'
@@ -23,7 +23,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table('rating_request', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('sent_at', bot.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('sent_at', bot.core.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.drop_constraint(batch_op.f('uq_rating_request_task_id'), type_='unique')
         batch_op.create_index(batch_op.f('ix_rating_request_task_id'), ['task_id'], unique=False)
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import bot.db
+import bot.core.db
 
 
 revision: str = '0003'
@@ -27,7 +27,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('cycle_id', sa.Integer(), nullable=False),
     sa.Column('reason', sa.Enum('publish', 'correct', 'close', 'backfill', name='results_reason', native_enum=False, length=32), nullable=False),
-    sa.Column('stored_at', bot.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('stored_at', bot.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('correction_id', sa.Integer(), nullable=True),
     sa.Column('rubric', sa.String(length=64), nullable=False),

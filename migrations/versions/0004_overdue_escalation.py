@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import bot.db
+import bot.core.db
 
 
 revision: str = '0004'
@@ -29,7 +29,7 @@ def upgrade() -> None:
     sa.Column('cycle_id', sa.Integer(), nullable=False),
     sa.Column('step', sa.String(length=32), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=False),
-    sa.Column('escalated_at', bot.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('escalated_at', bot.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['cycle_id'], ['assessment_cycle.id'], name=op.f('fk_overdue_escalation_cycle_id_assessment_cycle'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_overdue_escalation_unit_id_unit')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_overdue_escalation')),

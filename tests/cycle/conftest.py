@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
-from bot.demo_data import seed_demo
-from bot.models import OutboxMessage, Unit
+from bot.core.models import OutboxMessage, Unit
+from bot.devtools.demo_data import seed_demo
 from tests.records.conftest import Phone
 
 END_OF_YEAR = datetime(2026, 8, 31, 12, 0, tzinfo=ZoneInfo("Asia/Shanghai"))

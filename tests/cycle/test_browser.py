@@ -12,10 +12,10 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from bot.db import get_database
-from bot.demo_data import seed_demo
-from bot.models import ItemScore, Submission
-from bot.simulator.chat import sync_directory
+from bot.core.db import get_database
+from bot.core.models import ItemScore, Submission
+from bot.devtools.demo_data import seed_demo
+from bot.devtools.simulator.chat import sync_directory
 from tests.browser import chromium_context, require_chromium, running_sender
 from tests.cycle.conftest import END_OF_YEAR, save
 from tests.cycle.test_journey import _fill_college

@@ -16,11 +16,11 @@ import sqlalchemy as sa
 import structlog
 from PIL import Image
 
+from bot.core.models import OutboxMessage, Person, ScoreSource
+from bot.core.storage import FileStore
 from bot.cycle import charts, cycles, opening, publication
 from bot.cycle.charts import ChartFontMissing, CollegeChart, ItemAverage, render_png, score_bins
 from bot.cycle.results import Member, Results
-from bot.models import OutboxMessage, Person, ScoreSource
-from bot.storage import FileStore
 from scoring import load_rubric
 from tests.fonts import cjk_font_installed
 

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from bot.core.models import AcademicYear, MentorAssignment, Record, RecordKind, Role, Unit, UnitKind
 from bot.cycle.evidence import record_facts
-from bot.models import AcademicYear, MentorAssignment, Record, RecordKind, Role, Unit, UnitKind
 from scoring import RecordFact
 from scoring.rubric import load_rubric
 from tests.factories import add_person

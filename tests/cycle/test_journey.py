@@ -10,9 +10,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 from PIL import Image
 
-from bot.cycle import export
-from bot.cycle.results import compute
-from bot.models import (
+from bot.core.models import (
     AssessmentCycle,
     AuditEntry,
     Correction,
@@ -23,7 +21,9 @@ from bot.models import (
     ScoreSource,
     Submission,
 )
-from bot.storage import FileStore
+from bot.core.storage import FileStore
+from bot.cycle import export
+from bot.cycle.results import compute
 from tests.cycle.conftest import Browser, outbox_for, path_of, save, workbook_rows
 from tests.fonts import cjk_font_installed
 

@@ -14,10 +14,10 @@ import requests
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from bot.db import get_database
-from bot.demo_data import seed_demo
-from bot.models import ItemScore, Submission
-from bot.simulator.chat import sync_directory
+from bot.core.db import get_database
+from bot.core.models import ItemScore, Submission
+from bot.devtools.demo_data import seed_demo
+from bot.devtools.simulator.chat import sync_directory
 from tests.cycle.conftest import END_OF_YEAR
 from tests.cycle.test_journey import _fill_college
 from tests.fonts import cjk_font_installed

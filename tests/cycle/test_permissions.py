@@ -11,11 +11,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from bot.cycle import closing, cycles, opening, progress, publication, submissions
-from bot.cycle.cycles import Env
-from bot.cycle.results import members, rubric_of, source_of
-from bot.cycle.submissions import Scope
-from bot.models import (
+from bot.core.models import (
     AssessmentCycle,
     EvidenceFile,
     EvidenceStatus,
@@ -26,8 +22,12 @@ from bot.models import (
     Submission,
     Unit,
 )
+from bot.core.storage import FileStore
+from bot.cycle import closing, cycles, opening, progress, publication, submissions
+from bot.cycle.cycles import Env
+from bot.cycle.results import members, rubric_of, source_of
+from bot.cycle.submissions import Scope
 from bot.roster.holders import holders
-from bot.storage import FileStore
 from tests.cycle.conftest import Browser
 from tests.cycle.test_journey import COLLEGE_ITEMS
 

@@ -14,12 +14,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from bot.cycle import closing, cycles, export, objections, opening, publication, submissions
-from bot.cycle.cycles import Env
-from bot.cycle.results import compute, current, dump, members, rubric_of, source_of
-from bot.cycle.submissions import Scope
-from bot.demo_data import DEMO_YEAR, demo_roster_records
-from bot.models import (
+from bot.core.models import (
     AcademicYear,
     AssessmentCycle,
     AuditEntry,
@@ -38,6 +33,11 @@ from bot.models import (
     ResultsReason,
     Role,
 )
+from bot.cycle import closing, cycles, export, objections, opening, publication, submissions
+from bot.cycle.cycles import Env
+from bot.cycle.results import compute, current, dump, members, rubric_of, source_of
+from bot.cycle.submissions import Scope
+from bot.devtools.demo_data import DEMO_YEAR, demo_roster_records
 from bot.ratings import rules
 from bot.ratings import service as ratings
 from bot.ratings.cards import REFUSALS

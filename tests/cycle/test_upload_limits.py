@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from bot.core.models import ItemScore, Person
+from bot.core.storage import FileStore
 from bot.cycle import opening
-from bot.models import ItemScore, Person
 from bot.pages.cycle import PENDING
-from bot.storage import FileStore
 from tests.cycle.conftest import Browser, save, workbook_rows
 from tests.cycle.test_permissions import ENV
 from tests.zipbomb import with_padding

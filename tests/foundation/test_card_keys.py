@@ -8,7 +8,7 @@ from typing import Literal
 
 import pytest
 
-from bot.router import CardKey, CardKeyError
+from bot.chat.router import CardKey, CardKeyError
 
 
 @dataclass(frozen=True)

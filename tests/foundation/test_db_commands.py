@@ -11,7 +11,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bot.db import make_engine
+from bot.core.db import make_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 

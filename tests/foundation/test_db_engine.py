@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from bot.db import CONNECT_TIMEOUT, make_engine
+from bot.core.db import CONNECT_TIMEOUT, make_engine
 
 
 def _connect_params(url: str) -> dict:

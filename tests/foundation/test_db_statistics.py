@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 
-from bot import migrate
-from bot.db import Database, refresh_statistics
-from bot.models import AcademicYear, Person, PersonKind, Record
+from bot.core import migrate
+from bot.core.db import Database, refresh_statistics
+from bot.core.models import AcademicYear, Person, PersonKind, Record
 
 NOW = datetime(2026, 9, 1, 19, 53, tzinfo=UTC)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.echo import echo
+from bot.core.echo import echo
 
 
 def test_a_long_text_is_cut_to_twenty_characters_and_an_ellipsis() -> None:

@@ -13,8 +13,8 @@ from matplotlib import font_manager
 from matplotlib.font_manager import FontEntry, FontProperties
 from PIL import ImageFont
 
-from bot import fonts
-from bot.fonts import FontFile, choose_face
+from bot.core import fonts
+from bot.core.fonts import FontFile, choose_face
 
 REGIONS = ("JP", "KR", "SC", "TC", "HK")  # the order of Noto's CJK collections
 SERIF = "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"

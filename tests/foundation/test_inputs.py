@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.inputs import MAX_ID, parse_id, parse_number, parse_whole
+from bot.core.inputs import MAX_ID, parse_id, parse_number, parse_whole
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from bot import migrate
-from bot.models import (
+from bot.core import migrate
+from bot.core.models import (
     AcademicYear,
     Person,
     PersonKind,
@@ -22,7 +22,7 @@ def test_models_match_migrations(database):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from bot.models import Base
+    from bot.core.models import Base
 
     with database.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
@@ -128,6 +128,6 @@ def test_one_rating_per_student_and_record(database):
 def test_scoring_knows_every_record_kind():
     """scoring/ is pure and keeps its own copy of the record kinds: they must not drift."""
     import scoring
-    from bot.models import RecordKind as BotRecordKind
+    from bot.core.models import RecordKind as BotRecordKind
 
     assert {kind.value for kind in scoring.RecordKind} == {kind.value for kind in BotRecordKind}

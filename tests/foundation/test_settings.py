@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from bot import create_app
-from bot.settings import SettingsError, load_settings
+from bot.core.settings import SettingsError, load_settings
 
 
 def test_missing_variable_is_named(settings_overrides):

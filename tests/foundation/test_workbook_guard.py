@@ -11,10 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.cycle import workbook
-from bot.roster import write_workbook
-from bot.roster.generate import generate_roster
-from bot.workbooks import (
+from bot.core.workbooks import (
     NOT_A_WORKBOOK,
     ROSTER_WORKBOOK,
     SCORING_WORKBOOK,
@@ -23,6 +20,9 @@ from bot.workbooks import (
     Limits,
     archive_problem,
 )
+from bot.cycle import workbook
+from bot.roster import write_workbook
+from bot.roster.generate import generate_roster
 from tests.zipbomb import with_padding
 
 SMALL = Limits(member_bytes=1000, total_bytes=1500, members=4)

@@ -7,9 +7,9 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from bot.calendar import Rules
-from bot.db import Database
-from bot.models import Person, Role, RoleGrant
-from bot.outbox import Message
+from bot.core.db import Database
+from bot.core.models import Person, Role, RoleGrant
+from bot.outbox.queue import Message
 from bot.reminders import notify
 
 REMINDER = "今天的交流记录都记了吗？发送“记录”可以查看和补充。"

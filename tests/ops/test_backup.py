@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from bot import create_app
-from bot.db import Base
-from bot.models import EvidenceFile, EvidenceStatus, Record, RecordKind, Role
-from bot.storage import FileStore
+from bot.core.db import Base
+from bot.core.models import EvidenceFile, EvidenceStatus, Record, RecordKind, Role
+from bot.core.storage import FileStore
 from tests.factories import add_person
 
 
@@ -21,7 +21,7 @@ def _seed(app, database) -> None:
     with database.session() as session:
         mentor = add_person(session, "wanglaoshi", "王老师", Role.MENTOR)
         add_person(session, "zhangsan", "张三", Role.STUDENT)
-        from bot.models import AcademicYear
+        from bot.core.models import AcademicYear
 
         year = AcademicYear(
             code="2026-2027",

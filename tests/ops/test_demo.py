@@ -1,5 +1,6 @@
-"""`make demo`'s program, `python -m bot.demo`, started for real: bot and simulator answer on one
-port, the scheduler runs as a process of its own beside it, and Ctrl+C stops everything."""
+"""`make demo`'s program, `python -m bot.devtools.demo`, started for real: bot and simulator
+answer on one port, the scheduler runs as a process of its own beside it, and Ctrl+C stops
+everything."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def test_the_demo_serves_the_simulator_with_a_scheduler_process_and_stops_on_ctr
     )
     log = (tmp_path / "demo.log").open("wb")
     demo = subprocess.Popen(
-        [sys.executable, "-m", "bot.demo", "--port", str(port), "--no-browser"],
+        [sys.executable, "-m", "bot.devtools.demo", "--port", str(port), "--no-browser"],
         cwd=tmp_path,  # instance/demo.env is written here
         env=env,
         stdout=log,

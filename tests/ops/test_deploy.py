@@ -15,7 +15,7 @@ import pytest
 import requests
 import urllib3
 
-from bot.settings import Settings
+from bot.core.settings import Settings
 from tests.live import free_port, serve
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,7 +5,8 @@ import pytest
 import redis
 import structlog
 
-from bot import create_app, migrate
+from bot import create_app
+from bot.core import migrate
 from tests.live import reset_installation
 from tests.storage.stubs import unwritable
 

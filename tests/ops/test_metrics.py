@@ -12,12 +12,15 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot import create_app, metrics, outbox, sender
+from bot import create_app
 from bot.calendar import Rules
-from bot.metrics import allowed, parse_networks
-from bot.models import Role
-from bot.simulator.callbacks import Envelope
-from bot.simulator.fake_api import FakeWeCom, FakeWeComServer
+from bot.core.models import Role
+from bot.devtools.simulator.callbacks import Envelope
+from bot.devtools.simulator.fake_api import FakeWeCom, FakeWeComServer
+from bot.ops import metrics
+from bot.ops.metrics import allowed, parse_networks
+from bot.outbox import queue as outbox
+from bot.outbox import sender
 from bot.wecom.client import WeComClient
 from scheduler.runner import Controls, run_job
 from scheduler.schedule import Entry

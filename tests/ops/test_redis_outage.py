@@ -29,12 +29,13 @@ import sqlalchemy as sa
 import structlog
 from flask import Flask
 
-from bot import create_app, sender
-from bot.models import OutboxMessage, OutboxStatus, ProcessedCallback, Role
-from bot.redis_store import RedisStore
-from bot.simulator.callbacks import Envelope
-from bot.simulator.fake_api import FakeWeCom, FakeWeComServer
-from bot.webhook import BUSY
+from bot import create_app
+from bot.chat.webhook import BUSY
+from bot.core.models import OutboxMessage, OutboxStatus, ProcessedCallback, Role
+from bot.core.redis_store import RedisStore
+from bot.devtools.simulator.callbacks import Envelope
+from bot.devtools.simulator.fake_api import FakeWeCom, FakeWeComServer
+from bot.outbox import sender
 from bot.wecom.client import WeComClient
 from scheduler.schedule import load_schedule
 from tests.factories import WeComCaller, add_person
@@ -90,7 +91,7 @@ def outage_app(settings_overrides: dict[str, Any], private_redis: PrivateRedis) 
 @pytest.fixture
 def no_retry_pause(monkeypatch: pytest.MonkeyPatch) -> None:
     """Try Redis again at every use (the pause after a failure is for production's load)."""
-    monkeypatch.setattr("bot.redis_store.RETRY_SECONDS", 0.0)
+    monkeypatch.setattr("bot.core.redis_store.RETRY_SECONDS", 0.0)
 
 
 # --- one process: the webhook, readiness, metrics, the sender ------------------------------

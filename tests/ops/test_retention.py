@@ -7,8 +7,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from bot import sender
-from bot.models import (
+from bot.core.models import (
     AcademicYear,
     AssessmentCycle,
     AuditEntry,
@@ -29,10 +28,11 @@ from bot.models import (
     Role,
     ScoreSource,
 )
+from bot.core.storage import FileStore
+from bot.ops.retention.export import CARE_NOTE_WITHHELD, message_preview
+from bot.ops.retention.prune import prune_messages
+from bot.outbox import sender
 from bot.records.care import encrypt_note
-from bot.retention.export import CARE_NOTE_WITHHELD, message_preview
-from bot.retention.prune import prune_messages
-from bot.storage import FileStore
 from scheduler.runner import run_entry
 from scheduler.schedule import load_schedule
 from tests.factories import add_person

@@ -6,8 +6,7 @@ from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 
-from bot import outbox
-from bot.models import (
+from bot.core.models import (
     AcademicYear,
     AuditEntry,
     EvidenceFile,
@@ -16,10 +15,11 @@ from bot.models import (
     OutboxStatus,
     Person,
 )
-from bot.outbox import Message
-from bot.retention.pictures import PICTURE_KEY, kept_from, stored_before
-from bot.retention.purge import purge
-from bot.storage import LocalFileStore, StorageError
+from bot.core.storage import LocalFileStore, StorageError
+from bot.ops.retention.pictures import PICTURE_KEY, kept_from, stored_before
+from bot.ops.retention.purge import purge
+from bot.outbox import queue as outbox
+from bot.outbox.queue import Message
 from handlers.progress import IMAGE_FILENAME
 from tests.ops.test_retention import CLOSED, _world
 

@@ -41,7 +41,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from bot.models import (
+from bot.core.models import (
     AcademicYear,
     MentorAssignment,
     MentorStudent,
@@ -57,9 +57,9 @@ from bot.models import (
     Unit,
     UnitKind,
 )
+from bot.devtools.simulator.callbacks import Envelope
+from bot.devtools.simulator.fake_api import FakeWeCom, FakeWeComServer
 from bot.ratings.rules import DID_NOT_ATTEND
-from bot.simulator.callbacks import Envelope
-from bot.simulator.fake_api import FakeWeCom, FakeWeComServer
 from bot.wecom import messages as wm
 from handlers.help import MENU_HELP
 from handlers.progress import MENU_MINE

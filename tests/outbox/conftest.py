@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.simulator.fake_api import FakeWeCom, FakeWeComServer
+from bot.devtools.simulator.fake_api import FakeWeCom, FakeWeComServer
 from bot.wecom.client import WeComClient
 
 CORP_ID = "wwtestcorp0001"  # as in tests/conftest.py settings_overrides

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.models import OutboxMessage, OutboxStatus
-from bot.outbox import Message, enqueue
-from bot.sender import LEASE, drain_once
+from bot.core.models import OutboxMessage, OutboxStatus
+from bot.outbox.queue import Message, enqueue
+from bot.outbox.sender import LEASE, drain_once
 
 ROOT = Path(__file__).resolve().parents[2]
 

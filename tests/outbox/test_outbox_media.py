@@ -12,12 +12,12 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
-from bot import sender
-from bot.models import OutboxMessage, OutboxStatus, Role
-from bot.outbox import Message, enqueue
-from bot.sender import MAX_ATTEMPTS, MEDIA_REUSE, drain_once
-from bot.simulator.fake_api import FakeWeCom
-from bot.storage import FileStore
+from bot.core.models import OutboxMessage, OutboxStatus, Role
+from bot.core.storage import FileStore
+from bot.devtools.simulator.fake_api import FakeWeCom
+from bot.outbox import sender
+from bot.outbox.queue import Message, enqueue
+from bot.outbox.sender import MAX_ATTEMPTS, MEDIA_REUSE, drain_once
 from tests.factories import add_person
 from tests.outbox.conftest import AGENT_ID, CORP_ID, PEOPLE, SECRET
 

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from bot import sender
-from bot.models import OutboxMessage, OutboxStatus, Role
-from bot.outbox import Message, enqueue
-from bot.sender import MAX_ATTEMPTS, RateLimiter, drain_once
+from bot.core.models import OutboxMessage, OutboxStatus, Role
+from bot.outbox import sender
+from bot.outbox.queue import Message, enqueue
+from bot.outbox.sender import MAX_ATTEMPTS, RateLimiter, drain_once
 from tests.factories import add_person
 
 NOW = datetime(2026, 3, 10, 2, 7, tzinfo=UTC)  # 10:07 in Shanghai

@@ -10,10 +10,10 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 
-from bot.context import Context
-from bot.models import OutboxMessage, OutboxStatus
-from bot.outbox import Message, enqueue
-from bot.sender import drain_once
+from bot.chat.context import Context
+from bot.core.models import OutboxMessage, OutboxStatus
+from bot.outbox.queue import Message, enqueue
+from bot.outbox.sender import drain_once
 from bot.wecom import cards
 from bot.wecom.limits import LimitError
 

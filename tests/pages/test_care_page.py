@@ -11,8 +11,8 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from bot.db import get_database
-from bot.models import AuditEntry, OutboxMessage, Person, Record, RecordKind
+from bot.core.db import get_database
+from bot.core.models import AuditEntry, OutboxMessage, Person, Record, RecordKind
 from tests.factories import signed_in
 from tests.live import LiveApp, serve
 from tests.records.conftest import Phone, World, build_world

@@ -8,9 +8,9 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from bot.db import get_database
-from bot.models import AcademicYear, AuditEntry, EvidenceFile, OutboxMessage, Record, Role
-from bot.rubrics import items_counted
+from bot.core.db import get_database
+from bot.core.models import AcademicYear, AuditEntry, EvidenceFile, OutboxMessage, Record, Role
+from bot.core.rubrics import items_counted
 from tests.factories import add_person
 from tests.live import LiveApp, serve
 

@@ -9,10 +9,10 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from bot.filenames import CONTENT_TYPES, clean_filename, content_type_of
-from bot.models import AcademicYear, AuditEntry, EvidenceFile, OutboxMessage, Record, Role
+from bot.core.filenames import CONTENT_TYPES, clean_filename, content_type_of
+from bot.core.models import AcademicYear, AuditEntry, EvidenceFile, OutboxMessage, Record, Role
+from bot.core.storage import app_file_store
 from bot.pages.upload import DOCUMENT_TYPES
-from bot.storage import app_file_store
 from tests.factories import add_person, signed_in
 
 PDF = b"%PDF-1.4\n" + b"0" * 2000

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from bot.models import OutboxMessage, Record, RecordKind, RecordParticipant
+from bot.core.models import OutboxMessage, Record, RecordKind, RecordParticipant
 from bot.ratings.rules import RatingPolicy
 from tests.records.conftest import Phone, World, build_world
 

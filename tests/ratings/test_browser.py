@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from bot.db import get_database
-from bot.models import Rating, Record
+from bot.core.db import get_database
+from bot.core.models import Rating, Record
 from bot.ratings import jobs
 from tests.browser import chromium_context, require_chromium, running_sender
 from tests.live import LiveApp, serve

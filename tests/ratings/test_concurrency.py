@@ -16,7 +16,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from bot.models import OutboxMessage, Person, PersonKind, Rating
+from bot.core.models import OutboxMessage, Person, PersonKind, Rating
 from bot.ratings import jobs
 from tests.live import free_port
 from tests.ratings.conftest import POLICY, add_activity
@@ -120,7 +120,7 @@ def _fire(base: str, bodies: list[tuple[dict, bytes]]) -> list[int]:
 
 
 def _tap(crypto, corp_id, agent_id, userid, key, task_id, create_time, number):
-    from bot.simulator.callbacks import Envelope
+    from bot.devtools.simulator.callbacks import Envelope
 
     xml = Envelope(corp_id, agent_id, userid, create_time).card_tap(
         event_key=key, task_id=task_id, card_type="button_interaction", response_code=f"rc{number}"
@@ -130,7 +130,7 @@ def _tap(crypto, corp_id, agent_id, userid, key, task_id, create_time, number):
 
 
 def test_many_students_and_one_student_tapping_at_once(app, database, world, server):
-    from bot.models import RecordParticipant
+    from bot.core.models import RecordParticipant
 
     userids = _add_students(database, STUDENTS + 1)
     record_id = add_activity(database, world, [])

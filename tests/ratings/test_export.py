@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from bot.models import AcademicYear, AuditEntry, Person
+from bot.core.models import AcademicYear, AuditEntry, Person
 from bot.pages.files import XLSX
 from bot.ratings import export, jobs
 from tests.factories import signed_in

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from bot.models import (
+from bot.core.models import (
     AcademicYear,
     AuditEntry,
     Rating,

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from bot.db import Base, get_database
-from bot.models import Rating
+from bot.core.db import Base, get_database
+from bot.core.models import Rating
 from bot.ratings import jobs
 from tests.live import LiveApp, serve
 from tests.ratings.conftest import POLICY, add_activity
@@ -82,7 +82,7 @@ def test_rating_journey_through_the_simulator(live):
 def test_a_student_held_back_by_the_per_person_limit_still_gets_the_card(live):
     from datetime import timedelta
 
-    from bot import sender
+    from bot.outbox import sender
 
     live, world = live
     database = get_database(live.app)

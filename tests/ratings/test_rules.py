@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.models import RecordKind
+from bot.core.models import RecordKind
 from bot.ratings import cards, rules
 from bot.ratings.rules import RatingPolicy, TapOutcome
 

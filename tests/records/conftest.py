@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from bot.models import (
+from bot.core.models import (
     AcademicYear,
     MentorAssignment,
     MentorStudent,

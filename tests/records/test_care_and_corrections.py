@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from bot.models import (
+from bot.core.models import (
     AssessmentCycle,
     AuditEntry,
     CycleStatus,

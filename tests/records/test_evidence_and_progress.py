@@ -11,11 +11,11 @@ import redis
 import sqlalchemy as sa
 import structlog
 
-from bot.models import EvidenceFile, EvidenceStatus, Rating, Record
+from bot.core.models import EvidenceFile, EvidenceStatus, Rating, Record
+from bot.core.redis_store import RedisUnavailable
+from bot.core.storage import LocalFileStore
 from bot.records.cli import run_fetcher
 from bot.records.evidence import fetch_pending_evidence
-from bot.redis_store import RedisUnavailable
-from bot.storage import LocalFileStore
 from bot.wecom.client import DownloadedMedia, WeComAPIError, WeComNetworkError
 from handlers import progress
 from tests.fonts import cjk_font_installed

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.models import RecordKind
+from bot.core.models import RecordKind
 from bot.records.flow import FLOWS, PICKER_KINDS, TALK, Flow, next_step, place_text
 from bot.wecom.cards import MAX_BUTTONS
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from bot.echo import echo
-from bot.models import OutboxMessage, Record
-from bot.router import STALE_CARD
-from bot.webhook import FAILED
+from bot.chat.router import STALE_CARD
+from bot.chat.webhook import FAILED
+from bot.core.echo import echo
+from bot.core.models import OutboxMessage, Record
 from handlers.record_list import NO_SUCH_RECORD
 
 HUGE = "99999999999999999999999"

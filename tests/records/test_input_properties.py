@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import dispatch
-from bot.simulator.callbacks import Envelope
-from bot.storage import app_file_store
+from bot.chat import dispatch
+from bot.core.storage import app_file_store
+from bot.devtools.simulator.callbacks import Envelope
 from bot.wecom import messages as wm
 from handlers import build_dispatcher
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from bot.models import RECORD_KIND_NAMES, Record, RecordKind
+from bot.chat.state import ConversationState
+from bot.core.models import RECORD_KIND_NAMES, Record, RecordKind
 from bot.records.flow import FLOW
-from bot.state import ConversationState
 from handlers import record_flow
 from scoring import load_rubric
 

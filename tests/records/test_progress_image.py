@@ -15,12 +15,12 @@ import sqlalchemy as sa
 import structlog
 from PIL import Image, ImageDraw, ImageFont
 
-from bot import fonts
-from bot.context import Context
-from bot.models import OutboxMessage
+from bot.chat.context import Context
+from bot.core import fonts
+from bot.core.models import OutboxMessage
+from bot.core.storage import FileStore, LocalFileStore, StorageError
 from bot.records import progress_image
 from bot.records.progress import Progress, RatingSummary, Target
-from bot.storage import FileStore, LocalFileStore, StorageError
 from handlers import progress as progress_handler
 
 FACES = progress_image.load_fonts()

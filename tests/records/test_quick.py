@@ -4,7 +4,7 @@ from datetime import date, time
 
 import pytest
 
-from bot.models import RecordKind
+from bot.core.models import RecordKind
 from bot.records.dates import DateError, When
 from bot.records.quick import QuickTextError, parse_quick
 from scoring import load_rubric

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from bot.models import AuditEntry, Record, RecordKind
+from bot.chat.state import ConversationState
+from bot.core.models import AuditEntry, Record, RecordKind
 from bot.records.flow import FLOW
-from bot.state import ConversationState
 from handlers import record_flow
 from scoring import load_rubric
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.db import get_database
+from bot.core.db import get_database
 from handlers import record_flow
 from tests.fonts import cjk_font_installed
 from tests.live import LiveApp, serve

@@ -8,8 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot.db import Database
-from bot.demo_data import demo_roster_records
+from bot.core.db import Database
+from bot.devtools.demo_data import demo_roster_records
 from bot.roster import ImportSummary, RawRoster, import_roster
 
 TODAY = date(2025, 10, 1)
@@ -28,7 +28,7 @@ def do_import(
 
 
 def table_counts(database: Database) -> dict[str, int]:
-    from bot.models import Base
+    from bot.core.models import Base
 
     with database.engine.connect() as connection:
         return {

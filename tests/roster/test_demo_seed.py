@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from bot.demo_data import seed_demo
-from bot.models import (
+from bot.core.models import (
     MentorAssignment,
     MentorStudent,
     Person,
@@ -22,6 +21,7 @@ from bot.models import (
     Unit,
     UnitKind,
 )
+from bot.devtools.demo_data import seed_demo
 from scoring import load_rubric
 from tests.roster.helpers import empty_tables, table_counts
 

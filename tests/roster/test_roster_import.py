@@ -7,7 +7,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bot.models import (
+from bot.core.models import (
     AcademicYear,
     MentorAssignment,
     MentorStudent,

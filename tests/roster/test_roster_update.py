@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from bot.models import (
+from bot.core.models import (
     AcademicYear,
     MentorAssignment,
     MentorStudent,

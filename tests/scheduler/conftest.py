@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.calendar import Rules
-from bot.db import Database
-from bot.demo_data import seed_demo
+from bot.core.db import Database
+from bot.devtools.demo_data import seed_demo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 RULES = Rules(zone=SHANGHAI)

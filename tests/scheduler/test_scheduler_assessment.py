@@ -7,8 +7,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from bot.calendar import is_working_day
-from bot.cycle.reminders import assessment_calendar, assessment_opening, opening_days
-from bot.models import (
+from bot.core.models import (
     AcademicYear,
     AssessmentCycle,
     CycleStatus,
@@ -22,7 +21,8 @@ from bot.models import (
     Submission,
     Unit,
 )
-from bot.retention.prune import prune_job
+from bot.cycle.reminders import assessment_calendar, assessment_opening, opening_days
+from bot.ops.retention.prune import prune_job
 from tests.scheduler.conftest import RULES, SHANGHAI
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.models import OutboxMessage
+from bot.core.models import OutboxMessage
 from scheduler.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[2]

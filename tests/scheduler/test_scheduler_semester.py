@@ -10,8 +10,8 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from bot.calendar import in_quiet_hours, is_working_day
-from bot.demo_data import seed_demo
-from bot.models import AcademicYear, MentorAssignment, OutboxMessage, Person, Semester
+from bot.core.models import AcademicYear, MentorAssignment, OutboxMessage, Person, Semester
+from bot.devtools.demo_data import seed_demo
 from bot.records.progress import progress
 from scheduler.runner import run_entry
 from scheduler.schedule import load_schedule

@@ -7,8 +7,8 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.calendar import Rules
-from bot.db import Database
-from bot.outbox import Message
+from bot.core.db import Database
+from bot.outbox.queue import Message
 from bot.reminders import notify
 
 

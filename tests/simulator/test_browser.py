@@ -5,8 +5,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.db import get_database
-from bot.models import Role
+from bot.core.db import get_database
+from bot.core.models import Role
 from tests.browser import chromium_context, require_chromium, running_sender
 from tests.factories import add_person
 from tests.live import LiveApp, serve

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from bot.db import get_database
-from bot.models import OutboxMessage, OutboxStatus, Role
+from bot.core.db import get_database
+from bot.core.models import OutboxMessage, OutboxStatus, Role
 from tests.factories import add_person
 from tests.live import LiveApp, serve
 

@@ -8,8 +8,8 @@ import time
 import pytest
 import structlog
 
-from bot.settings import load_settings
-from bot.storage import FileStore, LocalFileStore, StorageError
+from bot.core.settings import load_settings
+from bot.core.storage import FileStore, LocalFileStore, StorageError
 from tests.storage.s3 import object_names, s3_settings
 from tests.storage.stubs import ENDPOINTS, silent_endpoint, unwritable
 

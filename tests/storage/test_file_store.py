@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 import structlog
 
-from bot.settings import SettingsError, load_settings
-from bot.storage import FileStore, LocalFileStore, S3FileStore, StorageError
+from bot.core.settings import SettingsError, load_settings
+from bot.core.storage import FileStore, LocalFileStore, S3FileStore, StorageError
 from tests.live import free_port
 from tests.storage.s3 import new_bucket, object_names, s3_settings
 

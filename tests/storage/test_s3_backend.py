@@ -14,8 +14,8 @@ import requests
 import sqlalchemy as sa
 
 from bot import create_app
-from bot.db import get_database
-from bot.models import (
+from bot.core.db import get_database
+from bot.core.models import (
     AcademicYear,
     AuditEntry,
     EvidenceFile,
@@ -25,9 +25,9 @@ from bot.models import (
     RecordKind,
     Role,
 )
+from bot.core.storage import FileStore, S3FileStore, StorageError
+from bot.ops.retention.purge import purge
 from bot.records.evidence import fetch_pending_evidence
-from bot.retention.purge import purge
-from bot.storage import FileStore, S3FileStore, StorageError
 from bot.wecom.client import DownloadedMedia
 from tests.factories import add_person
 from tests.live import LiveApp, serve

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from bot.models import OutboxMessage, ProcessedCallback, Role
+from bot.core.models import OutboxMessage, ProcessedCallback, Role
 from tests.factories import WeComCaller, add_person
 
 
@@ -170,8 +170,8 @@ def test_url_verification_with_stale_timestamp_is_refused(app, client):
 
 
 def test_a_failing_handler_rolls_back_and_apologises_once(wecom, database, mentor, monkeypatch):
-    from bot import dispatch
-    from bot.models import AuditEntry
+    from bot.chat import dispatch
+    from bot.core.models import AuditEntry
 
     def explode(message, *, session, **kwargs):
         session.add(AuditEntry(at=datetime.now(UTC), action="x", entity="x", entity_id="1"))

@@ -7,8 +7,8 @@ dead process and make every retry of a callback nobody acted on look like a dupl
 import pytest
 import sqlalchemy as sa
 
-from bot import dedupe, dispatch
-from bot.models import OutboxMessage, ProcessedCallback, Role
+from bot.chat import dedupe, dispatch
+from bot.core.models import OutboxMessage, ProcessedCallback, Role
 from tests.factories import WeComCaller, add_person
 
 

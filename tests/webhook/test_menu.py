@@ -58,7 +58,7 @@ def test_a_menu_beyond_the_limits_is_refused(change, error):
 
 def test_every_record_kind_is_at_most_two_taps_from_the_menu():
     """A kind is a 记录 button (one tap) or a button of the 其他记录 card (two taps)."""
-    from bot.models import RecordKind
+    from bot.core.models import RecordKind
     from bot.records.flow import FLOWS, PICKER_KINDS, START_RECORD
     from handlers import record_flow
 

@@ -10,7 +10,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from bot.models import OutboxMessage, ProcessedCallback, Role
+from bot.core.models import OutboxMessage, ProcessedCallback, Role
 from tests.factories import WeComCaller, add_person
 from tests.live import free_port
 

@@ -8,7 +8,7 @@ from typing import Any
 import fakeredis
 import pytest
 
-from bot.simulator.fake_api import FakeWeCom, FakeWeComServer
+from bot.devtools.simulator.fake_api import FakeWeCom, FakeWeComServer
 from bot.wecom.client import WeComClient
 
 CORP_ID = "wwfakecorp"

@@ -12,7 +12,7 @@ import fakeredis
 import pytest
 import redis
 
-from bot.simulator.fake_api import FakeWeCom, FakeWeComServer
+from bot.devtools.simulator.fake_api import FakeWeCom, FakeWeComServer
 from bot.wecom import cards
 from bot.wecom.client import (
     NewsArticle,

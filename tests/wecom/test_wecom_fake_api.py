@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask.testing import FlaskClient
 
-from bot.simulator.fake_api import FakeWeCom, create_fake_api_app
+from bot.devtools.simulator.fake_api import FakeWeCom, create_fake_api_app
 
 NOW = 1_700_000_000.0
 

@@ -20,14 +20,14 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 import structlog
 
-from bot.db import Database
-from bot.models import (
+from bot.core.db import Database
+from bot.core.models import (
     OutboxMessage,
     OutboxStatus,
     ProcessedCallback,
 )
 
-log = structlog.get_logger("bot.retention")
+log = structlog.get_logger("bot.ops.retention")
 
 #: Outbox statuses nothing changes any more (``outbox retry-dead`` aside).
 FINISHED = (OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.DEAD)
@@ -132,7 +132,7 @@ def current_outbox_keep_days() -> int:
     """OUTBOX_KEEP_DAYS of the running app, else of the environment, else the default."""
     from flask import current_app, has_app_context
 
-    from bot.settings import Settings, SettingsError, load_settings
+    from bot.core.settings import Settings, SettingsError, load_settings
 
     if has_app_context():
         return int(current_app.extensions["settings"].OUTBOX_KEEP_DAYS)

@@ -88,14 +88,15 @@ def main() -> None:
     config["REDIS_URL"], redis_server = shared_redis()
     from werkzeug.serving import make_server
 
-    from bot import create_app, migrate
-    from bot.db import get_database
-    from bot.demo_data import seed_demo
+    from bot import create_app
+    from bot.core import migrate
+    from bot.core.db import get_database
+    from bot.core.storage import FileStore
+    from bot.devtools.demo_data import seed_demo
+    from bot.outbox.sender import run_sender_thread
     from bot.records.cli import run_fetcher
     from bot.roster.calendar import year_code_for
-    from bot.sender import run_sender_thread
-    from bot.storage import FileStore
-    from bot.wecom_client import get_client
+    from bot.wecom.app_client import get_client
     from handlers.menu import menu_definition
 
     app = create_app(config)

@@ -32,9 +32,9 @@ import structlog
 if TYPE_CHECKING:
     from flask import Flask
 
-    from bot.settings import Settings
+    from bot.core.settings import Settings
 
-log = structlog.get_logger("bot.storage")
+log = structlog.get_logger("bot.core.storage")
 
 _KEY = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*")
 

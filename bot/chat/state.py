@@ -5,7 +5,7 @@ loose strings. Each value carries its own ``expires_at`` and Redis keeps it a da
 person who comes back to an expired flow is told so instead of being misunderstood.
 
 While Redis is unreachable every read and write raises ``RedisUnavailable``: the callback is
-answered "系统繁忙" and nothing of it is kept (bot.webhook).
+answered "系统繁忙" and nothing of it is kept (bot.chat.webhook).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from bot.redis_store import RedisStore
+from bot.core.redis_store import RedisStore
 
 T = TypeVar("T")
 GRACE = timedelta(days=1)

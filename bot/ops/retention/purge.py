@@ -2,7 +2,7 @@
 the places of those talks are erased and their records detached from the student, individual
 ratings and rating requests are deleted, evidence files are deleted from storage and the
 database, and so are the stored progress pictures and charts drawn from those years, with the
-finished messages that sent them (``bot.retention.pictures``: the rules set no period for
+finished messages that sent them (``bot.ops.retention.pictures``: the rules set no period for
 such derived files, so they keep the one of the records they are drawn from). Records, item
 scores and results stay: they are the aggregates and final results the university keeps. This
 is a deliberate operator command (``flask --app bot retention purge``), never scheduled.
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 import structlog
 
-from bot.models import (
+from bot.core.models import (
     AcademicYear,
     AssessmentCycle,
     AuditEntry,
@@ -29,11 +29,11 @@ from bot.models import (
     RecordKind,
     RecordParticipant,
 )
-from bot.retention.pictures import delete_files, delete_messages, expired_pictures
-from bot.retention.prune import count_rows
-from bot.storage import FileStore
+from bot.core.storage import FileStore
+from bot.ops.retention.pictures import delete_files, delete_messages, expired_pictures
+from bot.ops.retention.prune import count_rows
 
-log = structlog.get_logger("bot.retention")
+log = structlog.get_logger("bot.ops.retention")
 
 
 @dataclass

@@ -7,10 +7,10 @@ import sqlalchemy as sa
 from flask import Blueprint, Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
-from bot import migrate
-from bot.db import get_database
-from bot.redis_store import get_redis
-from bot.storage import StorageError, app_file_store
+from bot.core import migrate
+from bot.core.db import get_database
+from bot.core.redis_store import get_redis
+from bot.core.storage import StorageError, app_file_store
 
 blueprint = Blueprint("health", __name__)
 

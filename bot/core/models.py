@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from bot.db import Base, UTCDateTime
+from bot.core.db import Base, UTCDateTime
 from scoring.evidence import RecordKind  # the one RecordKind: scoring reads the same kinds
 
 

@@ -10,7 +10,7 @@ from importlib import resources
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from bot.models import AssessmentCycle, Record
+from bot.core.models import AssessmentCycle, Record
 from scoring import Rubric, load_rubric
 from scoring.rubric import DEFAULT_RUBRIC
 

@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy.orm as so
 
-from bot import outbox
-from bot.models import Person, Role
-from bot.outbox import Message
-from bot.settings import Settings
-from bot.state import ConversationState
-from bot.storage import FileStore
+from bot.chat.state import ConversationState
+from bot.core.models import Person, Role
+from bot.core.settings import Settings
+from bot.core.storage import FileStore
+from bot.outbox import queue as outbox
+from bot.outbox.queue import Message
 
 Reply = Message
 

@@ -8,7 +8,7 @@ results.
 
 The rules set no period for such derived files, so they keep the one of the records they are
 drawn from: ``RETENTION_YEARS`` after the year's cycle closed; they go with the expired years
-of :func:`bot.retention.purge.purge`. A stored file's only date is the month in its key
+of :func:`bot.ops.retention.purge.purge`. A stored file's only date is the month in its key
 (``YYYY/MM/<sha256>.png``, the month it was first stored), so the rule is applied on the safe
 side: a PNG goes when its month is before the last month of the newest academic year that has
 expired together with every year before it. Whatever was stored then was drawn from those
@@ -32,9 +32,9 @@ from datetime import date
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from bot.models import AcademicYear, EvidenceFile, OutboxMessage, OutboxStatus
-from bot.outbox import STORED_MEDIA_TYPES, stored_file
-from bot.storage import FileStore
+from bot.core.models import AcademicYear, EvidenceFile, OutboxMessage, OutboxStatus
+from bot.core.storage import FileStore
+from bot.outbox.queue import STORED_MEDIA_TYPES, stored_file
 
 PICTURE_SUFFIX = ".png"
 #: the keys ``FileStore.put`` gives a PNG: the month it was stored, then its sha256

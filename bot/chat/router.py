@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar, get_args, get_origin, get_type_hints
 
-from bot.context import Context, Reply
-from bot.inputs import MAX_ID, parse_whole
-from bot.models import Role
+from bot.chat.context import Context, Reply
+from bot.core.inputs import MAX_ID, parse_whole
+from bot.core.models import Role
 
 Handler = Callable[[Any, Context], Reply | None]
 H = TypeVar("H", bound=Handler)

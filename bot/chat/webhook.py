@@ -17,18 +17,19 @@ import sqlalchemy as sa
 import structlog
 from flask import Blueprint, Flask, Response, current_app, request
 
-from bot import dedupe, dispatch, outbox
-from bot.db import get_database
-from bot.metrics import CALLBACK_SECONDS, CALLBACKS, DUPLICATES
-from bot.redis_store import RedisUnavailable, get_redis
-from bot.storage import app_file_store
+from bot.chat import dedupe, dispatch
+from bot.core.db import get_database
+from bot.core.redis_store import RedisUnavailable, get_redis
+from bot.core.storage import app_file_store
+from bot.ops.metrics import CALLBACK_SECONDS, CALLBACKS, DUPLICATES
+from bot.outbox import queue as outbox
 from bot.wecom import messages as wm
 from bot.wecom.crypto import CallbackRejected, StaleTimestampError, WeComCrypto
 
 MAX_BODY_BYTES = 1024 * 1024
 
 blueprint = Blueprint("wecom", __name__)
-log = structlog.get_logger("bot.webhook")
+log = structlog.get_logger("bot.chat.webhook")
 
 
 def _crypto() -> WeComCrypto:

@@ -34,10 +34,10 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from bot.models import OutboxMessage, OutboxStatus
-from bot.redis_store import RedisStore, RedisUnavailable
+from bot.core.models import OutboxMessage, OutboxStatus
+from bot.core.redis_store import RedisStore, RedisUnavailable
 
-log = structlog.get_logger("bot.metrics")
+log = structlog.get_logger("bot.ops.metrics")
 
 CALLBACKS = Counter(
     "mentorbot_callbacks_total", "WeCom callbacks by message type and outcome", ["type", "outcome"]

@@ -12,8 +12,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from openpyxl import Workbook
 
-from bot.cycle.workbook import escape_cell
-from bot.models import (
+from bot.core.models import (
     AssessmentCycle,
     AuditEntry,
     EvidenceFile,
@@ -31,7 +30,8 @@ from bot.models import (
     ResultSnapshot,
     ResultsReason,
 )
-from bot.rubrics import items_counted
+from bot.core.rubrics import items_counted
+from bot.cycle.workbook import escape_cell
 
 CARE_NOTE_WITHHELD = "加密，需单独申请"
 PREVIEW_CHARS = 60

@@ -22,9 +22,9 @@ import requests
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, jsonify, render_template, request
 
-from bot.models import ROLE_NAMES, Person, Role, RoleGrant
-from bot.simulator.callbacks import Envelope
-from bot.simulator.fake_api import FakeWeCom, create_fake_api_blueprint
+from bot.core.models import ROLE_NAMES, Person, Role, RoleGrant
+from bot.devtools.simulator.callbacks import Envelope
+from bot.devtools.simulator.fake_api import FakeWeCom, create_fake_api_blueprint
 from bot.wecom.crypto import WeComCrypto
 
 Deliver = Callable[[dict[str, str], bytes], int]
@@ -218,7 +218,7 @@ def create_blueprint(simulator: Simulator) -> Blueprint:
 
     @blueprint.get("/api/people")
     def people() -> Response:
-        from bot.db import get_session
+        from bot.core.db import get_session
 
         return jsonify(people=sync_directory(simulator, get_session()))
 

@@ -45,17 +45,17 @@ import structlog
 from flask import Flask
 from flask.cli import with_appcontext
 
-from bot import metrics
-from bot.db import Database
-from bot.models import OutboxMessage, OutboxStatus
-from bot.outbox import MAX_RECIPIENTS_PER_CALL, stored_file
-from bot.redis_store import Backoff, RedisStore, RedisUnavailable
+from bot.core.db import Database
+from bot.core.models import OutboxMessage, OutboxStatus
+from bot.core.redis_store import Backoff, RedisStore, RedisUnavailable
+from bot.core.storage import FileStore
+from bot.ops import metrics
+from bot.outbox.queue import MAX_RECIPIENTS_PER_CALL, stored_file
 from bot.roster.holders import holder_userids
-from bot.storage import FileStore
 from bot.wecom import limits
 from bot.wecom.client import SendResult, WeComAPIError, WeComClient, WeComError
 
-log = structlog.get_logger("bot.sender")
+log = structlog.get_logger("bot.outbox.sender")
 
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
@@ -567,8 +567,8 @@ def _call(client: WeComClient, userids: list[str], payload: dict) -> SendResult:
 def alert_dead_letters(database: Database, dead: Sequence[OutboxMessage], now: datetime) -> int:
     """Tell the system and academy administrators, once an hour at most, that messages
     became dead letters. Dead alerts are not alerted about (no loop). Returns rows added."""
-    from bot.models import Role
-    from bot.outbox import Message, enqueue
+    from bot.core.models import Role
+    from bot.outbox.queue import Message, enqueue
 
     counted = [row for row in dead if not row.key.startswith(ALERT_PREFIX)]
     if not counted:
@@ -610,7 +610,7 @@ def retry_dead(database: Database, now: datetime) -> int:
 @with_appcontext
 def dead_command(limit: int) -> None:
     """List dead letters (who, campaign key, attempts, error; never the contents)."""
-    from bot.db import get_database
+    from bot.core.db import get_database
 
     with get_database().session() as session:
         total = session.scalar(
@@ -637,7 +637,7 @@ def dead_command(limit: int) -> None:
 @with_appcontext
 def retry_dead_command() -> None:
     """Queue every dead letter again (after fixing what made it fail)."""
-    from bot.db import get_database
+    from bot.core.db import get_database
 
     click.echo(f"已重新排队 {retry_dead(get_database(), datetime.now(UTC))} 条死信")
 
@@ -675,7 +675,7 @@ def run_forever(
 
 def run_sender_thread(app: Flask) -> threading.Thread:
     """For the demo: the sender in a thread of the web process (production runs it alone)."""
-    from bot.wecom_client import get_client
+    from bot.wecom.app_client import get_client
 
     settings = app.extensions["settings"]
     thread = threading.Thread(

@@ -36,8 +36,8 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask.cli import AppGroup
 
-from bot.db import Database, get_database
-from bot.models import (
+from bot.core.db import Database, get_database
+from bot.core.models import (
     AcademicYear,
     Person,
     Rating,

@@ -23,10 +23,10 @@ from urllib.parse import unquote
 import sqlalchemy as sa
 import structlog
 
-from bot.db import Database
-from bot.storage import FileStore, StorageError, check_key
+from bot.core.db import Database
+from bot.core.storage import FileStore, StorageError, check_key
 
-log = structlog.get_logger("bot.backup")
+log = structlog.get_logger("bot.ops.backup")
 
 MANIFEST = "manifest.json"
 SQLITE_FILE = "database.sqlite3"

@@ -8,15 +8,15 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from bot import outbox
-from bot.context import Context
-from bot.models import Person
-from bot.outbox import Message
-from bot.redis_store import RedisStore
-from bot.router import STALE_CARD, CardKeyError, Dispatcher, Handler
-from bot.settings import Settings
-from bot.state import ConversationState
-from bot.storage import FileStore
+from bot.chat.context import Context
+from bot.chat.router import STALE_CARD, CardKeyError, Dispatcher, Handler
+from bot.chat.state import ConversationState
+from bot.core.models import Person
+from bot.core.redis_store import RedisStore
+from bot.core.settings import Settings
+from bot.core.storage import FileStore
+from bot.outbox import queue as outbox
+from bot.outbox.queue import Message
 from bot.wecom import messages as wm
 
 # Built once, run on every callback: the sender with their roles (every handler asks for them)

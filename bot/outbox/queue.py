@@ -26,8 +26,8 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from bot.db import InsertIgnoringConflicts
-from bot.models import OutboxMessage, OutboxStatus
+from bot.core.db import InsertIgnoringConflicts
+from bot.core.models import OutboxMessage, OutboxStatus
 from bot.wecom import limits
 
 MAX_RECIPIENTS_PER_CALL = 1000

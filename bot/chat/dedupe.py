@@ -22,9 +22,9 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from bot.db import InsertIgnoringConflicts
-from bot.models import ProcessedCallback
-from bot.redis_store import RedisStore, RedisUnavailable
+from bot.core.db import InsertIgnoringConflicts
+from bot.core.models import ProcessedCallback
+from bot.core.redis_store import RedisStore, RedisUnavailable
 
 DONE_SECONDS = 24 * 3600
 

@@ -1,0 +1,1 @@
+"""For newcomers and tests: the WeCom simulator and the demo university."""

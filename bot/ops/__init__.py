@@ -1,0 +1,1 @@
+"""Operating the installation: health and readiness, metrics, backups and retention."""
