@@ -8,7 +8,7 @@ from flask import Flask
 
 from bot.core import inputs
 from bot.core.storage import StorageError
-from bot.pages import auth, care, cycle, ratings, upload
+from bot.pages import auth, care, cycle, home, ratings, upload
 
 
 def init_app(app: Flask) -> None:
@@ -25,6 +25,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(cycle.blueprint)
     app.register_blueprint(care.blueprint)
     app.register_blueprint(ratings.blueprint)
+    app.register_blueprint(home.blueprint)
 
 
 def _storage_unavailable(exc: StorageError) -> tuple[str, int]:
