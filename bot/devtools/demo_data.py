@@ -49,7 +49,8 @@ from bot.core.models import (
 )
 from bot.roster.calendar import standard_calendar, teaching_weeks
 from bot.roster.generate import calendar_rows, split
-from bot.roster.importer import ImportSummary, import_roster
+from bot.roster.import_summary import ImportSummary
+from bot.roster.importer import import_roster
 from bot.roster.names import COLLEGES, NameMaker, pinyin_userid
 from bot.roster.workbook import RawRoster
 from scoring import load_rubric

@@ -12,7 +12,8 @@ import click
 from flask.cli import AppGroup
 
 from bot.core.db import get_database
-from bot.roster.importer import RosterInvalid, import_roster
+from bot.roster.import_summary import RosterInvalid
+from bot.roster.importer import import_roster
 from bot.roster.workbook import WorkbookReader, write_workbook
 
 roster_cli = AppGroup("roster", help="名册：导入、生成、模板。")

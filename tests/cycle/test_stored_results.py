@@ -43,7 +43,8 @@ from bot.ratings import service as ratings
 from bot.ratings.cards import REFUSALS
 from bot.ratings.rules import RatingPolicy, TapOutcome
 from bot.roster.holders import holders
-from bot.roster.importer import RosterInvalid, import_roster
+from bot.roster.import_summary import RosterInvalid
+from bot.roster.importer import import_roster
 from bot.roster.workbook import RawRoster
 from tests.cycle.conftest import Browser
 
