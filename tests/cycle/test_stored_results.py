@@ -38,8 +38,7 @@ from bot.cycle.cycles import Env
 from bot.cycle.results import compute, current, dump, members, rubric_of, source_of
 from bot.cycle.submissions import Scope
 from bot.devtools.demo_data import DEMO_YEAR, demo_roster_records
-from bot.ratings import rules
-from bot.ratings import service as ratings
+from bot.ratings import rules, taps
 from bot.ratings.cards import REFUSALS
 from bot.ratings.rules import RatingPolicy, TapOutcome
 from bot.roster.holders import holders
@@ -268,7 +267,7 @@ def test_retention_purge_and_late_ratings_leave_closed_results_alone(
             )
         )  # fmt: skip
         session.flush()
-        tap = ratings.record_tap(
+        tap = taps.record_tap(
             session, student=session.get(Person, student_id), record_id=record.id, choice=1,
             now=now, policy=RatingPolicy(),
         )  # fmt: skip
@@ -322,7 +321,7 @@ def test_a_published_year_refuses_taps_too(app, database, demo):
         request.status = RatingRequestStatus.PENDING
         request.expires_at = PUBLISHED_AT + timedelta(days=7)
         session.flush()
-        tap = ratings.record_tap(
+        tap = taps.record_tap(
             session, student=session.get(Person, student_id), record_id=record_id, choice=5,
             now=PUBLISHED_AT + timedelta(hours=1), policy=RatingPolicy(),
         )  # fmt: skip
