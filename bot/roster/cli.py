@@ -83,7 +83,7 @@ def roster_template(out: Path) -> None:
 @click.option("--students-per-mentor", default=3, show_default=True, type=click.IntRange(1, 15))
 def roster_example(out: Path, mentors: int, students_per_mentor: int) -> None:
     """Write the example workbook: the demo university in miniature."""
-    from bot.devtools.demo_data import demo_roster_records
+    from bot.devtools.demo_roster import demo_roster_records
 
     records = demo_roster_records(mentors=mentors, students_per_mentor=students_per_mentor)
     write_workbook(out, records)

@@ -37,7 +37,7 @@ from bot.cycle import closing, cycles, export, objections, opening, publication,
 from bot.cycle.cycles import Env
 from bot.cycle.results import compute, current, dump, members, rubric_of, source_of
 from bot.cycle.submissions import Scope
-from bot.devtools.demo_data import DEMO_YEAR, demo_roster_records
+from bot.devtools.demo_roster import DEMO_YEAR, demo_roster_records
 from bot.ratings import rules, taps
 from bot.ratings.cards import REFUSALS
 from bot.ratings.rules import RatingPolicy, TapOutcome

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bot.core.db import Database
-from bot.devtools.demo_data import demo_roster_records
+from bot.devtools.demo_roster import demo_roster_records
 from bot.roster.import_summary import ImportSummary
 from bot.roster.importer import import_roster
 from bot.roster.workbook import RawRoster
