@@ -30,7 +30,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import migrate  # noqa: E402
+from bot.core import migrate  # noqa: E402
 from bot.core.db import Database, make_engine, scratch_schema  # noqa: E402
 from bot.core.models import (  # noqa: E402
     AcademicYear,
