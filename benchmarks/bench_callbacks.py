@@ -33,7 +33,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import migrate  # noqa: E402
+from bot.core import migrate  # noqa: E402
 from bot.core.db import make_engine, scratch_schema  # noqa: E402
 from bot.core.models import Person, PersonKind, Role, RoleGrant  # noqa: E402
 from bot.devtools.simulator.callbacks import Envelope  # noqa: E402

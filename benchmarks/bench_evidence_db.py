@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench_scoring import calendar, make_records  # noqa: E402
 
-from bot import migrate  # noqa: E402
+from bot.core import migrate  # noqa: E402
 from bot.core.db import Database, refresh_statistics, scratch_schema  # noqa: E402
 from bot.core.models import AcademicYear, Person, PersonKind, Record, Semester, TeachingWeek  # noqa: E402
 from bot.cycle.evidence import figures  # noqa: E402

@@ -41,7 +41,7 @@ import structlog
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import migrate  # noqa: E402
+from bot.core import migrate  # noqa: E402
 from bot.core.db import Database, scratch_schema  # noqa: E402
 from bot.core.models import OutboxMessage, OutboxStatus  # noqa: E402
 from bot.core.redis_store import RedisStore  # noqa: E402

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import migrate  # noqa: E402
+from bot.core import migrate  # noqa: E402
 from bot.core.db import Database, make_engine, scratch_schema  # noqa: E402
 from bot.core.models import (  # noqa: E402
     AcademicYear,
@@ -43,7 +43,7 @@ from bot.core.models import (  # noqa: E402
     RecordParticipant,
 )
 from bot.devtools.simulator.callbacks import Envelope  # noqa: E402
-from bot.ratings import service  # noqa: E402
+from bot.ratings import asking  # noqa: E402
 from bot.ratings.rules import RatingPolicy  # noqa: E402
 from bot.wecom.crypto import WeComCrypto  # noqa: E402
 
@@ -130,8 +130,8 @@ def seed(database: Database, participants: int, now: datetime) -> tuple[int, lis
 def queue_cards(database: Database, now: datetime) -> dict:
     started = time.perf_counter()
     with database.session() as session:
-        records = service.due_activities(session, now, RatingPolicy())
-        report = service.send_cards(session, records, now, RatingPolicy())
+        records = asking.due_activities(session, now, RatingPolicy())
+        report = asking.send_cards(session, records, now, RatingPolicy())
     elapsed = time.perf_counter() - started
     with database.session() as session:
         hashes = session.scalar(sa.select(sa.func.count(sa.distinct(OutboxMessage.payload_hash))))

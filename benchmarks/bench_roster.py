@@ -26,10 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import migrate  # noqa: E402
+from bot.core import migrate  # noqa: E402
 from bot.core.db import Database, scratch_schema  # noqa: E402
-from bot.roster import import_roster, read_workbook, write_workbook  # noqa: E402
 from bot.roster.generate import generate_roster  # noqa: E402
+from bot.roster.importer import import_roster  # noqa: E402
+from bot.roster.workbook import read_workbook, write_workbook  # noqa: E402
 
 TARGET_SECONDS = 30.0
 

@@ -30,8 +30,8 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import migrate  # noqa: E402
 from bot.calendar import Rules  # noqa: E402
+from bot.core import migrate  # noqa: E402
 from bot.core.db import Database, scratch_schema  # noqa: E402
 from bot.core.models import (  # noqa: E402
     AcademicYear,

@@ -12,11 +12,25 @@ from bot.chat.router import Router, only
 from bot.core.echo import echo
 from bot.core.inputs import parse_id, parse_number
 from bot.core.models import Objection, Person, Role
+from bot.core.rubrics import current_rubric, example_item
 from bot.cycle import cycles, messages, objections
 from bot.cycle.cycles import CycleError
 from handlers.cycle import env
 
 router = Router("objections")
+
+
+def _objection_example(ctx: Context) -> str:
+    """An objection as it might be written, naming an item of the rubric that applies."""
+    return f"异议 {example_item(current_rubric(ctx.session))} 我上传了学期计划，请核实"
+
+
+def _correction_usage(ctx: Context) -> str:
+    example = example_item(current_rubric(ctx.session))
+    return (
+        "请写作：更正 异议编号（或导师工号） 项目 新分数 原因\n"
+        f"例：更正 3 {example} 4.5 已核实学期计划"
+    )
 
 
 def _rest(message: Any) -> str:
@@ -30,7 +44,7 @@ def object_text(message: Any, ctx: Context) -> Reply:
     if not ctx.has_role(Role.MENTOR):
         return Reply.text("只有参加考核的导师可以对自己的结果提出异议。")
     if not text:
-        return Reply.text("请写明异议内容，例如：异议 B4 我上传了学期计划，请核实")
+        return Reply.text(f"请写明异议内容，例如：{_objection_example(ctx)}")
     try:
         cycle = cycles.require_cycle(ctx.session)
         objection = objections.raise_objection(ctx.session, cycle, ctx.person, text, now=ctx.now)
@@ -41,7 +55,7 @@ def object_text(message: Any, ctx: Context) -> Reply:
 
 @router.on_card(messages.OBJECT)
 def object_card(message: Any, ctx: Context) -> Reply:
-    return Reply.text("请直接发送“异议 + 具体内容”，例如：异议 B4 我上传了学期计划，请核实")
+    return Reply.text(f"请直接发送“异议 + 具体内容”，例如：{_objection_example(ctx)}")
 
 
 @router.on_command("答复")
@@ -66,13 +80,13 @@ def answer(message: Any, ctx: Context) -> Reply:
 @only(Role.ACADEMY_ADMIN, refusal="只有书院部管理员可以更正分数。")
 def correct(message: Any, ctx: Context) -> Reply:
     parts = _rest(message).split(maxsplit=3)
-    usage = "请写作：更正 异议编号（或导师工号） 项目 新分数 原因\n例：更正 3 B4 4.5 已核实学期计划"
     if len(parts) < 4:
+        usage = _correction_usage(ctx)
         return Reply.text(usage if len(parts) < 3 else "更正分数必须写明原因。\n" + usage)
     who, item, raw_value, reason = parts
     value = parse_number(raw_value)
     if value is None:
-        return Reply.text(f"“{echo(raw_value)}”不是分数。\n" + usage)
+        return Reply.text(f"“{echo(raw_value)}”不是分数。\n" + _correction_usage(ctx))
     objection = None
     mentor = None
     if not who.startswith("#"):

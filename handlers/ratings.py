@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.chat.context import Context, Reply
 from bot.chat.router import Router
-from bot.ratings import rules, service
+from bot.ratings import rules, taps
 from bot.ratings.cards import RATE, REFUSALS, answered_text
 from bot.ratings.rules import TapOutcome
 
@@ -19,13 +19,13 @@ def answer_rating(message: Any, ctx: Context) -> Reply | None:
     choice = rules.parse_choice(tap.choice)
     if not tap.record_id or choice is None:
         return Reply.text(REFUSALS[TapOutcome.INVALID])
-    result = service.record_tap(
+    result = taps.record_tap(
         ctx.session,
         student=ctx.person,
         record_id=tap.record_id,
         choice=choice,
         now=ctx.now,
-        policy=service.policy_from(ctx.settings),
+        policy=rules.policy_from(ctx.settings),
     )
     if result.outcome != TapOutcome.RECORDED:
         return Reply.text(REFUSALS[result.outcome])

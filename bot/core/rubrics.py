@@ -10,7 +10,7 @@ from importlib import resources
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from bot.core.models import AssessmentCycle, Record
+from bot.core.models import AssessmentCycle, Record, RecordKind
 from scoring import Rubric, load_rubric
 from scoring.rubric import DEFAULT_RUBRIC
 
@@ -27,6 +27,14 @@ def rubric_of(cycle: AssessmentCycle) -> Rubric:
     return rubric_named(cycle.rubric)
 
 
+def current_rubric(session: so.Session) -> Rubric:
+    """The rubric of the most recently opened cycle, or the default while there is none."""
+    name = session.scalar(
+        sa.select(AssessmentCycle.rubric).order_by(AssessmentCycle.opened_at.desc()).limit(1)
+    )
+    return rubric_named(name or DEFAULT_RUBRIC)
+
+
 def rubric_for_year(session: so.Session, year_id: int) -> Rubric:
     """The rubric of the year's cycle, or the default while the year has none."""
     name = session.scalar(
@@ -38,3 +46,10 @@ def rubric_for_year(session: so.Session, year_id: int) -> Rubric:
 def items_counted(session: so.Session, record: Record) -> tuple[str, ...]:
     """The items ``record`` evidences, as the rubric of its year says, in rubric order."""
     return rubric_for_year(session, record.year_id).items_for(record.kind, record.activity_type)
+
+
+def example_item(rubric: Rubric) -> str:
+    """The item a usage example names (the examples speak of a semester plan): the first item
+    ``rubric`` counts a semester plan for, else its first item."""
+    counted = rubric.items_for(RecordKind.SEMESTER_PLAN)
+    return counted[0] if counted else rubric.items[0].id

@@ -14,7 +14,7 @@ from flask import current_app, has_app_context
 from bot.calendar import is_working_day
 from bot.core.db import Database
 from bot.core.settings import SettingsError, load_settings
-from bot.ratings import rules, service
+from bot.ratings import asking, flags, guidance, rules
 from bot.ratings.rules import RatingPolicy
 
 
@@ -25,9 +25,9 @@ def current_policy() -> RatingPolicy:
     the policy, whose every value has a default.
     """
     if has_app_context():
-        return service.policy_from(current_app.extensions["settings"])
+        return rules.policy_from(current_app.extensions["settings"])
     try:
-        return service.policy_from(load_settings())
+        return rules.policy_from(load_settings())
     except SettingsError:
         return RatingPolicy()
 
@@ -38,10 +38,10 @@ def send_rating_cards(
     """Cards for ended group activities and, early in a month, last month's guidance."""
     policy = policy or current_policy()
     with database.session() as session:
-        records = service.due_activities(session, now, policy)
+        records = asking.due_activities(session, now, policy)
         if policy.monthly_cards and rules.early_in_month(now, policy):
-            records += service.ensure_monthly_guidance(session, now, policy)
-        return service.send_cards(session, records, now, policy).cards
+            records += guidance.ensure_monthly_guidance(session, now, policy)
+        return asking.send_cards(session, records, now, policy).cards
 
 
 def send_monthly_guidance_cards(
@@ -52,8 +52,8 @@ def send_monthly_guidance_cards(
     if not policy.monthly_cards:
         return 0
     with database.session() as session:
-        records = service.ensure_monthly_guidance(session, now, policy)
-        return service.send_cards(session, records, now, policy).cards
+        records = guidance.ensure_monthly_guidance(session, now, policy)
+        return asking.send_cards(session, records, now, policy).cards
 
 
 def send_rating_reminders(
@@ -70,8 +70,8 @@ def send_rating_reminders(
     day (weekends and public holidays by the Chinese calendar); lapsing and flagging do not."""
     policy = policy or current_policy()
     with database.session() as session:
-        service.lapse_expired(session, now)
-        service.sweep_flags(session, now, policy)
+        asking.lapse_expired(session, now)
+        flags.sweep_flags(session, now, policy)
         if working_days_only and not is_working_day(now.astimezone(policy.zone).date()):
             return 0
-        return service.send_reminders(session, now, policy)
+        return asking.send_reminders(session, now, policy)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.inputs import parse_whole
 from bot.core.models import RecordKind
+from bot.core.settings import Settings
 
 T = TypeVar("T")
 
@@ -43,6 +44,19 @@ class RatingPolicy:
     deny_flag: int = 2
     activity_length: timedelta = timedelta(hours=2)
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+
+
+def policy_from(settings: Settings) -> RatingPolicy:
+    """The policy the RATING_* settings describe."""
+    return RatingPolicy(
+        window=timedelta(days=settings.RATING_WINDOW_DAYS),
+        weekly_cap=settings.RATING_WEEKLY_CAP,
+        reminder_after=timedelta(days=settings.RATING_REMINDER_DAYS),
+        monthly_cards=settings.RATING_MONTHLY_CARDS,
+        deny_flag=settings.RATING_DENY_FLAG,
+        activity_length=timedelta(hours=settings.RATING_ACTIVITY_HOURS),
+        zone=settings.zone,
+    )
 
 
 class TapOutcome(enum.StrEnum):

@@ -12,7 +12,8 @@ import click
 from flask.cli import AppGroup
 
 from bot.core.db import get_database
-from bot.roster.importer import RosterInvalid, import_roster
+from bot.roster.import_summary import RosterInvalid
+from bot.roster.importer import import_roster
 from bot.roster.workbook import WorkbookReader, write_workbook
 
 roster_cli = AppGroup("roster", help="名册：导入、生成、模板。")
@@ -82,7 +83,7 @@ def roster_template(out: Path) -> None:
 @click.option("--students-per-mentor", default=3, show_default=True, type=click.IntRange(1, 15))
 def roster_example(out: Path, mentors: int, students_per_mentor: int) -> None:
     """Write the example workbook: the demo university in miniature."""
-    from bot.devtools.demo_data import demo_roster_records
+    from bot.devtools.demo_roster import demo_roster_records
 
     records = demo_roster_records(mentors=mentors, students_per_mentor=students_per_mentor)
     write_workbook(out, records)

@@ -1,21 +1,20 @@
-"""Validation of a raw roster: cell formats, references between sheets, duplicates, calendar.
+"""Validation of a raw roster: every cell parsed (:mod:`bot.roster.cell_formats`), then the
+references between sheets, duplicates and the calendar checked, row by row, sheet by sheet.
 
 Every problem is collected (never only the first) as a :class:`RosterIssue` with the sheet,
-the Excel row and a reason in Chinese. A :class:`Roster` is returned only when there is none.
+the Excel row and a reason in Chinese. A :class:`~bot.roster.entries.Roster` is returned only
+when there is none.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
 from typing import Any
 
 from bot.core.models import PersonKind, Role, UnitKind
 from bot.roster.calendar import parse_year_code, week_count
+from bot.roster.cell_formats import PARSERS, BadCell, cell_text
 from bot.roster.columns import (
-    ADMIN_ROLE_LABELS,
     ADMIN_ROLE_TITLES,
     ADMINS,
     ASSIGNMENTS,
@@ -24,201 +23,11 @@ from bot.roster.columns import (
     MENTORS,
     SHEETS,
     STUDENTS,
-    UNIT_KIND_LABELS,
     UNITS,
     SheetSpec,
 )
+from bot.roster.entries import AssignmentEntry, PersonEntry, Roster, SemesterEntry, UnitEntry
 from bot.roster.workbook import RawRoster, RawRow, RosterIssue
-
-# --- the validated roster ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class UnitEntry:
-    row: int
-    code: str
-    name: str
-    kind: UnitKind
-    head: str | None
-
-
-@dataclass
-class PersonEntry:
-    """One person as the whole file describes them (several sheets may name the same one)."""
-
-    number: str
-    name: str
-    userid: str
-    kind: PersonKind
-    unit: str | None = None
-    major: str | None = None
-    grade: str | None = None
-    counsellor: str | None = None
-    roles: set[tuple[Role, str | None]] = field(default_factory=set)
-    rows: list[tuple[str, int]] = field(default_factory=list)  # (sheet key, row)
-    unit_rank: int = 99  # which sheet set ``unit``: mentor home unit wins over the others
-
-
-@dataclass(frozen=True)
-class AssignmentEntry:
-    row: int
-    mentor: str
-    college: str
-    student: str
-
-
-@dataclass(frozen=True)
-class SemesterEntry:
-    row: int
-    year: str
-    number: int
-    starts_on: date
-    ends_on: date
-    holidays: frozenset[int]
-
-
-@dataclass
-class Roster:
-    units: list[UnitEntry]
-    people: dict[str, PersonEntry]
-    assignments: list[AssignmentEntry]
-    semesters: list[SemesterEntry]
-
-    def rows_in(self, sheet_key: str) -> int:
-        return sum(
-            1 for person in self.people.values() for sheet, _ in person.rows if sheet == sheet_key
-        )
-
-
-# --- cell formats --------------------------------------------------------------------------------
-
-
-class _Bad(ValueError):
-    """A cell does not have the column's format; the message says why (Chinese)."""
-
-
-UNIT_CODE = re.compile(r"[A-Za-z0-9_-]{1,32}")
-NUMBER = re.compile(r"[A-Za-z0-9]{1,32}")
-USERID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_@.-]{0,63}")
-GRADE = re.compile(r"(\d{4})\s*级?")
-DATE_TEXT = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
-WEEK_SEPARATORS = re.compile(r"[,，、;；\s]+")
-
-
-def cell_text(value: Any) -> str | None:
-    """A cell as trimmed text; numbers typed into Excel lose their ``.0``."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    text = str(value).strip()
-    return text or None
-
-
-def _unit_code(raw: Any, text: str) -> str:
-    if not UNIT_CODE.fullmatch(text):
-        raise _Bad("格式不正确（只能包含字母、数字、_ 和 -，最长32位）")
-    return text
-
-
-def _number(raw: Any, text: str) -> str:
-    if not NUMBER.fullmatch(text):
-        raise _Bad("格式不正确（只能包含字母和数字，最长32位）")
-    return text
-
-
-def _limited(limit: int) -> Callable[[Any, str], str]:
-    def parse(raw: Any, text: str) -> str:
-        if len(text) > limit:
-            raise _Bad(f"太长（最多{limit}个字）")
-        return text
-
-    return parse
-
-
-def _userid(raw: Any, text: str) -> str:
-    if not USERID.fullmatch(text):
-        raise _Bad("格式不正确（只能包含字母、数字和 _-@.，以字母或数字开头，最长64位）")
-    return text
-
-
-def _unit_kind(raw: Any, text: str) -> UnitKind:
-    if text not in UNIT_KIND_LABELS:
-        raise _Bad("不正确（应为 学院、书院部 或 其他单位）")
-    return UNIT_KIND_LABELS[text]
-
-
-def _admin_role(raw: Any, text: str) -> Role:
-    if text not in ADMIN_ROLE_LABELS:
-        raise _Bad("不正确（应为 " + "、".join(ADMIN_ROLE_LABELS) + "）")
-    return ADMIN_ROLE_LABELS[text]
-
-
-def _grade(raw: Any, text: str) -> str:
-    match = GRADE.fullmatch(text)
-    if not match or not 1950 <= int(match.group(1)) <= 2200:
-        raise _Bad("格式不正确（应为入学年份，如 2024）")
-    return match.group(1)
-
-
-def _year(raw: Any, text: str) -> str:
-    if parse_year_code(text) is None:
-        raise _Bad("格式不正确（应为 2025-2026 这样的两个相邻年份）")
-    return text
-
-
-def _semester(raw: Any, text: str) -> int:
-    if text not in ("1", "2"):
-        raise _Bad("不正确（应为 1 或 2）")
-    return int(text)
-
-
-def _date(raw: Any, text: str) -> date:
-    if isinstance(raw, datetime):
-        return raw.date()
-    if isinstance(raw, date):
-        return raw
-    match = DATE_TEXT.fullmatch(text)
-    if match:
-        try:
-            return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-        except ValueError:
-            pass
-    raise _Bad("不是有效日期（应为日期单元格或 2025-09-08）")
-
-
-def _weeks(raw: Any, text: str) -> frozenset[int]:
-    weeks = set()
-    for part in WEEK_SEPARATORS.split(text):
-        if not part:
-            continue
-        if not part.isdigit() or int(part) < 1:
-            raise _Bad("格式不正确（应为以逗号分隔的周次，如 4,10）")
-        weeks.add(int(part))
-    return frozenset(weeks)
-
-
-PARSERS: dict[str, Callable[[Any, str], Any]] = {
-    "unit_code": _unit_code,
-    "number": _number,
-    "person_name": _limited(50),
-    "unit_name": _limited(100),
-    "userid": _userid,
-    "unit_kind": _unit_kind,
-    "admin_role": _admin_role,
-    "grade": _grade,
-    "text": _limited(100),
-    "year": _year,
-    "semester": _semester,
-    "date": _date,
-    "weeks": _weeks,
-}
 
 
 @dataclass
@@ -282,7 +91,7 @@ class _Validator:
                 continue
             try:
                 values[column.key] = PARSERS[column.format](raw, text)
-            except _Bad as bad:
+            except BadCell as bad:
                 self.issue(spec, raw_row.row, f"{column.header}“{_shown(text)}”{bad}")
                 ok = False
         return _Row(raw_row.row, values, ok)

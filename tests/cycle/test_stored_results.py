@@ -37,13 +37,13 @@ from bot.cycle import closing, cycles, export, objections, opening, publication,
 from bot.cycle.cycles import Env
 from bot.cycle.results import compute, current, dump, members, rubric_of, source_of
 from bot.cycle.submissions import Scope
-from bot.devtools.demo_data import DEMO_YEAR, demo_roster_records
-from bot.ratings import rules
-from bot.ratings import service as ratings
+from bot.devtools.demo_roster import DEMO_YEAR, demo_roster_records
+from bot.ratings import rules, taps
 from bot.ratings.cards import REFUSALS
 from bot.ratings.rules import RatingPolicy, TapOutcome
 from bot.roster.holders import holders
-from bot.roster.importer import RosterInvalid, import_roster
+from bot.roster.import_summary import RosterInvalid
+from bot.roster.importer import import_roster
 from bot.roster.workbook import RawRoster
 from tests.cycle.conftest import Browser
 
@@ -267,7 +267,7 @@ def test_retention_purge_and_late_ratings_leave_closed_results_alone(
             )
         )  # fmt: skip
         session.flush()
-        tap = ratings.record_tap(
+        tap = taps.record_tap(
             session, student=session.get(Person, student_id), record_id=record.id, choice=1,
             now=now, policy=RatingPolicy(),
         )  # fmt: skip
@@ -321,7 +321,7 @@ def test_a_published_year_refuses_taps_too(app, database, demo):
         request.status = RatingRequestStatus.PENDING
         request.expires_at = PUBLISHED_AT + timedelta(days=7)
         session.flush()
-        tap = ratings.record_tap(
+        tap = taps.record_tap(
             session, student=session.get(Person, student_id), record_id=record_id, choice=5,
             now=PUBLISHED_AT + timedelta(hours=1), policy=RatingPolicy(),
         )  # fmt: skip

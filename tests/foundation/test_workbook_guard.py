@@ -21,8 +21,8 @@ from bot.core.workbooks import (
     archive_problem,
 )
 from bot.cycle import workbook
-from bot.roster import write_workbook
 from bot.roster.generate import generate_roster
+from bot.roster.workbook import write_workbook
 from tests.zipbomb import with_padding
 
 SMALL = Limits(member_bytes=1000, total_bytes=1500, members=4)

@@ -16,7 +16,7 @@ from bot.core.models import (
     RecordKind,
     RecordParticipant,
 )
-from bot.ratings import jobs, service
+from bot.ratings import flags, jobs
 from tests.ratings.conftest import POLICY, add_activity, outbox_rows
 
 FOUR = ["zhangsan", "lisi", "zhousong", "wangwu1"]
@@ -157,7 +157,7 @@ def test_did_not_attend_is_recorded_and_two_flag_the_record_for_the_college(data
     assert "张三" not in text and "李四" not in text
     assert outbox_rows(database, userid=world.other_admin) == []
     with database.session() as session:
-        assert service.is_flagged(session, record_id)
+        assert flags.is_flagged(session, record_id)
     phone.tap("wangwu1", card, _key(card, "我没参加"))
     assert len(outbox_rows(database, userid=world.college_admin)) == 1  # flagged once
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.roster import write_workbook
+from bot.roster.workbook import write_workbook
 from tests.roster.helpers import small_roster
 
 

@@ -9,8 +9,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from bot.core.db import Database
-from bot.devtools.demo_data import demo_roster_records
-from bot.roster import ImportSummary, RawRoster, import_roster
+from bot.devtools.demo_roster import demo_roster_records
+from bot.roster.import_summary import ImportSummary
+from bot.roster.importer import import_roster
+from bot.roster.workbook import RawRoster
 
 TODAY = date(2025, 10, 1)
 SMALL = demo_roster_records(mentors=4, students_per_mentor=3)

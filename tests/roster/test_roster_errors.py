@@ -7,7 +7,7 @@ from datetime import date
 import openpyxl
 import pytest
 
-from bot.roster import RosterInvalid
+from bot.roster.import_summary import RosterInvalid
 from tests.roster.helpers import do_import, row_of, table_counts
 from tests.zipbomb import with_padding
 
@@ -179,7 +179,8 @@ def test_conflicts_with_the_database_are_reported(database, records):
 
 
 def test_number_cells_typed_as_numbers_are_read(database, records, workbook):
-    from bot.roster import read_workbook, validate
+    from bot.roster.validate import validate
+    from bot.roster.workbook import read_workbook
 
     for row in records["students"]:
         row["number"] = int(row["number"])

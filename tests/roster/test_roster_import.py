@@ -169,7 +169,7 @@ def test_bad_year_option_is_refused(runner, database, records, workbook):
 
 
 def test_import_workbook_reports_progress(database):
-    from bot.roster import import_workbook
+    from bot.roster.importer import import_workbook
 
     seen = []
     summary = import_workbook(

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import openpyxl
 
-from bot.roster import RawRoster, read_workbook, validate
 from bot.roster.calendar import standard_calendar, teaching_weeks, week_count, year_code_for
 from bot.roster.columns import SHEETS, render_markdown
 from bot.roster.generate import generate_roster
+from bot.roster.validate import validate
+from bot.roster.workbook import RawRoster, read_workbook
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "roster.md"
 
