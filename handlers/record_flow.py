@@ -20,7 +20,6 @@ from bot.core.echo import echo
 from bot.core.inputs import parse_id, parse_whole
 from bot.core.models import RECORD_KIND_NAMES, RecordKind
 from bot.core.rubrics import items_counted
-from bot.pages.upload import PURPOSES
 from bot.records import evidence
 from bot.records.care import seal, unseal
 from bot.records.dates import DateError, When, check_moment, format_moment, parse_time, parse_when
@@ -44,6 +43,7 @@ from bot.records.flow import (
 from bot.records.names import Outcome, Student, match_name, search
 from bot.records.quick import COUNSELLOR_WORDS, LEADER_WORDS, ONLINE_WORDS
 from bot.records.service import NewRecord, create_record
+from bot.records.uploads import PURPOSES, purpose_for_kind
 from bot.wecom import cards
 from handlers.record_scope import Scope, for_mentors, mentor_scope
 from handlers.uploads import upload_url
@@ -153,7 +153,7 @@ def _upload_purpose(flow: Flow) -> str | None:
     """The upload page's purpose for the flow's kind, when its document may be uploaded."""
     if not spec_for(flow).upload:
         return None
-    return next((name for name, p in PURPOSES.items() if p.record_kind == flow.kind), None)
+    return purpose_for_kind(flow.kind)
 
 
 def ask_month(ctx: Context, scope: Scope, flow: Flow) -> Reply:
