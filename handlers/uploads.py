@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.chat.context import Context, Reply
 from bot.chat.router import Router
 from bot.records import uploads
 from bot.records.uploads import PURPOSES
+from bot.wecom.messages import TextMessage
 
 router = Router("uploads")
 
@@ -17,7 +16,7 @@ def upload_url(ctx: Context, purpose: str) -> str:
 
 
 @router.on_command("上传")
-def offer_uploads(message: Any, ctx: Context) -> Reply:
+def offer_uploads(message: TextMessage, ctx: Context) -> Reply:
     allowed = [
         (name, purpose)
         for name, purpose in PURPOSES.items()
