@@ -274,7 +274,7 @@ def _read_time(flow: Flow, text: str, situation: Situation) -> Answer | Refusal:
     words = text.split()
     start, end = situation.year_starts, situation.year_ends
     try:
-        when = parse_when(words[0], situation.today, start, end)
+        when = parse_when(words[0], situation.today, start, end) if words else None
         if when is not None and len(words) > 1 and when.at is None:
             at = parse_time(words[1])
             when = When(when.day, at) if at else when

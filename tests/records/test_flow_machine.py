@@ -242,6 +242,7 @@ def test_times_typed_are_read_and_checked():
     assert read_text(flow, "昨天", situation()) == Day(date(2025, 11, 19))
     future = read_text(flow, "11月25日", situation())
     assert isinstance(future, Refusal) and "还没有到" in future.text
+    assert read_text(flow, "", situation()) == read_text(flow, "随便", situation())
     assert read_text(flow, "随便", situation()) == Refusal(
         "没有看懂这个时间。可以发送：今天、昨天、周三、11月20日、11月20日 19:00"
     )
