@@ -23,10 +23,6 @@ class Scope:
     assignment: MentorAssignment
     students: list[Student]
 
-    def names(self, ids: list[int]) -> list[str]:
-        by_id = {student.id: student.name for student in self.students}
-        return [by_id[sid] for sid in ids if sid in by_id]
-
 
 def mentor_scope(ctx: Context) -> Scope | Reply:
     """The mentor's scope, or the refusal to send instead."""
