@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.chat.context import Context, Reply
 from bot.chat.router import Dispatcher
+from bot.wecom.messages import TextMessage
 from handlers import (
     cycle,
     evidence,
@@ -21,7 +20,7 @@ from handlers import (
 from handlers import help as help_handlers
 
 
-def answer_text(message: Any, ctx: Context) -> Reply | None:
+def answer_text(message: TextMessage, ctx: Context) -> Reply | None:
     """Text no command claims: the answer to an open record flow, else help."""
     in_flow = record_flow.continue_flow(message, ctx)
     if in_flow is not None:

@@ -6,13 +6,13 @@ so the callback stays fast.
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.chat.context import Context, Reply
 from bot.chat.router import Router
 from bot.core.echo import echo
 from bot.core.models import RECORD_KIND_NAMES, Record
 from bot.records.evidence import attach_photo
+from bot.records.flow import with_photo
+from bot.wecom.messages import ImageMessage
 from handlers import record_scope
 from handlers.record_scope import Scope
 
@@ -21,10 +21,10 @@ router = Router("evidence")
 
 @router.on_message("image")
 @record_scope.for_mentors
-def attach_evidence_photo(message: Any, ctx: Context, scope: Scope) -> Reply:
+def attach_evidence_photo(message: ImageMessage, ctx: Context, scope: Scope) -> Reply:
     flow = record_scope.open_flow(ctx)
     if flow is not None:
-        flow.media_ids = [*flow.media_ids, message.media_id][-9:]
+        flow = with_photo(flow, message.media_id)
         record_scope.keep_flow(ctx, flow)
         return Reply.text(
             f"照片已收到（{len(flow.media_ids)} 张），保存记录时一并作为佐证。请继续完成记录。"

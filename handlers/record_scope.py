@@ -10,7 +10,7 @@ from typing import Any
 from bot.chat.context import Context, Reply
 from bot.core.echo import echo
 from bot.core.models import ROLE_NAMES, AcademicYear, MentorAssignment, Role
-from bot.records.flow import FLOW, LAST_RECORD, Flow
+from bot.records.flow import FLOW, LAST_RECORD, Flow, Situation
 from bot.records.names import NameMatch, Outcome, Student, match_name
 from bot.records.service import assignment_for, current_year, roster
 
@@ -22,10 +22,6 @@ class Scope:
     year: AcademicYear
     assignment: MentorAssignment
     students: list[Student]
-
-    def names(self, ids: list[int]) -> list[str]:
-        by_id = {student.id: student.name for student in self.students}
-        return [by_id[sid] for sid in ids if sid in by_id]
 
 
 def mentor_scope(ctx: Context) -> Scope | Reply:
@@ -44,6 +40,19 @@ def mentor_scope(ctx: Context) -> Scope | Reply:
     if assignment is None:
         return Reply.text(f"您在 {year.code} 学年还没有分配学生，暂时无法记录。请联系学院管理员。")
     return Scope(year, assignment, roster(ctx.session, assignment))
+
+
+def situation(ctx: Context, scope: Scope) -> Situation:
+    """What the record conversation needs to know of this callback and this mentor."""
+    return Situation(
+        now=ctx.now,
+        zone=ctx.zone,
+        year_starts=scope.year.starts_on,
+        year_ends=scope.year.ends_on,
+        students=tuple(scope.students),
+        base_url=ctx.settings.PUBLIC_BASE_URL,
+        care_key=ctx.settings.CARE_NOTES_KEY,
+    )
 
 
 ScopedHandler = Callable[[Any, Context, Scope], Reply | None]

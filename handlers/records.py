@@ -7,19 +7,18 @@ Only mentors with students this academic year may record.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
-from typing import Any
 
 from bot.chat.context import Context, Reply
 from bot.chat.router import Router
 from bot.core.models import RecordKind
 from bot.records.dates import DateError, When, check_moment
-from bot.records.flow import FLOW, TALK, Flow
-from bot.records.names import Outcome, match_name
+from bot.records.flow import FLOW, TALK, Flow, new_flow, with_note
+from bot.records.names import NameMatch, Outcome, match_name
 from bot.records.quick import COMMANDS, QuickRecord, QuickTextError, parse_quick
 from bot.records.service import is_any_student_name
-from handlers.record_flow import advance, keep_note, start_flow
+from bot.wecom.messages import TextMessage
+from handlers.record_flow import advance, start_flow
 from handlers.record_scope import Scope, for_mentors, problem
 
 router = Router("records")
@@ -27,7 +26,7 @@ router = Router("records")
 
 @router.on_command(*COMMANDS)
 @for_mentors
-def record_quick(message: Any, ctx: Context, scope: Scope) -> Reply | None:
+def record_quick(message: TextMessage, ctx: Context, scope: Scope) -> Reply | None:
     """``交流 张三 李四 线上 聊选课`` and the other record commands; alone, a guided flow."""
     words = message.content.split()
     kind = COMMANDS[words[0]]
@@ -48,17 +47,10 @@ def record_quick(message: Any, ctx: Context, scope: Scope) -> Reply | None:
         check_moment(moment, ctx.now, scope.year.starts_on, scope.year.ends_on)
     except (QuickTextError, DateError) as exc:
         return Reply.text(str(exc))
-    flow = _flow_from_quick(quick, moment)
-    keep_note(ctx, flow, quick.note)  # a care note sealed before the flow can reach Redis
     matches = [match_name(name, scope.students) for name in quick.names]
-    flow.student_ids = list(
-        dict.fromkeys(m.student.id for m in matches if m.outcome == Outcome.FOUND)
-    )
-    flow.problems = [problem(m) for m in matches if m.outcome != Outcome.FOUND]
-    if all(m.outcome != Outcome.UNKNOWN for m in matches):  # else the whole roster is shown
-        flow.candidate_ids = [
-            s.id for m in matches if m.outcome == Outcome.AMBIGUOUS for s in m.candidates
-        ]
+    flow = _flow_from_quick(quick, moment, matches)
+    # a care note sealed before the flow can reach Redis
+    flow = with_note(flow, quick.note, ctx.settings.CARE_NOTES_KEY)
     if quick.kind == RecordKind.CARE and len(flow.student_ids) > 1:
         return Reply.text("一条关爱记录只记一位学生，请分开记录。")
     return advance(ctx, scope, flow)
@@ -70,10 +62,15 @@ def _is_name(ctx: Context, scope: Scope, word: str) -> bool:
     return is_any_student_name(ctx.session, word)
 
 
-def _flow_from_quick(quick: QuickRecord, moment: datetime) -> Flow:
-    flow = Flow(
-        flow_id=uuid.uuid4().hex[:12],
-        kind=quick.kind.value,
+def _flow_from_quick(quick: QuickRecord, moment: datetime, matches: list[NameMatch]) -> Flow:
+    """The flow of a quick text: complete but for the names that matched none or several of
+    the mentor's students (and a care note not given)."""
+    found = [m.student.id for m in matches if m.outcome == Outcome.FOUND]
+    candidates: list[int] = []
+    if all(m.outcome != Outcome.UNKNOWN for m in matches):  # else the whole roster is shown
+        candidates = [s.id for m in matches if m.outcome == Outcome.AMBIGUOUS for s in m.candidates]
+    return new_flow(
+        quick.kind.value,
         day=moment.date().isoformat(),
         at=moment.strftime("%H:%M"),
         place=quick.place,
@@ -83,5 +80,7 @@ def _flow_from_quick(quick: QuickRecord, moment: datetime) -> Flow:
         title=quick.title,
         quick=True,
         students_done=True,  # quick text names its participants; none is none
+        student_ids=tuple(dict.fromkeys(found)),
+        problems=tuple(problem(m) for m in matches if m.outcome != Outcome.FOUND),
+        candidate_ids=tuple(candidates),
     )
-    return flow

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-from urllib.parse import urlencode
-
 from bot.chat.context import Context, Reply
 from bot.chat.router import Router
-from bot.pages.upload import PURPOSES
+from bot.records import uploads
+from bot.records.uploads import PURPOSES
+from bot.wecom.messages import TextMessage
 
 router = Router("uploads")
 
 
 def upload_url(ctx: Context, purpose: str) -> str:
-    return f"{ctx.settings.PUBLIC_BASE_URL}/m/upload?{urlencode({'purpose': purpose})}"
+    return uploads.upload_url(ctx.settings.PUBLIC_BASE_URL, purpose)
 
 
 @router.on_command("上传")
-def offer_uploads(message: Any, ctx: Context) -> Reply:
+def offer_uploads(message: TextMessage, ctx: Context) -> Reply:
     allowed = [
         (name, purpose)
         for name, purpose in PURPOSES.items()

@@ -23,7 +23,7 @@ from bot.core.models import (
 from bot.cycle import access, cycles
 from bot.cycle.messages import ACADEMY_SCOPE
 from bot.pages.auth import login_required
-from bot.pages.upload import PURPOSES
+from bot.records.uploads import PURPOSES
 
 blueprint = Blueprint("home", __name__, url_prefix="/m")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import PurePath
 from typing import Any
@@ -20,18 +19,15 @@ from bot.core.models import (
     EvidenceFile,
     EvidenceStatus,
     Record,
-    RecordKind,
-    Role,
 )
 from bot.core.storage import StorageError, StoredFile, app_file_store
 from bot.outbox import queue as outbox
 from bot.outbox.queue import Message
 from bot.pages.auth import check_csrf, csrf_token, error_page, login_required
+from bot.records.uploads import MB, PURPOSES, Purpose
 
 blueprint = Blueprint("upload", __name__, url_prefix="/m")
 log = structlog.get_logger("bot.pages.upload")
-
-MB = 1024 * 1024
 
 # suffix → the bytes such a file starts with
 DOCUMENT_TYPES: dict[str, tuple[bytes, ...]] = {
@@ -43,25 +39,6 @@ DOCUMENT_TYPES: dict[str, tuple[bytes, ...]] = {
     ".png": (b"\x89PNG\r\n\x1a\n",),
 }
 
-
-@dataclass(frozen=True)
-class Purpose:
-    title: str
-    roles: frozenset[Role]
-    max_bytes: int
-    record_kind: RecordKind | None = None
-
-
-PURPOSES: dict[str, Purpose] = {
-    "annual_summary": Purpose("年度工作总结", frozenset({Role.MENTOR}), 20 * MB),
-    "semester_plan": Purpose(
-        "学期工作计划", frozenset({Role.MENTOR}), 20 * MB, RecordKind.SEMESTER_PLAN
-    ),
-    "monthly_plan": Purpose("月度计划", frozenset({Role.MENTOR}), 20 * MB, RecordKind.MONTHLY_PLAN),
-    "monthly_summary": Purpose(
-        "月度总结", frozenset({Role.MENTOR}), 20 * MB, RecordKind.MONTHLY_SUMMARY
-    ),
-}
 
 ALLOWED_NAMES = "PDF、Word（.docx/.doc）、JPG 或 PNG"
 STORAGE_UNAVAILABLE = (

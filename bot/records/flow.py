@@ -1,14 +1,22 @@
-"""A record being put together one step at a time: its state (kept in Redis through
-``bot.chat.state``) and which question comes next. Pure: no clock, no I/O."""
+"""A record being put together one step at a time: what each kind asks (``FLOWS``), the
+flow's state (kept in Redis through ``bot.chat.state``) and which step comes next. No clock,
+no I/O. The questions are in ``bot.records.questions``, the answers in ``bot.records.answers``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import timedelta
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.chat.router import CardKey
 from bot.chat.state import StateKey
 from bot.core.models import RECORD_KIND_NAMES, RecordKind
+from bot.records.care import seal
+from bot.records.names import Student
 
 FLOW_TTL = timedelta(minutes=30)
 # A button that starts a guided flow of one kind (e.g. on the weekly contact reminder).
@@ -128,14 +136,14 @@ PICKER_NAMES: dict[RecordKind, str] = {
 ONLINE_PLACE = "线上"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Flow:
-    """A record being put together, one step at a time."""
+    """A record being put together, one step at a time (a new value for every answer)."""
 
     flow_id: str
     kind: str
-    student_ids: list[int] = field(default_factory=list)
-    shown_ids: list[int] = field(default_factory=list)
+    student_ids: tuple[int, ...] = ()
+    shown_ids: tuple[int, ...] = ()
     page: int = 0
     day: str | None = None
     at: str | None = None
@@ -147,11 +155,19 @@ class Flow:
     note_done: bool = False
     title: str = ""
     quick: bool = False
-    problems: list[str] = field(default_factory=list)
-    candidate_ids: list[int] = field(default_factory=list)
-    media_ids: list[str] = field(default_factory=list)
+    problems: tuple[str, ...] = ()
+    candidate_ids: tuple[int, ...] = ()
+    media_ids: tuple[str, ...] = ()
     step: str = ""
     students_done: bool = False
+    # The student card is open again (a page turned, a name typed, a choice refused): it is
+    # asked until it is submitted, even when the students chosen so far would do.
+    picking: bool = False
+
+    def __post_init__(self) -> None:
+        # Redis gives back lists (JSON); a flow holds tuples so it stays immutable.
+        for name in ("student_ids", "shown_ids", "problems", "candidate_ids", "media_ids"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
 
 
 @dataclass
@@ -159,6 +175,28 @@ class LastRecord:
     """The record a photo sent soon afterwards attaches to."""
 
     record_id: int
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What a flow's questions and answers need from outside: the clock, the mentor's academic
+    year and students, where the upload page is, and the key care notes are sealed with."""
+
+    now: datetime
+    zone: ZoneInfo
+    year_starts: date
+    year_ends: date
+    students: tuple[Student, ...]
+    base_url: str = ""
+    care_key: str = field(default="", repr=False)
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(self.zone).date()
+
+    def names(self, ids: Iterable[int]) -> list[str]:
+        by_id = {student.id: student.name for student in self.students}
+        return [by_id[sid] for sid in ids if sid in by_id]
 
 
 FLOW = StateKey("record_flow", Flow, FLOW_TTL)
@@ -171,7 +209,7 @@ def next_step(flow: Flow) -> str:
     done = {
         "who": flow.kind != TALK,
         "title": bool(flow.title),
-        "students": (bool(flow.student_ids) or optional) and not flow.problems,
+        "students": (bool(flow.student_ids) or optional) and not flow.problems and not flow.picking,
         "time": flow.day is not None,
         "month": flow.day is not None,
         "place": flow.place_done,
@@ -182,6 +220,24 @@ def next_step(flow: Flow) -> str:
         if not done[step]:
             return step
     return "save"
+
+
+def new_flow(kind: str, **fields: Any) -> Flow:
+    """A flow of ``kind`` with a fresh id (the id ties a card's buttons to this flow)."""
+    return Flow(flow_id=uuid.uuid4().hex[:12], kind=kind, **fields)
+
+
+def with_note(flow: Flow, text: str | None, care_key: str) -> Flow:
+    """The flow holding ``text`` as its note; a care note only sealed, since the flow is kept
+    in Redis (for up to a day after it expires) and Redis is neither encrypted nor audited."""
+    if text is not None and flow.kind == RecordKind.CARE:
+        return replace(flow, note=None, sealed_note=seal(care_key, text))
+    return replace(flow, note=text, sealed_note=None)
+
+
+def with_photo(flow: Flow, media_id: str) -> Flow:
+    """The flow with one more evidence photo (the last nine are kept)."""
+    return replace(flow, media_ids=(*flow.media_ids, media_id)[-9:])
 
 
 def spec_for(flow: Flow) -> FlowSpec:

@@ -344,3 +344,17 @@ def test_long_words_are_quoted_back_short(phone, database, world):
     )
     phone.say(world.mentor, "查看 " + "三" * 5000)
     assert phone.last_text(world.mentor) == f"没有第 {'三' * 20}… 条记录。发送“记录”查看编号。"
+
+
+def test_a_blank_answer_to_the_time_question_is_asked_again(phone, database, world):
+    phone.menu(world.mentor, record_flow.MENU_CONTACT)
+    card = phone.last_card(world.mentor)
+    phone.tap(
+        world.mentor, card, card["submit_button"]["key"], [("students", [str(world.ids["lisi"])])]
+    )
+    assert phone.last_card(world.mentor)["main_title"]["title"] == "个别交流：时间"
+    phone.say(world.mentor, "   ")
+    assert phone.last_text(world.mentor).startswith("没有看懂这个时间。")
+    phone.say(world.mentor, "昨天")
+    assert phone.last_card(world.mentor)["main_title"]["title"] == "个别交流：地点"
+    assert _records(database) == []
