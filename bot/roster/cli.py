@@ -87,3 +87,16 @@ def roster_example(out: Path, mentors: int, students_per_mentor: int) -> None:
     records = demo_roster_records(mentors=mentors, students_per_mentor=students_per_mentor)
     write_workbook(out, records)
     click.echo(f"已生成示例名册 {out}")
+
+
+@roster_cli.command("check-wecom")
+@click.option("--max-lookups", default=500, show_default=True, type=click.IntRange(0, 10_000))
+@click.option("--show", default=50, show_default=True, type=click.IntRange(1))
+def roster_check_wecom(max_lookups: int, show: int) -> None:
+    """List roster people WeCom does not know, outside the visible range, or named otherwise."""
+    from bot.roster.check_wecom import run_check
+
+    lines, failed = run_check(get_database(), max_lookups=max_lookups, show=show)
+    click.echo("\n".join(lines))
+    if failed:
+        raise SystemExit(1)
