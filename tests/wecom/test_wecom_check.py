@@ -30,7 +30,7 @@ def check(live: LiveApp, *args: str) -> Result:
 def lines(result: Result) -> dict[str, str]:
     """Each check's line by its name: {"菜单": "✓ 菜单：…", …}."""
     found = {}
-    for line in result.output.splitlines():
+    for line in result.stdout.splitlines():
         if line[:2] in ("✓ ", "✗ "):
             found[line[2:].split("：", 1)[0]] = line
     return found
@@ -43,7 +43,7 @@ def publish_menu(live: LiveApp) -> None:
 def test_everything_set_up_passes_and_the_operator_gets_the_message(live: LiveApp) -> None:
     publish_menu(live)
     result = check(live, "--to", "sysadmin")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 0, result.stdout
     found = lines(result)
     assert list(found) == [
         "access_token",
@@ -59,7 +59,7 @@ def test_everything_set_up_passes_and_the_operator_gets_the_message(live: LiveAp
     assert "「全生异科导师」（AgentId 1000002）" in found["应用"]
     assert live.base_url.removeprefix("http://") in found["可信域名"]
     assert f"{live.base_url}/wecom/callback" in found["回调 URL"]
-    assert "全部 8 项通过" in result.output
+    assert "全部 8 项通过" in result.stdout
     (message,) = live.simulator.state.sent_to("sysadmin")
     assert message.msgtype == "text"
     assert message.content["content"].startswith("【企业微信接入自检】")
@@ -83,7 +83,7 @@ def test_each_setting_left_undone_fails_with_its_reason(live: LiveApp) -> None:
     assert "（errcode 81013）" in found["发送消息"]
     assert found["access_token"].startswith("✓")
     assert live.simulator.state.sent_to("sysadmin") == []
-    assert "5 项未通过" in result.output
+    assert "5 项未通过" in result.stdout
 
 
 def test_a_menu_other_than_the_programs_fails(live: LiveApp) -> None:
