@@ -133,3 +133,11 @@ def test_a_callback_url_with_another_token_is_refused(live: LiveApp) -> None:
     result = check_callback(target, datetime.now(UTC), requests.get)
     assert not result.ok
     assert result.detail.endswith("拒绝了签名：Token 或 EncodingAESKey 与本机配置不同")
+
+
+def test_the_recipient_must_be_one_userid(live: LiveApp) -> None:
+    for bad in ("a|b", "", "张三", "x" * 65):
+        result = check(live, "--to", bad)
+        assert result.exit_code == 2
+        assert "企业微信账号（UserID）" in result.output
+    assert live.simulator.state.calls() == []
