@@ -1,4 +1,4 @@
-"""``flask --app bot roster …``: import, generate, template, example."""
+"""``flask --app bot roster …``: import, generate, template, example, check-wecom."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from bot.core.db import get_database
 from bot.roster.importer import RosterInvalid, import_roster
 from bot.roster.workbook import WorkbookReader, write_workbook
 
-roster_cli = AppGroup("roster", help="名册：导入、生成、模板。")
+roster_cli = AppGroup("roster", help="名册：导入、生成、模板、与企业微信通讯录核对。")
 
 
 def _progress_bar(total: int) -> Any:

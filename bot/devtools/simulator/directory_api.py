@@ -88,13 +88,16 @@ class FakeDirectory:
 
     def visible_departments(self) -> set[int]:
         """The departments in the range and every department below them."""
-        visible = {d for d in self.allow_partys if d in self.departments}
-        grew = True
-        while grew:
-            below = {d for d, info in self.departments.items() if info["parentid"] in visible}
-            grew = not below <= visible
-            visible |= below
-        return visible
+        return self.subtree(d for d in self.allow_partys if d in self.departments)
+
+    def subtree(self, roots: Iterable[int]) -> set[int]:
+        """``roots`` and every department below them."""
+        found = set(roots)
+        while True:
+            below = {d for d, info in self.departments.items() if info["parentid"] in found}
+            if below <= found:
+                return found
+            found |= below
 
     def visibility(self) -> Callable[[dict[str, Any]], bool]:
         """Whether a member is in the visible range (the range worked out once)."""
@@ -204,13 +207,7 @@ def department_list(
         checked = _department_arg(state, {"department_id": args["id"]})
         if isinstance(checked, dict):
             return checked
-        below = {checked}
-        grew = True
-        while grew:
-            more = {d for d in visible if directory.departments[d]["parentid"] in below}
-            grew = not more <= below
-            below |= more
-        visible = below
+        visible = directory.subtree([checked])  # all inside the range, as checked is
     departments = [dict(directory.departments[d]) for d in sorted(visible)]
     for department in departments:
         department["department_leader"] = [
