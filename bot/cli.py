@@ -16,6 +16,7 @@ from bot.outbox import sender
 from bot.ratings.cli import ratings_cli
 from bot.records.cli import evidence_cli
 from bot.roster.cli import roster_cli
+from bot.wecom.cli import wecom_cli
 
 db_cli = AppGroup("db", help="数据库迁移 (Alembic).")
 
@@ -198,3 +199,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(ratings_cli)
     app.cli.add_command(cycle_cli)
+    app.cli.add_command(wecom_cli)

@@ -1,4 +1,4 @@
-"""``flask --app bot roster …``: import, generate, template, example."""
+"""``flask --app bot roster …``: import, generate, template, example, check-wecom."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from bot.roster.import_summary import RosterInvalid
 from bot.roster.importer import import_roster
 from bot.roster.workbook import WorkbookReader, write_workbook
 
-roster_cli = AppGroup("roster", help="名册：导入、生成、模板。")
+roster_cli = AppGroup("roster", help="名册：导入、生成、模板、与企业微信通讯录核对。")
 
 
 def _progress_bar(total: int) -> Any:
@@ -88,3 +88,16 @@ def roster_example(out: Path, mentors: int, students_per_mentor: int) -> None:
     records = demo_roster_records(mentors=mentors, students_per_mentor=students_per_mentor)
     write_workbook(out, records)
     click.echo(f"已生成示例名册 {out}")
+
+
+@roster_cli.command("check-wecom")
+@click.option("--max-lookups", default=500, show_default=True, type=click.IntRange(0, 10_000))
+@click.option("--show", default=50, show_default=True, type=click.IntRange(1))
+def roster_check_wecom(max_lookups: int, show: int) -> None:
+    """List roster people WeCom does not know, outside the visible range, or named otherwise."""
+    from bot.roster.check_wecom import run_check
+
+    lines, failed = run_check(get_database(), max_lookups=max_lookups, show=show)
+    click.echo("\n".join(lines))
+    if failed:
+        raise SystemExit(1)

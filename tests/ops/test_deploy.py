@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -105,7 +106,10 @@ def nginx_in_front(settings_overrides, tmp_path):
         if os.environ.get("CI"):
             pytest.fail("CI must run the nginx test: install Debian's nginx-light", pytrace=False)
         pytest.skip("nginx test skipped: no nginx found (apt-get install nginx-light)")
-    with serve({**settings_overrides, "TRUSTED_PROXIES": 1}) as live:
+    with (
+        serve({**settings_overrides, "TRUSTED_PROXIES": 1}) as live,
+        tempfile.TemporaryDirectory(prefix="wecom-verify-") as verify_dir,
+    ):
         app_port = live.base_url.rsplit(":", 1)[1]
         http_port, https_port = free_port(), free_port()
         subprocess.run(
@@ -137,7 +141,13 @@ def nginx_in_front(settings_overrides, tmp_path):
             .replace("listen [::]:443 ssl;", "")
             .replace("/etc/ssl/mentor-bot/fullchain.pem", str(tmp_path / "cert.pem"))
             .replace("/etc/ssl/mentor-bot/privkey.pem", str(tmp_path / "key.pem"))
+            .replace("/etc/mentor-bot/wecom-verify", verify_dir)
         )
+        verify_file = Path(verify_dir) / "WW_verify_Ab12Cd34Ef56Gh78.txt"
+        verify_file.write_text("Ab12Cd34Ef56Gh78", encoding="ascii")
+        # as in production, nginx's workers (nobody when started as root) must read it
+        Path(verify_dir).chmod(0o755)
+        verify_file.chmod(0o644)
         (tmp_path / "site.conf").write_text(site, encoding="utf-8")
         (tmp_path / "nginx.conf").write_text(
             "worker_processes 1; pid nginx.pid; error_log error.log;\n"
@@ -179,3 +189,21 @@ def test_nginx_site_in_front_of_the_app(nginx_in_front):
         f"{https}/wecom/callback", data=b"x" * (26 * 1024 * 1024), verify=False, timeout=30
     )
     assert too_big.status_code == 413
+
+
+def test_nginx_serves_the_trusted_domain_verification_file(nginx_in_front):
+    """WeCom's 可信域名 check fetches /WW_verify_*.txt from the domain's root, by either scheme."""
+    http_port, https_port = nginx_in_front
+    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+    for base in (f"https://127.0.0.1:{https_port}", f"http://127.0.0.1:{http_port}"):
+        answer = requests.get(
+            f"{base}/WW_verify_Ab12Cd34Ef56Gh78.txt", verify=False, allow_redirects=False
+        )
+        assert answer.status_code == 200
+        assert answer.text == "Ab12Cd34Ef56Gh78"
+        assert answer.headers["Content-Type"].startswith("text/plain")
+        missing = requests.get(f"{base}/WW_verify_other.txt", verify=False, allow_redirects=False)
+        assert missing.status_code == 404
+    # anything else on port 80 still goes to HTTPS; other names are the app's
+    plain = requests.get(f"http://127.0.0.1:{http_port}/WW_verify_x.txt.bak", allow_redirects=False)
+    assert plain.status_code == 301

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 import sqlalchemy as sa
@@ -314,6 +314,7 @@ def init_app(app: Flask) -> Simulator:
     """Mount the fake API (under /simulator/cgi-bin) and the chat page (/simulator/)."""
     settings = app.extensions["settings"]
     state = FakeWeCom(settings.WECOM_CORP_ID, settings.WECOM_SECRET, settings.WECOM_AGENT_ID)
+    state.directory.redirect_domain = urlsplit(settings.PUBLIC_BASE_URL).netloc  # 可信域名
     simulator = Simulator(
         state=state,
         crypto=WeComCrypto(settings.WECOM_TOKEN, settings.WECOM_AES_KEY, settings.WECOM_CORP_ID),

@@ -30,6 +30,8 @@ from urllib.parse import quote, urlencode, urlsplit
 from flask import Blueprint, Flask, Response, redirect, request
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from bot.devtools.simulator.directory_api import DIRECTORY_HANDLERS, FakeDirectory
+
 TOKEN_TTL = 7200
 OAUTH_CODE_TTL = 300
 RESPONSE_CODE_TTL = 72 * 3600
@@ -152,6 +154,7 @@ class FakeWeCom:
         self._calls: list[str] = []
         self._bodies: dict[str, dict[str, Any]] = {}
         self.menu: dict[str, Any] | None = None
+        self.directory = FakeDirectory()  # departments, visible range, agent/get settings
 
     # -- the test side --------------------------------------------------------------------
 
@@ -416,12 +419,6 @@ class FakeWeCom:
             raise ApiError(40007, "invalid media_id")
         return media
 
-    def _user_get(self, args: dict[str, str], body: bytes, files: Any) -> dict[str, Any]:
-        user = self._users.get(args.get("userid", ""))
-        if user is None:
-            raise ApiError(60111, "userid not found")
-        return {"errcode": 0, "errmsg": "ok", "department": [1], "status": 1, **user}
-
     def _getuserinfo(self, args: dict[str, str], body: bytes, files: Any) -> dict[str, Any]:
         entry = self._oauth_codes.pop(args.get("code", ""), None)
         if entry is None or entry[1] <= self.clock():
@@ -451,13 +448,14 @@ class FakeWeCom:
     def _recipients(self, touser: Any) -> tuple[list[str], list[str]]:
         if not isinstance(touser, str) or not touser:
             raise ApiError(40031, "touser is required")
+        visible = self.directory.visibility()  # outside the app's visible range: invaliduser
         if touser == "@all":
-            return sorted(self._users), []
+            return sorted(u for u, user in self._users.items() if visible(user)), []
         users = list(dict.fromkeys(touser.split("|")))
         if len(users) > MAX_RECIPIENTS:
             raise ApiError(40031, "too many users, at most 1000")
-        valid = [user for user in users if user in self._users]
-        return valid, [user for user in users if user not in self._users]
+        valid = {user for user in users if user in self._users and visible(self._users[user])}
+        return [u for u in users if u in valid], [u for u in users if u not in valid]
 
     def _claim_task_id(self, card: dict[str, Any]) -> None:
         task_id = card.get("task_id")
@@ -500,9 +498,9 @@ _HANDLERS: dict[str, Callable[..., Any]] = {
     "message/update_template_card": FakeWeCom._update_template_card,
     "media/upload": FakeWeCom._media_upload,
     "media/get": FakeWeCom._media_get,
-    "user/get": FakeWeCom._user_get,
     "auth/getuserinfo": FakeWeCom._getuserinfo,
     "menu/create": FakeWeCom._menu_create,
+    **DIRECTORY_HANDLERS,  # agent/get, department/list, user/list, user/get, menu/get…
 }
 
 
