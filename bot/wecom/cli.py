@@ -15,7 +15,7 @@ wecom_cli = AppGroup("wecom", help="企业微信接入.")
 @click.option("--to", "to", required=True, help="接收测试消息的 UserID（操作人自己）")
 def wecom_check(to: str) -> None:
     """Check token, app, visible range, 可信域名, callback URL and menu; send one message."""
-    from bot.roster.validate import USERID
+    from bot.roster.cell_formats import USERID
     from bot.wecom.app_client import get_client
     from bot.wecom.smoke import Target, run_checks
     from handlers.menu import menu_definition
