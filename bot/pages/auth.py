@@ -21,7 +21,7 @@ from bot.core.db import get_session
 from bot.core.models import Person
 from bot.core.redis_store import REDIS_ERRORS
 from bot.wecom.app_client import get_client
-from bot.wecom.client import WeComError
+from bot.wecom.errors import WeComError
 
 F = TypeVar("F", bound=Callable[..., Any])
 STATE_MAX_AGE = 600

@@ -57,8 +57,9 @@ from bot.core.models import (
     Unit,
     UnitKind,
 )
+from bot.devtools.simulator.api_server import FakeWeComServer
 from bot.devtools.simulator.callbacks import Envelope
-from bot.devtools.simulator.fake_api import FakeWeCom, FakeWeComServer
+from bot.devtools.simulator.fake_api import FakeWeCom
 from bot.ratings.rules import DID_NOT_ATTEND
 from bot.wecom import messages as wm
 from handlers.help import MENU_HELP

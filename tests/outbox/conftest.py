@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.devtools.simulator.fake_api import FakeWeCom, FakeWeComServer
+from bot.devtools.simulator.api_server import FakeWeComServer
+from bot.devtools.simulator.fake_api import FakeWeCom
 from bot.wecom.client import WeComClient
 
 CORP_ID = "wwtestcorp0001"  # as in tests/conftest.py settings_overrides

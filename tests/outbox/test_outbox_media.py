@@ -16,8 +16,10 @@ from bot.core.models import OutboxMessage, OutboxStatus, Role
 from bot.core.storage import FileStore
 from bot.devtools.simulator.fake_api import FakeWeCom
 from bot.outbox import sender
+from bot.outbox.lease import MAX_ATTEMPTS
+from bot.outbox.media import MEDIA_REUSE
 from bot.outbox.queue import Message, enqueue
-from bot.outbox.sender import MAX_ATTEMPTS, MEDIA_REUSE, drain_once
+from bot.outbox.sender import drain_once
 from tests.factories import add_person
 from tests.outbox.conftest import AGENT_ID, CORP_ID, PEOPLE, SECRET
 

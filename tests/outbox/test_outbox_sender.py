@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from bot.core.models import OutboxMessage, OutboxStatus, Role
-from bot.outbox import sender
+from bot.outbox.commands import retry_dead
+from bot.outbox.lease import MAX_ATTEMPTS
 from bot.outbox.queue import Message, enqueue
-from bot.outbox.sender import MAX_ATTEMPTS, RateLimiter, drain_once
+from bot.outbox.ratelimit import PER_MINUTE, RateLimiter
+from bot.outbox.sender import drain_once
 from tests.factories import add_person
 
 NOW = datetime(2026, 3, 10, 2, 7, tzinfo=UTC)  # 10:07 in Shanghai
@@ -164,7 +166,7 @@ def test_dead_letters_alert_the_administrators_once_without_looping(app, databas
     assert len([key for key in rows if key.startswith("alert:")]) == 2
 
     # operators put them back; they go out
-    assert sender.retry_dead(database, now) == 4
+    assert retry_dead(database, now) == 4
     assert _drain(app, wecom, now).sent == 4
 
 
@@ -201,7 +203,7 @@ def test_a_card_held_back_for_one_person_reaches_them_later_once(app, database, 
     with database.session() as session:
         enqueue(session, ["zhangsan", "lisi"], Message.template_card(card), key="card", now=NOW)
     limiter = RateLimiter(app.extensions["redis"])
-    for _ in range(sender.PER_MINUTE):
+    for _ in range(PER_MINUTE):
         limiter.try_take("lisi", NOW)
     first = _drain(app, wecom)
     assert (first.sent, first.deferred) == (1, 1)

@@ -8,7 +8,8 @@ from typing import Any
 import fakeredis
 import pytest
 
-from bot.devtools.simulator.fake_api import FakeWeCom, FakeWeComServer
+from bot.devtools.simulator.api_server import FakeWeComServer
+from bot.devtools.simulator.fake_api import FakeWeCom
 from bot.wecom.client import WeComClient
 
 CORP_ID = "wwfakecorp"

@@ -12,16 +12,11 @@ import fakeredis
 import pytest
 import redis
 
-from bot.devtools.simulator.fake_api import FakeWeCom, FakeWeComServer
+from bot.devtools.simulator.api_server import FakeWeComServer
+from bot.devtools.simulator.fake_api import FakeWeCom
 from bot.wecom import cards
-from bot.wecom.client import (
-    NewsArticle,
-    OAuthUser,
-    WeComAPIError,
-    WeComClient,
-    WeComNetworkError,
-    WeComTimeout,
-)
+from bot.wecom.client import NewsArticle, OAuthUser, WeComClient
+from bot.wecom.errors import WeComAPIError, WeComNetworkError, WeComTimeout
 
 CORP_ID, SECRET, AGENT_ID = "wwfakecorp", "fake-secret", 1000002  # as in conftest.py
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64

@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask.testing import FlaskClient
 
-from bot.devtools.simulator.fake_api import FakeWeCom, create_fake_api_app
+from bot.devtools.simulator.api_server import create_fake_api_app
+from bot.devtools.simulator.fake_api import FakeWeCom
 
 NOW = 1_700_000_000.0
 

@@ -23,8 +23,9 @@ import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, jsonify, render_template, request
 
 from bot.core.models import ROLE_NAMES, Person, Role, RoleGrant
+from bot.devtools.simulator.api_server import create_fake_api_blueprint
 from bot.devtools.simulator.callbacks import Envelope
-from bot.devtools.simulator.fake_api import FakeWeCom, create_fake_api_blueprint
+from bot.devtools.simulator.fake_api import FakeWeCom
 from bot.wecom.crypto import WeComCrypto
 
 Deliver = Callable[[dict[str, str], bytes], int]
