@@ -1,9 +1,13 @@
 """The outbox sender: claims due rows, sends identical messages together, records outcomes.
 
 Several senders may run at once, each claiming rows as a lease (:mod:`bot.outbox.lease`); rows of
-a sender that crashed are sent again after the lease, at most once more, and WeCom's
-``enable_duplicate_check`` suppresses that duplicate. Per-person limits and the app's call
-budget are kept in Redis (:mod:`bot.outbox.ratelimit`).
+a sender that crashed are sent again after the lease, at most once more. WeCom's
+``enable_duplicate_check`` drops identical content to the same person within an interval, also
+content that is meant to repeat (a second ``帮助`` within the interval would never arrive), so it
+is asked for only where a resend of the same row is the risk: on a row's second and later
+attempts (a crash-resend after the lease, a retry after an answer lost to a timeout), with
+``DUPLICATE_CHECK_INTERVAL`` (two leases). A row's first attempt is sent without it. Per-person
+limits and the app's call budget are kept in Redis (:mod:`bot.outbox.ratelimit`).
 
 Memory stays flat however long the queue: each pass claims at most ``limit`` rows and marks
 outcomes with a few set-based UPDATEs. A message that keeps failing becomes a dead letter and
@@ -37,7 +41,7 @@ from bot.core.redis_store import RedisStore, RedisUnavailable
 from bot.core.storage import FileStore
 from bot.ops import metrics
 from bot.outbox.alerts import alert_dead_letters
-from bot.outbox.lease import MAX_ATTEMPTS, chunks, claim, defer
+from bot.outbox.lease import LEASE, MAX_ATTEMPTS, chunks, claim, defer
 from bot.outbox.media import MEDIA_EXPIRED_ERRORS, MediaCache, MediaError
 from bot.outbox.queue import MAX_RECIPIENTS_PER_CALL
 from bot.outbox.ratelimit import RateLimiter
@@ -49,6 +53,8 @@ CLAIM_LIMIT = 2000
 TASK_ID_BYTES = 128
 PERMANENT_ERRORS = frozenset({81013, 60020, 40003})  # nobody reachable / IP not trusted
 ALREADY_SENT_ERRORS = frozenset({42014})  # task_id used: the card went out before a crash
+# a resend meets its first attempt within two leases (crash-resend, first retries after a timeout)
+DUPLICATE_CHECK_INTERVAL = int(2 * LEASE.total_seconds())
 
 
 @dataclass
@@ -90,11 +96,13 @@ def drain_once(
     except RedisUnavailable:
         _hold(database, rows, now, report)
         return report
-    groups: dict[str, list[OutboxMessage]] = defaultdict(list)
+    # identical messages go together; a row's first attempt apart from resends, which ask
+    # WeCom's duplicate check (see the module's docstring)
+    groups: dict[tuple[str, bool], list[OutboxMessage]] = defaultdict(list)
     deferred: list[tuple[OutboxMessage, datetime]] = []
     for row, retry_at in zip(rows, takes, strict=True):
         if retry_at is None:
-            groups[row.payload_hash].append(row)
+            groups[(row.payload_hash, _is_resend(row))].append(row)
         else:
             deferred.append((row, retry_at))
     batches = [
@@ -122,6 +130,11 @@ def drain_once(
     if dead and on_dead is not None:
         on_dead(dead)
     return report
+
+
+def _is_resend(row: OutboxMessage) -> bool:
+    """Whether an earlier attempt of ``row`` may have reached WeCom (the claim counted one)."""
+    return row.attempts > 1
 
 
 def _hold(
@@ -154,7 +167,7 @@ def _send_batch(
             # rows are shaped when enqueued; shaping again covers rows stored before that
             # (a dead letter of an over-long text, queued again with outbox retry-dead)
             payload = limits.shape(media.resolve(client, _payload_for(database, batch), now))
-            result = _call(client, userids, payload)
+            result = _call(client, userids, payload, resend=_is_resend(batch[0]))
         invalid = set(result.invalid_users)
         answer = "0"
     except WeComAPIError as exc:
@@ -230,7 +243,9 @@ def _payload_for(database: Database, batch: list[OutboxMessage]) -> dict[str, An
     return {**payload, "template_card": {**card, "task_id": task_id}}
 
 
-def _call(client: WeComClient, userids: list[str], payload: dict) -> SendResult:  # type: ignore[type-arg]
+def _call(
+    client: WeComClient, userids: list[str], payload: dict[str, Any], *, resend: bool
+) -> SendResult:
     if payload["msgtype"] == "update_template_card":
         body = payload["update_template_card"]
         return client.update_template_card(
@@ -239,4 +254,11 @@ def _call(client: WeComClient, userids: list[str], payload: dict) -> SendResult:
             body.get("template_card"),
             replace_name=body.get("button", {}).get("replace_name"),
         )
-    return client.send(userids, payload, enable_duplicate_check=True)
+    if not resend:
+        return client.send(userids, payload)
+    return client.send(
+        userids,
+        payload,
+        enable_duplicate_check=True,
+        duplicate_check_interval=DUPLICATE_CHECK_INTERVAL,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -40,7 +41,8 @@ def test_identical_messages_go_out_together_and_once(app, database, wecom, fake)
     assert sorted(d.content["content"] for d in fake.sent_to("zhangsan")) == ["另一条", "您好"]
     assert _drain(app, wecom, NOW + timedelta(hours=1)).claimed == 0
     assert all(row.status == OutboxStatus.SENT for row in _rows(database).values())
-    assert fake.last_body("message/send")["enable_duplicate_check"] in (1, True)
+    # a first attempt asks no duplicate check: a repeated answer (a second 帮助) must arrive
+    assert "enable_duplicate_check" not in fake.last_body("message/send")
 
 
 def test_throttled_45009_backs_off_a_minute_then_delivers(app, database, wecom, fake):
@@ -61,9 +63,15 @@ def test_a_hanging_api_times_out_backs_off_then_delivers(app, database, wecom, f
     report = _drain(app, wecom)
     assert report.sent == 0 and "WeComTimeout" in report.errors
     fake.release_hangs()  # the hung call answers late; WeCom's duplicate check covers it
+    deadline = time.monotonic() + 5
+    while not fake.sent_to("zhangsan") and time.monotonic() < deadline:
+        time.sleep(0.02)  # the hung call is answered late and delivers
     row = _rows(database)["test:zhangsan"]
     assert row.status == OutboxStatus.PENDING and row.available_at == NOW + timedelta(seconds=30)
     assert _drain(app, wecom, NOW + timedelta(seconds=31)).sent == 1
+    body = fake.last_body("message/send")  # the resend asks the check, for two leases
+    assert (body["enable_duplicate_check"], body["duplicate_check_interval"]) == (1, 600)
+    assert len(fake.sent_to("zhangsan")) == 1  # WeCom dropped the identical resend
 
 
 def test_invaliduser_fails_that_person_only(app, database, wecom, fake):

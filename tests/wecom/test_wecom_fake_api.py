@@ -293,3 +293,24 @@ def test_update_with_garbage_userids(http: FlaskClient) -> None:
         ),
     ).get_json()
     assert answer["errcode"] == 40058
+
+
+def test_duplicate_check_drops_the_same_content_inside_the_interval(
+    http: FlaskClient, state: FakeWeCom, clock: Clock
+) -> None:
+    """As WeCom: with enable_duplicate_check, the same content to the same person within the
+    interval is dropped without an error (errcode 0); other content, other people, a send
+    without the check and a send after the interval all arrive."""
+    text = {"msgtype": "text", "text": {"content": "帮助"}}
+    checked = {**text, "enable_duplicate_check": 1, "duplicate_check_interval": 600}
+    assert send(http, text)["errcode"] == 0
+    clock.now += 599
+    assert send(http, checked)["errcode"] == 0  # dropped
+    assert send(http, {**checked, "text": {"content": "别的"}})["errcode"] == 0
+    assert send(http, {**checked, "touser": "lisi"})["errcode"] == 0
+    assert send(http, text)["errcode"] == 0  # no check asked: arrives
+    clock.now += 600
+    assert send(http, checked)["errcode"] == 0  # the last 帮助 was 600 s ago
+    texts = [item.content["content"] for item in state.sent_to("zhangsan")]
+    assert texts == ["帮助", "别的", "帮助", "帮助"]
+    assert [item.content["content"] for item in state.sent_to("lisi")] == ["帮助"]

@@ -37,7 +37,7 @@ from bot.devtools.simulator.api_rules import (
     require_str,
     validate_menu,
 )
-from bot.devtools.simulator.fake_messages import Delivered, FakeMessaging
+from bot.devtools.simulator.fake_messages import Delivered, FakeMessaging, duplicate_check_of
 
 TOKEN_TTL = 7200
 OAUTH_CODE_TTL = 300
@@ -243,7 +243,7 @@ class FakeWeCom:
         self._check_agent(data.get("agentid"))
         msgtype, content = self._messages.check(data)
         valid, invalid = self._recipients(data.get("touser"))
-        return self._messages.send(msgtype, content, valid, invalid)
+        return self._messages.send(msgtype, content, valid, invalid, duplicate_check_of(data))
 
     def _update_template_card(self, args: dict[str, str], body: bytes, files: Any) -> Any:
         data = json_body(body)

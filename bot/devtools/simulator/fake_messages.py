@@ -2,16 +2,23 @@
 
 Cards keep their task_id (single use: 42014 when empty, malformed or reused) and interactive
 cards a response_code that update_template_card accepts once, within 72 hours.
+
+A send with ``enable_duplicate_check`` is dropped, silently as WeCom does (errcode 0), for each
+person who got the same content (message type and body) within ``duplicate_check_interval``
+seconds (default 1,800), whether or not that earlier message asked for the check.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.devtools.simulator.api_rules import (
+    DEFAULT_DUPLICATE_CHECK_INTERVAL,
     INTERACTIVE,
     MSG_TYPES,
     TASK_ID,
@@ -74,6 +81,7 @@ class FakeMessaging:
         self._cards: dict[str, _Card] = {}  # by task_id
         self._task_ids: set[str] = set()
         self._delivered: dict[str, list[Delivered]] = {}
+        self._last_content: dict[tuple[str, str], float] = {}  # (userid, content digest) → time
 
     def sent_to(self, userid: str) -> list[Delivered]:
         return list(self._delivered.get(userid, ()))
@@ -109,9 +117,15 @@ class FakeMessaging:
         return msgtype, content
 
     def send(
-        self, msgtype: str, content: dict[str, Any], valid: list[str], invalid: list[str]
+        self,
+        msgtype: str,
+        content: dict[str, Any],
+        valid: list[str],
+        invalid: list[str],
+        duplicate_check: int | None = None,
     ) -> dict[str, Any]:
-        """Deliver a checked message to ``valid``; the answer message/send gives."""
+        """Deliver a checked message to ``valid``; the answer message/send gives.
+        ``duplicate_check``: the interval in seconds when the send enabled the check."""
         if not valid:
             raise ApiError(81013, "user & party & tag all invalid", invaliduser="|".join(invalid))
         task_id = content.get("task_id", "") if msgtype == "template_card" else ""
@@ -124,7 +138,12 @@ class FakeMessaging:
         if task_id:
             self._cards[task_id] = _Card(msgid, task_id, content, frozenset(valid))
         now = self.clock()
+        digest = _digest(msgtype, content)
         for userid in valid:
+            last = self._last_content.get((userid, digest))
+            self._last_content[(userid, digest)] = now
+            if duplicate_check is not None and last is not None and now - last < duplicate_check:
+                continue  # WeCom drops it without a word
             delivered = Delivered(msgid, userid, msgtype, content, now, task_id, response_code)
             self._deliver(delivered)
         answer = {"errcode": 0, "errmsg": "ok", "invaliduser": "|".join(invalid), "msgid": msgid}
@@ -182,3 +201,15 @@ class FakeMessaging:
         if task_id in self._task_ids:
             raise ApiError(42014, "task_id has been used")
         self._task_ids.add(task_id)
+
+
+def duplicate_check_of(data: dict[str, Any]) -> int | None:
+    """The duplicate-check interval a message/send body asks for, or None (no check)."""
+    if not data.get("enable_duplicate_check"):
+        return None
+    return int(data.get("duplicate_check_interval", DEFAULT_DUPLICATE_CHECK_INTERVAL))
+
+
+def _digest(msgtype: str, content: dict[str, Any]) -> str:
+    canonical = json.dumps([msgtype, content], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
