@@ -5,26 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from bot.chat.context import Context
 from bot.chat.router import STALE_CARD, CardKeyError, Dispatcher, Handler
 from bot.chat.state import ConversationState
-from bot.core.models import Person
 from bot.core.redis_store import RedisStore
 from bot.core.settings import Settings
 from bot.core.storage import FileStore
 from bot.outbox import queue as outbox
 from bot.outbox.queue import Message
+from bot.roster.userids import active_person
 from bot.wecom import messages as wm
-
-# Built once, run on every callback: the sender with their roles (every handler asks for them)
-_SENDER = (
-    sa.select(Person)
-    .options(so.joinedload(Person.roles))
-    .where(Person.userid == sa.bindparam("userid"), Person.active.is_(True))
-)
 
 
 def handle(
@@ -40,7 +32,8 @@ def handle(
     """Act on one callback inside the caller's transaction; ``store`` holds the people's
     conversation state (a handler reaches it as ``ctx.state``)."""
     key = message.dedupe_key
-    person = session.execute(_SENDER, {"userid": message.from_user}).unique().scalar_one_or_none()
+    # the sender with their roles (every handler asks for them); WeCom ids are case-insensitive
+    person = active_person(session, message.from_user)
     if person is None:
         outbox.enqueue(
             session,

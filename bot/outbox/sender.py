@@ -45,6 +45,7 @@ from bot.outbox.lease import LEASE, MAX_ATTEMPTS, chunks, claim, defer
 from bot.outbox.media import MEDIA_EXPIRED_ERRORS, MediaCache, MediaError
 from bot.outbox.queue import MAX_RECIPIENTS_PER_CALL
 from bot.outbox.ratelimit import RateLimiter
+from bot.roster.userids import fold, folded
 from bot.wecom import limits
 from bot.wecom.client import SendResult, WeComClient
 from bot.wecom.errors import WeComAPIError, WeComError
@@ -168,7 +169,7 @@ def _send_batch(
             # (a dead letter of an over-long text, queued again with outbox retry-dead)
             payload = limits.shape(media.resolve(client, _payload_for(database, batch), now))
             result = _call(client, userids, payload, resend=_is_resend(batch[0]))
-        invalid = set(result.invalid_users)
+        invalid = folded(result.invalid_users)  # WeCom answers them lower-cased
         answer = "0"
     except WeComAPIError as exc:
         answer = str(exc.errcode)
@@ -189,7 +190,7 @@ def _send_batch(
         report.errors[error.split(":")[0]] = report.errors.get(error.split(":")[0], 0) + 1
     updates: dict[tuple[Any, ...], list[int]] = defaultdict(list)
     for row in batch:
-        if error is None and row.userid not in invalid:
+        if error is None and fold(row.userid) not in invalid:
             updates[(OutboxStatus.SENT, None, None)].append(row.id)
             report.sent += 1
         elif error is None or permanent:

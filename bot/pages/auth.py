@@ -12,14 +12,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-import sqlalchemy as sa
 import structlog
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from bot.core.db import get_session
-from bot.core.models import Person
 from bot.core.redis_store import REDIS_ERRORS
+from bot.roster.userids import active_person
 from bot.wecom.app_client import get_client
 from bot.wecom.errors import WeComError
 
@@ -60,9 +59,7 @@ def login_required(view: F) -> F:
         userid = session.get("userid")
         person = None
         if userid:
-            person = get_session().scalar(
-                sa.select(Person).where(Person.userid == userid, Person.active.is_(True))
-            )
+            person = active_person(get_session(), userid)
         if person is None:
             return redirect(authorize_url(request.full_path.rstrip("?")))
         g.person = person
@@ -94,9 +91,7 @@ def oauth_callback() -> Any:
         return error_page(503, "系统繁忙，请稍后再试。")
     person = None
     if user.userid:
-        person = get_session().scalar(
-            sa.select(Person).where(Person.userid == user.userid, Person.active.is_(True))
-        )
+        person = active_person(get_session(), user.userid)
     if person is None:
         settings = current_app.extensions["settings"]
         return error_page(

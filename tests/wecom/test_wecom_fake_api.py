@@ -314,3 +314,13 @@ def test_duplicate_check_drops_the_same_content_inside_the_interval(
     texts = [item.content["content"] for item in state.sent_to("zhangsan")]
     assert texts == ["帮助", "别的", "帮助", "帮助"]
     assert [item.content["content"] for item in state.sent_to("lisi")] == ["帮助"]
+
+
+def test_user_ids_are_case_insensitive_and_invaliduser_lower_cased(
+    http: FlaskClient, state: FakeWeCom
+) -> None:
+    answer = send(http, {"msgtype": "text", "text": {"content": "hi"}, "touser": "ZhangSan|Ghost"})
+    assert (answer["errcode"], answer["invaliduser"]) == (0, "ghost")
+    assert [item.userid for item in state.sent_to("zhangsan")] == ["zhangsan"]
+    gone = send(http, {"msgtype": "text", "text": {"content": "hi"}, "touser": "Ghost"})
+    assert (gone["errcode"], gone["invaliduser"]) == (81013, "ghost")

@@ -1,10 +1,11 @@
 """A fake WeCom API: the parts of qyapi.weixin.qq.com the bot uses, in memory.
 
 It behaves like the real API where it matters: gettoken with expiry, 40014/42001 on a bad or
-expired token, message/send with validation of every message type and of card structure,
-``invaliduser`` for unknown people, 42014 on an empty or reused task_id, a response_code for
-interactive cards that update_template_card accepts once, media upload/get, user/get, the
-OAuth authorize redirect and auth/getuserinfo (codes single-use, 5 minutes), menu/create.
+expired token, message/send with validation of every message type and of card structure, user
+ids case-insensitive, ``invaliduser`` (lower-cased) for unknown people, 42014 on an empty or
+reused task_id, a response_code for interactive cards that update_template_card accepts once,
+media upload/get, user/get, the OAuth authorize redirect and auth/getuserinfo (codes single-use,
+5 minutes), menu/create.
 
 Tests and the chat page read what was delivered with :meth:`FakeWeCom.sent_to` and make the
 API misbehave with :meth:`FakeWeCom.inject_fault` (an errcode such as 45009, or a hang).
@@ -84,7 +85,7 @@ class FakeWeCom:
         self.hang_seconds = hang_seconds
         self._lock = threading.RLock()
         self._release = threading.Event()
-        self._users: dict[str, dict[str, Any]] = {}
+        self._users: dict[str, dict[str, Any]] = {}  # by lower-cased userid (case-insensitive)
         self._tokens: dict[str, float] = {}
         self._oauth_codes: dict[str, tuple[str, float]] = {}
         self._media: dict[str, StoredMedia] = {}
@@ -98,16 +99,17 @@ class FakeWeCom:
 
     def add_user(self, userid: str, name: str, **extra: Any) -> None:
         with self._lock:
-            self._users[userid] = {"userid": userid, "name": name, **extra}
+            self._users[userid.lower()] = {"userid": userid, "name": name, **extra}
 
     def remove_user(self, userid: str) -> None:
         with self._lock:
-            self._users.pop(userid, None)
+            self._users.pop(userid.lower(), None)
 
     def sent_to(self, userid: str) -> list[Delivered]:
         """Everything delivered to ``userid``, oldest first (card updates included)."""
         with self._lock:
-            return self._messages.sent_to(userid)
+            user = self._users.get(userid.lower())
+            return self._messages.sent_to(user["userid"] if user else userid)
 
     def issue_oauth_code(self, userid: str) -> str:
         """A code as the OAuth redirect would carry it: single use, valid 5 minutes."""
@@ -281,7 +283,7 @@ class FakeWeCom:
         return media
 
     def _user_get(self, args: dict[str, str], body: bytes, files: Any) -> dict[str, Any]:
-        user = self._users.get(args.get("userid", ""))
+        user = self._users.get(args.get("userid", "").lower())
         if user is None:
             raise ApiError(60111, "userid not found")
         return {"errcode": 0, "errmsg": "ok", "department": [1], "status": 1, **user}
@@ -291,7 +293,7 @@ class FakeWeCom:
         if entry is None or entry[1] <= self.clock():
             raise ApiError(40029, "invalid code")
         userid = entry[0]
-        if userid not in self._users:
+        if userid.lower() not in self._users:
             return {"errcode": 0, "errmsg": "ok", "openid": "o" + secrets.token_hex(8)}
         return {"errcode": 0, "errmsg": "ok", "userid": userid}
 
@@ -316,12 +318,16 @@ class FakeWeCom:
         if not isinstance(touser, str) or not touser:
             raise ApiError(40031, "touser is required")
         if touser == "@all":
-            return sorted(self._users), []
+            return sorted(user["userid"] for user in self._users.values()), []
         users = list(dict.fromkeys(touser.split("|")))
         if len(users) > MAX_RECIPIENTS:
             raise ApiError(40031, "too many users, at most 1000")
-        valid = [user for user in users if user in self._users]
-        return valid, [user for user in users if user not in self._users]
+        # ids are case-insensitive: a message reaches the account whatever the case it was sent
+        # with, and WeCom answers invaliduser lower-cased
+        valid = [
+            self._users[user.lower()]["userid"] for user in users if user.lower() in self._users
+        ]
+        return valid, [user.lower() for user in users if user.lower() not in self._users]
 
     def _validate_message(self, msgtype: str, content: dict[str, Any]) -> None:
         if msgtype in ("text", "markdown"):

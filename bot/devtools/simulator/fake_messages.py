@@ -175,8 +175,9 @@ class FakeMessaging:
         else:
             raise ApiError(40058, "template_card or button.replace_name is required")
         code.used = True
-        valid = [user for user in userids if user in code.userids]
-        invalid = [str(user) for user in userids if user not in code.userids]
+        holders = {user.lower(): user for user in code.userids}  # ids are case-insensitive
+        valid = [holders[user.lower()] for user in userids if user.lower() in holders]
+        invalid = [user.lower() for user in userids if user.lower() not in holders]
         now = self.clock()
         for userid in valid:
             self._deliver(
