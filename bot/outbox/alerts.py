@@ -1,8 +1,14 @@
-"""Telling the administrators when messages cannot be delivered."""
+"""Telling the administrators when messages cannot be delivered.
+
+Each alert is a message in the outbox under a key unique per kind and period, so it goes out
+once per period however many senders meet the trouble. Rows that are themselves alerts are never
+alerted about (no loop).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import structlog
@@ -16,6 +22,52 @@ from bot.roster.holders import holder_userids
 log = structlog.get_logger("bot.outbox.alerts")
 
 ALERT_PREFIX = "alert:"
+
+
+@dataclass
+class Trouble:
+    """What one pass of the sender met that the administrators must hear about."""
+
+    dead: list[OutboxMessage] = field(default_factory=list)  # retried until they gave up
+    refused_cards: list[OutboxMessage] = field(default_factory=list)  # 42014, not ours before
+
+
+def alert_administrators(database: Database, trouble: Trouble, now: datetime) -> int:
+    """Every alert ``trouble`` calls for; returns rows added."""
+    added = 0
+    if trouble.dead:
+        added += alert_dead_letters(database, trouble.dead, now)
+    if trouble.refused_cards:
+        added += alert_refused_cards(database, trouble.refused_cards, now)
+    return added
+
+
+def _key(kind: str, now: datetime, period: str) -> str:
+    """The outbox key of an alert: one per kind and period (UTC hour or day)."""
+    return f"{ALERT_PREFIX}{kind}:{now.astimezone(UTC).strftime(period)}"
+
+
+def _tell_admins(database: Database, text: str, key: str, now: datetime) -> int:
+    with database.session() as session:
+        admins = holder_userids(session, Role.SYSTEM_ADMIN, Role.ACADEMY_ADMIN)
+        return enqueue(session, admins, Message.text(text), key=key, now=now)
+
+
+def alert_refused_cards(database: Database, rows: Sequence[OutboxMessage], now: datetime) -> int:
+    """Cards WeCom refused with 42014 although no earlier attempt of theirs carried that
+    task_id: the id is empty, over-long, badly formed or used by another card. Once an hour."""
+    counted = [row for row in rows if not row.key.startswith(ALERT_PREFIX)]
+    if not counted:
+        return 0
+    keys = "、".join(sorted({row.key.rsplit(":", 1)[0] for row in counted})[:3])
+    text = (
+        f"【系统告警】有 {len(counted)} 张卡片消息被企业微信拒绝（错误 42014：task_id 为空、"
+        f"过长、格式不对或已被其他卡片使用），未发送（{keys}）。\n请系统管理员检查生成这些卡片的"
+        "功能（日志 outbox_cards_refused）。本小时内的其他同类失败不再重复告警。"
+    )
+    added = _tell_admins(database, text, _key("task-id", now, "%Y%m%d%H"), now)
+    log.error("outbox_cards_refused", count=len(counted), alerted=added)
+    return added
 
 
 def alert_dead_letters(database: Database, dead: Sequence[OutboxMessage], now: datetime) -> int:
@@ -32,14 +84,6 @@ def alert_dead_letters(database: Database, dead: Sequence[OutboxMessage], now: d
         "在服务器上运行 flask --app bot outbox dead 查看，outbox retry-dead 重新发送。"
         "本小时内的其他失败不再重复告警。"
     )
-    with database.session() as session:
-        admins = holder_userids(session, Role.SYSTEM_ADMIN, Role.ACADEMY_ADMIN)
-        added = enqueue(
-            session,
-            admins,
-            Message.text(text),
-            key=f"{ALERT_PREFIX}dead:{now.astimezone(UTC):%Y%m%d%H}",
-            now=now,
-        )
+    added = _tell_admins(database, text, _key("dead", now, "%Y%m%d%H"), now)
     log.error("outbox_dead_letters", count=len(counted), alerted=added)
     return added

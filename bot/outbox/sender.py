@@ -40,7 +40,7 @@ from bot.core.models import OutboxMessage, OutboxStatus
 from bot.core.redis_store import RedisStore, RedisUnavailable
 from bot.core.storage import FileStore
 from bot.ops import metrics
-from bot.outbox.alerts import alert_dead_letters
+from bot.outbox.alerts import Trouble, alert_administrators
 from bot.outbox.lease import LEASE, MAX_ATTEMPTS, chunks, claim, defer
 from bot.outbox.media import MEDIA_EXPIRED_ERRORS, MediaCache, MediaError
 from bot.outbox.queue import MAX_RECIPIENTS_PER_CALL
@@ -53,7 +53,9 @@ from bot.wecom.errors import WeComAPIError, WeComError
 CLAIM_LIMIT = 2000
 TASK_ID_BYTES = 128
 PERMANENT_ERRORS = frozenset({81013, 60020, 40003})  # nobody reachable / IP not trusted
-ALREADY_SENT_ERRORS = frozenset({42014})  # task_id used: the card went out before a crash
+# task_id used, or empty, over-long or badly formed: "already sent" only for a row whose own
+# earlier attempt carried this very task_id (written on the row before the call)
+TASK_ID_ERRORS = frozenset({42014})
 # a resend meets its first attempt within two leases (crash-resend, first retries after a timeout)
 DUPLICATE_CHECK_INTERVAL = int(2 * LEASE.total_seconds())
 
@@ -111,7 +113,7 @@ def drain_once(
         for group in groups.values()
         for start in range(0, len(group), MAX_RECIPIENTS_PER_CALL)
     ]
-    dead: list[OutboxMessage] = []
+    trouble = Trouble()
     for index, batch in enumerate(batches):
         try:
             retry_at = limiter.try_call(now)
@@ -119,17 +121,17 @@ def drain_once(
                 limiter.give_back(batch, now)
                 deferred += [(row, retry_at) for row in batch]
                 continue
-            _send_batch(database, client, batch, now, report, dead, media)
+            _send_batch(database, client, batch, now, report, trouble, media)
         except RedisUnavailable:  # this batch and the rest were not sent
             _hold(database, [row for later in batches[index:] for row in later], now, report)
             break
     defer(database, deferred)
     report.deferred = len(deferred)
     metrics.count_sends(store, report.answers)
-    if dead and alert:
-        alert_dead_letters(database, dead, now)
-    if dead and on_dead is not None:
-        on_dead(dead)
+    if alert:
+        alert_administrators(database, trouble, now)
+    if trouble.dead and on_dead is not None:
+        on_dead(trouble.dead)
     return report
 
 
@@ -153,7 +155,7 @@ def _send_batch(
     batch: list[OutboxMessage],
     now: datetime,
     report: DrainReport,
-    dead: list[OutboxMessage],
+    trouble: Trouble,
     media: MediaCache,
 ) -> None:
     userids = [row.userid for row in batch]
@@ -161,6 +163,7 @@ def _send_batch(
     invalid: set[str] = set()
     error: str | None = None
     permanent = False
+    delivered_before: set[int] = set()  # rows whose card went out with this task_id before
     try:
         # the media cache and the access token are in Redis: RedisUnavailable leaves the
         # batch unsent (nothing went to WeCom) for the caller to hold
@@ -168,6 +171,10 @@ def _send_batch(
             # rows are shaped when enqueued; shaping again covers rows stored before that
             # (a dead letter of an over-long text, queued again with outbox retry-dead)
             payload = limits.shape(media.resolve(client, _payload_for(database, batch), now))
+            task_id = _task_id(payload)
+            if task_id:
+                delivered_before = {row.id for row in batch if row.task_id == task_id}
+                _offer(database, batch, task_id)
             result = _call(client, userids, payload, resend=_is_resend(batch[0]))
         invalid = folded(result.invalid_users)  # WeCom answers them lower-cased
         answer = "0"
@@ -175,9 +182,10 @@ def _send_batch(
         answer = str(exc.errcode)
         if exc.errcode in MEDIA_EXPIRED_ERRORS:
             media.forget(batch[0].payload)
-        if exc.errcode not in ALREADY_SENT_ERRORS:
-            error = f"errcode {exc.errcode}: {exc.errmsg}"[:500]
-            permanent = exc.errcode in PERMANENT_ERRORS
+        error = f"errcode {exc.errcode}: {exc.errmsg}"[:500]
+        permanent = exc.errcode in PERMANENT_ERRORS or exc.errcode in TASK_ID_ERRORS
+        if exc.errcode not in TASK_ID_ERRORS:
+            delivered_before = set()
     except (WeComError, MediaError) as exc:
         answer = metrics.NO_ANSWER
         error = f"{type(exc).__name__}: {exc}"[:500]
@@ -186,21 +194,23 @@ def _send_batch(
         error = f"LimitError: {exc}"[:500]
         permanent = True
     report.answers[answer] = report.answers.get(answer, 0) + 1  # mentorbot_sends_total
-    if error:
+    if error and len(delivered_before) < len(batch):
         report.errors[error.split(":")[0]] = report.errors.get(error.split(":")[0], 0) + 1
     updates: dict[tuple[Any, ...], list[int]] = defaultdict(list)
     for row in batch:
-        if error is None and fold(row.userid) not in invalid:
+        if (error is None and fold(row.userid) not in invalid) or row.id in delivered_before:
             updates[(OutboxStatus.SENT, None, None)].append(row.id)
             report.sent += 1
         elif error is None or permanent:
             updates[(OutboxStatus.FAILED, error or "invaliduser", None)].append(row.id)
             report.failed += 1
+            if error is not None and error.startswith("errcode 42014"):
+                trouble.refused_cards.append(row)
         elif row.attempts >= MAX_ATTEMPTS:
             updates[(OutboxStatus.DEAD, error, None)].append(row.id)
             row.status, row.last_error = OutboxStatus.DEAD, error
             report.dead += 1
-            dead.append(row)
+            trouble.dead.append(row)
         else:
             backoff = 30 * 2 ** (row.attempts - 1)
             if error.startswith("errcode 45009"):  # frequency limit: at least a minute
@@ -242,6 +252,23 @@ def _payload_for(database: Database, batch: list[OutboxMessage]) -> dict[str, An
     suffix = f"-r{first}"
     task_id = card["task_id"][: TASK_ID_BYTES - len(suffix)] + suffix
     return {**payload, "template_card": {**card, "task_id": task_id}}
+
+
+def _task_id(payload: dict[str, Any]) -> str:
+    """The task_id of a template card ("" for anything else)."""
+    if payload.get("msgtype") != "template_card":
+        return ""
+    return str(payload["template_card"].get("task_id") or "")
+
+
+def _offer(database: Database, batch: list[OutboxMessage], task_id: str) -> None:
+    """Write on the rows, before the call, the task_id they are offered with (its own
+    transaction: a crash during the call leaves it for the resend to see)."""
+    with database.session() as session:
+        for ids in chunks([row.id for row in batch]):
+            session.execute(
+                sa.update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(task_id=task_id)
+            )
 
 
 def _call(

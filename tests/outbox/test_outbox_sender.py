@@ -230,3 +230,44 @@ def test_a_card_held_back_for_one_person_reaches_them_later_once(app, database, 
         )
     assert _drain(app, wecom, later).sent == 1  # 42014: it went out before
     assert len(fake.sent_to("zhangsan")) == 1
+
+
+def test_42014_is_sent_only_for_the_rows_own_task_id_else_failed_and_alerted(
+    app, database, wecom, fake
+):
+    """42014 also means a task_id used by another card (or empty, over-long, malformed): only
+    a row whose own earlier attempt carried the task_id counts as sent; the others fail and
+    the administrators are told."""
+    from bot.wecom import cards
+
+    with database.session() as session:
+        add_person(session, "sysadmin", "马骏", Role.SYSTEM_ADMIN)
+    first = cards.text_notice("评价提醒", url="http://127.0.0.1/x", task_id="same-task")
+    second = cards.text_notice("另一张卡片", url="http://127.0.0.1/y", task_id="same-task")
+    with database.session() as session:
+        enqueue(session, ["zhangsan"], Message.template_card(first), key="one", now=NOW)
+    assert _drain(app, wecom).sent == 1
+    with database.session() as session:
+        enqueue(session, ["lisi"], Message.template_card(second), key="two", now=NOW)
+    report = _drain(app, wecom)
+    assert (report.sent, report.failed) == (0, 1)
+    assert report.errors == {"errcode 42014": 1}
+    rows = _rows(database)
+    assert rows["two:lisi"].status == OutboxStatus.FAILED
+    assert rows["two:lisi"].last_error.startswith("errcode 42014")
+    assert fake.sent_to("lisi") == []
+    [alert] = [row for key, row in rows.items() if key.startswith("alert:task-id:")]
+    assert alert.userid == "sysadmin"
+    text = alert.payload["text"]["content"]
+    assert "1 张卡片消息被企业微信拒绝" in text and "42014" in text and "two" in text
+
+    with database.session() as session:  # the first card's row, resent after a crash
+        session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.key == "one:zhangsan")
+            .values(status=OutboxStatus.PENDING, available_at=NOW)
+        )
+    report = _drain(app, wecom, NOW + timedelta(minutes=1))
+    assert (report.sent, report.failed, report.errors) == (2, 0, {})  # and the alert
+    assert _rows(database)["one:zhangsan"].status == OutboxStatus.SENT
+    assert len(fake.sent_to("zhangsan")) == 1
