@@ -22,6 +22,7 @@ from bot.roster.holders import holder_userids
 log = structlog.get_logger("bot.outbox.alerts")
 
 ALERT_PREFIX = "alert:"
+UNREACHABLE_IDS_SHOWN = 10
 
 
 @dataclass
@@ -30,6 +31,15 @@ class Trouble:
 
     dead: list[OutboxMessage] = field(default_factory=list)  # retried until they gave up
     refused_cards: list[OutboxMessage] = field(default_factory=list)  # 42014, not ours before
+    unreachable: list[OutboxMessage] = field(default_factory=list)  # invaliduser, 81013
+
+    def failed(self, row: OutboxMessage) -> None:
+        """Note a row that failed for good (its ``last_error`` set) if it calls for an alert."""
+        error = row.last_error or ""
+        if error.startswith("errcode 42014"):
+            self.refused_cards.append(row)
+        elif error == "invaliduser" or error.startswith("errcode 81013"):
+            self.unreachable.append(row)
 
 
 def alert_administrators(database: Database, trouble: Trouble, now: datetime) -> int:
@@ -39,6 +49,8 @@ def alert_administrators(database: Database, trouble: Trouble, now: datetime) ->
         added += alert_dead_letters(database, trouble.dead, now)
     if trouble.refused_cards:
         added += alert_refused_cards(database, trouble.refused_cards, now)
+    if trouble.unreachable:
+        added += alert_unreachable(database, trouble.unreachable, now)
     return added
 
 
@@ -47,10 +59,39 @@ def _key(kind: str, now: datetime, period: str) -> str:
     return f"{ALERT_PREFIX}{kind}:{now.astimezone(UTC).strftime(period)}"
 
 
-def _tell_admins(database: Database, text: str, key: str, now: datetime) -> int:
+def _tell_admins(
+    database: Database,
+    text: str,
+    key: str,
+    now: datetime,
+    roles: Sequence[Role] = (Role.SYSTEM_ADMIN, Role.ACADEMY_ADMIN),
+) -> int:
     with database.session() as session:
-        admins = holder_userids(session, Role.SYSTEM_ADMIN, Role.ACADEMY_ADMIN)
+        admins = holder_userids(session, *roles)
         return enqueue(session, admins, Message.text(text), key=key, now=now)
+
+
+def alert_unreachable(database: Database, rows: Sequence[OutboxMessage], now: datetime) -> int:
+    """Tell the system administrators, once a day, that WeCom could not reach some people
+    (invaliduser, 81013): usually the app's visible range (可见范围) leaves them out, or
+    their WeCom account is gone. The count and the first ids; never the contents."""
+    counted = [row for row in rows if not row.key.startswith(ALERT_PREFIX)]
+    if not counted:
+        return 0
+    userids = sorted({row.userid for row in counted})
+    shown = "、".join(userids[:UNREACHABLE_IDS_SHOWN])
+    more = f"等 {len(userids)} 人" if len(userids) > UNREACHABLE_IDS_SHOWN else ""
+    text = (
+        f"【系统告警】有 {len(counted)} 条消息因收件人无法送达而发送失败"
+        f"（企业微信 invaliduser 或 81013）：{shown}{more}。\n"
+        "通常是应用的可见范围没有包含这些人，或他们的企业微信账号已停用、账号与名册不一致。"
+        "请在企业微信管理后台检查应用的可见范围和通讯录。今天的其他同类失败不再重复告警。"
+    )
+    added = _tell_admins(
+        database, text, _key("unreachable", now, "%Y%m%d"), now, roles=(Role.SYSTEM_ADMIN,)
+    )
+    log.error("outbox_unreachable", count=len(counted), people=len(userids), alerted=added)
+    return added
 
 
 def alert_refused_cards(database: Database, rows: Sequence[OutboxMessage], now: datetime) -> int:

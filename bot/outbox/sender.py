@@ -128,11 +128,21 @@ def drain_once(
     defer(database, deferred)
     report.deferred = len(deferred)
     metrics.count_sends(store, report.answers)
+    metrics.count_unreachable(store, _reasons(trouble.unreachable))
     if alert:
         alert_administrators(database, trouble, now)
     if trouble.dead and on_dead is not None:
         on_dead(trouble.dead)
     return report
+
+
+def _reasons(rows: Sequence[OutboxMessage]) -> dict[str, int]:
+    """Unreachable recipients by WeCom's reason (invaliduser, 81013)."""
+    reasons: dict[str, int] = defaultdict(int)
+    for row in rows:
+        reason = "81013" if (row.last_error or "").startswith("errcode 81013") else "invaliduser"
+        reasons[reason] += 1
+    return reasons
 
 
 def _is_resend(row: OutboxMessage) -> bool:
@@ -203,9 +213,9 @@ def _send_batch(
             report.sent += 1
         elif error is None or permanent:
             updates[(OutboxStatus.FAILED, error or "invaliduser", None)].append(row.id)
+            row.status, row.last_error = OutboxStatus.FAILED, error or "invaliduser"
             report.failed += 1
-            if error is not None and error.startswith("errcode 42014"):
-                trouble.refused_cards.append(row)
+            trouble.failed(row)
         elif row.attempts >= MAX_ATTEMPTS:
             updates[(OutboxStatus.DEAD, error, None)].append(row.id)
             row.status, row.last_error = OutboxStatus.DEAD, error

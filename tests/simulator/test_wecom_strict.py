@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot.core.db import get_database
 from bot.core.models import OutboxMessage, OutboxStatus, Role
@@ -15,13 +16,20 @@ from tests.live import LiveApp, serve
 
 
 @pytest.fixture
-def live(settings_overrides) -> Iterator[LiveApp]:
-    with serve(settings_overrides) as live:
+def strict(request) -> dict[str, str]:
+    """Settings a test asks for (``parametrize("strict", [{...}], indirect=True)``)."""
+    return getattr(request, "param", {})
+
+
+@pytest.fixture
+def live(settings_overrides, strict) -> Iterator[LiveApp]:
+    with serve({**settings_overrides, **strict}) as live:
         with get_database(live.app).session() as session:
             add_person(session, "wanglaoshi", "王老师", Role.MENTOR)
             add_person(session, "zhangsan", "张三", Role.STUDENT)
-        live.simulator.state.add_user("wanglaoshi", "王老师")
-        live.simulator.state.add_user("zhangsan", "张三")
+            add_person(session, "sysadmin", "马骏", Role.SYSTEM_ADMIN)
+        for userid, name in (("wanglaoshi", "王老师"), ("zhangsan", "张三"), ("sysadmin", "马骏")):
+            live.simulator.state.add_user(userid, name)
         yield live
 
 
@@ -82,3 +90,42 @@ def test_invaliduser_comes_back_lower_cased_and_fails_that_row(live):
     assert rows["WangWu"].status == OutboxStatus.FAILED
     assert rows["WangWu"].last_error == "invaliduser"
     assert rows["wanglaoshi"].status == OutboxStatus.SENT
+
+
+def _metric(live: LiveApp, name: str, **labels: str) -> float:
+    text = live.app.test_client().get("/metrics").text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    return 0.0
+
+
+@pytest.mark.parametrize(
+    "strict", [{"SIMULATOR_OUTSIDE_RANGE": "zhangsan,chenlaoshi"}], indirect=True
+)
+def test_people_outside_the_visible_range_alert_the_system_administrators_once_a_day(live):
+    """The app's visible range leaves zhangsan and chenlaoshi out: their answers fail (81013
+    alone, invaliduser beside someone reachable), the system administrators hear it once a
+    day with the count and the ids, and /metrics counts every unreachable recipient."""
+    with get_database(live.app).session() as session:
+        add_person(session, "chenlaoshi", "陈老师", Role.MENTOR)
+    live.simulator.state.add_user("chenlaoshi", "陈老师")
+    live.simulator.send_text("zhangsan", "帮助")
+    assert live.drain().failed == 1  # 81013: nobody in the call reachable
+    live.simulator.send_text("chenlaoshi", "帮助")
+    live.simulator.send_text("wanglaoshi", "帮助")
+    report = live.drain()  # chenlaoshi's row fails (invaliduser); the alert goes out
+    assert (report.sent, report.failed) == (2, 1)
+    [alert] = _texts(live, "sysadmin")
+    assert alert.startswith("【系统告警】有 1 条消息因收件人无法送达而发送失败")
+    assert "zhangsan" in alert and "可见范围" in alert
+    assert _texts(live, "zhangsan") == [] and _texts(live, "chenlaoshi") == []
+
+    live.simulator.send_text("zhangsan", "帮助")
+    assert live.drain().failed == 1
+    assert live.drain().claimed == 0  # no second alert today
+    assert len(_texts(live, "sysadmin")) == 1
+    name = "mentorbot_unreachable_recipients_total"
+    assert _metric(live, name, reason="81013") == 2
+    assert _metric(live, name, reason="invaliduser") == 1

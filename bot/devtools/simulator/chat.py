@@ -311,10 +311,15 @@ def create_blueprint(simulator: Simulator) -> Blueprint:
     return blueprint
 
 
+def _listed(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def init_app(app: Flask) -> Simulator:
     """Mount the fake API (under /simulator/cgi-bin) and the chat page (/simulator/)."""
     settings = app.extensions["settings"]
     state = FakeWeCom(settings.WECOM_CORP_ID, settings.WECOM_SECRET, settings.WECOM_AGENT_ID)
+    state.leave_out_of_range(*_listed(settings.SIMULATOR_OUTSIDE_RANGE))
     simulator = Simulator(
         state=state,
         crypto=WeComCrypto(settings.WECOM_TOKEN, settings.WECOM_AES_KEY, settings.WECOM_CORP_ID),

@@ -86,6 +86,7 @@ class FakeWeCom:
         self._lock = threading.RLock()
         self._release = threading.Event()
         self._users: dict[str, dict[str, Any]] = {}  # by lower-cased userid (case-insensitive)
+        self._outside_range: set[str] = set()  # lower-cased: members the app cannot reach
         self._tokens: dict[str, float] = {}
         self._oauth_codes: dict[str, tuple[str, float]] = {}
         self._media: dict[str, StoredMedia] = {}
@@ -104,6 +105,12 @@ class FakeWeCom:
     def remove_user(self, userid: str) -> None:
         with self._lock:
             self._users.pop(userid.lower(), None)
+
+    def leave_out_of_range(self, *userids: str) -> None:
+        """Leave members out of the app's visible range (可见范围): they stay in the contact
+        book, but a message to them fails (invaliduser; 81013 when nobody is reachable)."""
+        with self._lock:
+            self._outside_range.update(userid.lower() for userid in userids)
 
     def sent_to(self, userid: str) -> list[Delivered]:
         """Everything delivered to ``userid``, oldest first (card updates included)."""
@@ -318,16 +325,16 @@ class FakeWeCom:
         if not isinstance(touser, str) or not touser:
             raise ApiError(40031, "touser is required")
         if touser == "@all":
-            return sorted(user["userid"] for user in self._users.values()), []
+            everyone = [u["userid"] for k, u in self._users.items() if k not in self._outside_range]
+            return sorted(everyone), []
         users = list(dict.fromkeys(touser.split("|")))
         if len(users) > MAX_RECIPIENTS:
             raise ApiError(40031, "too many users, at most 1000")
         # ids are case-insensitive: a message reaches the account whatever the case it was sent
         # with, and WeCom answers invaliduser lower-cased
-        valid = [
-            self._users[user.lower()]["userid"] for user in users if user.lower() in self._users
-        ]
-        return valid, [user.lower() for user in users if user.lower() not in self._users]
+        reachable = {key for key in self._users if key not in self._outside_range}
+        valid = [self._users[user.lower()]["userid"] for user in users if user.lower() in reachable]
+        return valid, [user.lower() for user in users if user.lower() not in reachable]
 
     def _validate_message(self, msgtype: str, content: dict[str, Any]) -> None:
         if msgtype in ("text", "markdown"):
