@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -11,6 +12,8 @@ from flask import Blueprint, Flask, Response, redirect, request
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from bot.devtools.simulator.fake_api import FakeWeCom, StoredMedia
+
+OAUTH_STATE = re.compile(r"[a-zA-Z0-9]{0,128}")  # doc 91022: a-zA-Z0-9, at most 128 bytes
 
 
 def create_fake_api_blueprint(state: FakeWeCom, name: str = "fake_wecom") -> Blueprint:
@@ -39,6 +42,8 @@ def create_fake_api_blueprint(state: FakeWeCom, name: str = "fake_wecom") -> Blu
             return Response("invalid appid or redirect_uri", status=400)
         if not userid:
             return Response("sim_userid is required", status=400)
+        if not OAUTH_STATE.fullmatch(args.get("state", "")):
+            return Response("state must be at most 128 bytes of a-zA-Z0-9", status=400)
         code = state.issue_oauth_code(userid)
         query = urlencode({"code": code, "state": args.get("state", "")})
         separator = "&" if urlsplit(target).query else "?"
