@@ -60,7 +60,9 @@ def fake_api(connection: Any, users: int) -> None:
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
-    state = FakeWeCom(CORP_ID, SECRET, AGENT_ID)
+    state = FakeWeCom(
+        CORP_ID, SECRET, AGENT_ID, callback_url="https://bot.example.edu/wecom/callback"
+    )
     for n in range(users):
         state.add_user(f"u{n}", f"u{n}")
     with FakeWeComServer(state) as server:

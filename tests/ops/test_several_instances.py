@@ -405,6 +405,7 @@ def test_a_busy_day_on_two_web_two_sender_and_two_scheduler_processes(
         corp_id=settings.WECOM_CORP_ID,
         secret=settings.WECOM_SECRET,
         agent_id=settings.WECOM_AGENT_ID,
+        callback_url=settings.PUBLIC_BASE_URL + "/wecom/callback",
     )
     for mentor, students in day.students.items():
         fake.add_user(mentor, mentor)

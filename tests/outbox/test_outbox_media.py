@@ -21,7 +21,7 @@ from bot.outbox.media import MEDIA_REUSE
 from bot.outbox.queue import Message, enqueue
 from bot.outbox.sender import drain_once
 from tests.factories import add_person
-from tests.outbox.conftest import AGENT_ID, CORP_ID, PEOPLE, SECRET
+from tests.outbox.conftest import AGENT_ID, CALLBACK_URL, CORP_ID, PEOPLE, SECRET
 
 NOW = datetime(2026, 3, 10, 2, 7, tzinfo=UTC)
 WORKBOOK_NAME = "2025-2026-全校导师考核结果（公示）.xlsx"
@@ -44,7 +44,9 @@ def clock() -> Clock:
 
 @pytest.fixture
 def fake(clock: Clock) -> FakeWeCom:  # the conftest's fake, with a clock the test moves
-    state = FakeWeCom(corp_id=CORP_ID, secret=SECRET, agent_id=AGENT_ID, clock=clock)
+    state = FakeWeCom(
+        corp_id=CORP_ID, secret=SECRET, agent_id=AGENT_ID, clock=clock, callback_url=CALLBACK_URL
+    )
     for userid in PEOPLE:
         state.add_user(userid, userid)
     return state

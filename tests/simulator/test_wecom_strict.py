@@ -3,6 +3,7 @@ endpoint, answers through the outbox and the client to the simulator made as str
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -129,3 +130,82 @@ def test_people_outside_the_visible_range_alert_the_system_administrators_once_a
     name = "mentorbot_unreachable_recipients_total"
     assert _metric(live, name, reason="81013") == 2
     assert _metric(live, name, reason="invaliduser") == 1
+
+
+@pytest.mark.parametrize("strict", [{"SIMULATOR_TRUSTED_IPS": "10.1.2.3"}], indirect=True)
+def test_a_sender_outside_the_trusted_ips_meets_60020_and_gives_up(live):
+    """企业可信IP leaves the sender's address out: every call fails with 60020, which no
+    retry mends: the row fails at once."""
+    assert live.simulator.send_text("wanglaoshi", "帮助") == 200
+    report = live.drain()
+    assert (report.sent, report.failed, report.errors) == (0, 1, {"errcode 60020": 1})
+    with get_database(live.app).session() as session:
+        row = session.scalars(sa.select(OutboxMessage)).one()
+    assert row.status == OutboxStatus.FAILED and row.last_error.startswith("errcode 60020")
+    assert _texts(live, "wanglaoshi") == []
+
+
+def test_a_callback_not_answered_200_is_retried_and_acted_on_once(live):
+    """WeCom tries again when the app does not answer 200 within 5 s (three retries at most):
+    here the app did the work but its first answer was lost; the retry is a duplicate."""
+    from werkzeug.serving import make_server
+
+    from bot.devtools.simulator.chat import http_deliver
+    from tests.live import free_port
+
+    calls = []
+
+    def lossy(environ, start_response):  # the bot, whose first answer is lost on the way
+        calls.append(environ["PATH_INFO"])
+        if len(calls) == 1:
+            b"".join(live.app(environ, lambda *args: None))
+            start_response("502 Bad Gateway", [("Content-Type", "text/plain")])
+            return [b"lost"]
+        return live.app(environ, start_response)
+
+    port = free_port()
+    server = make_server("127.0.0.1", port, lossy, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        deliver = http_deliver(f"http://127.0.0.1:{port}/wecom/callback", timeout=5)
+        live.simulator.deliver = deliver
+        assert live.simulator.send_text("wanglaoshi", "帮助") == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(calls) == 2
+    assert live.drain().sent == 1
+    assert len(_texts(live, "wanglaoshi")) == 1
+
+
+def test_a_callback_is_tried_four_times_at_most():
+    """The first try and three retries, whether the app answers an error or too late."""
+    import time
+
+    from werkzeug.serving import make_server
+
+    from bot.devtools.simulator.chat import http_deliver
+    from tests.live import free_port
+
+    calls = []
+
+    def unwell(environ, start_response):
+        calls.append(environ["QUERY_STRING"])
+        if "slow" in environ["QUERY_STRING"]:
+            time.sleep(0.5)
+        start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+        return [b"busy"]
+
+    port = free_port()
+    server = make_server("127.0.0.1", port, unwell, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        deliver = http_deliver(f"http://127.0.0.1:{port}/wecom/callback", timeout=0.2)
+        assert deliver({"nonce": "busy"}, b"<xml/>") == 503
+        assert deliver({"nonce": "slow"}, b"<xml/>") == 599  # no answer within the timeout
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert calls == ["nonce=busy"] * 4 + ["nonce=slow"] * 4

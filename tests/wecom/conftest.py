@@ -15,11 +15,18 @@ from bot.wecom.client import WeComClient
 CORP_ID = "wwfakecorp"
 SECRET = "fake-secret"
 AGENT_ID = 1000002
+CALLBACK_URL = "https://bot.example.edu/wecom/callback"  # the app receives messages
 
 
 @pytest.fixture
 def fake() -> FakeWeCom:
-    state = FakeWeCom(corp_id=CORP_ID, secret=SECRET, agent_id=AGENT_ID, hang_seconds=10)
+    state = FakeWeCom(
+        corp_id=CORP_ID,
+        secret=SECRET,
+        agent_id=AGENT_ID,
+        hang_seconds=10,
+        callback_url=CALLBACK_URL,
+    )
     state.add_user("zhangsan", "张三")
     state.add_user("lisi", "李四", mobile="13800000000")
     return state

@@ -473,7 +473,9 @@ def test_oauth_code_is_single_use(client: WeComClient, fake: FakeWeCom) -> None:
 
 def test_oauth_code_expires_after_five_minutes(make_client: MakeClient) -> None:
     now = [1_700_000_000.0]
-    fake = FakeWeCom(CORP_ID, SECRET, AGENT_ID, clock=lambda: now[0])
+    fake = FakeWeCom(
+        CORP_ID, SECRET, AGENT_ID, clock=lambda: now[0], callback_url="https://e.org/cb"
+    )
     fake.add_user("zhangsan", "张三")
     with FakeWeComServer(fake) as other:
         client = make_client(api_base=other.base_url, redis_client=fakeredis.FakeRedis())

@@ -30,7 +30,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def state(clock: Clock) -> FakeWeCom:
-    fake = FakeWeCom("wwcorp", "secret", 7, clock=clock)
+    fake = FakeWeCom("wwcorp", "secret", 7, clock=clock, callback_url="https://e.org/cb")
     fake.add_user("zhangsan", "张三")
     fake.add_user("lisi", "李四")
     return fake
@@ -324,3 +324,44 @@ def test_user_ids_are_case_insensitive_and_invaliduser_lower_cased(
     assert [item.userid for item in state.sent_to("zhangsan")] == ["zhangsan"]
     gone = send(http, {"msgtype": "text", "text": {"content": "hi"}, "touser": "Ghost"})
     assert (gone["errcode"], gone["invaliduser"]) == (81013, "ghost")
+
+
+def test_card_action_type_must_be_1_or_2(http: FlaskClient) -> None:
+    """text_notice and news_notice: card_action.type 取值范围为[1,2]."""
+    notice = {
+        "msgtype": "template_card",
+        "template_card": {"card_type": "text_notice", "main_title": {"title": "通知"}},
+    }
+    for action, errcode in (
+        ({"type": 0}, 40058),
+        ({"type": 3, "url": "https://e.org"}, 40058),
+        ({"type": 1, "url": "https://e.org"}, 0),
+    ):
+        notice["template_card"]["card_action"] = action
+        assert send(http, notice)["errcode"] == errcode
+
+
+def test_interactive_cards_need_the_apps_callback_url(clock: Clock) -> None:
+    """Without 接收消息 (a callback URL) an app sends no card a person answers; notices go."""
+    state = FakeWeCom("wwcorp", "secret", 7, clock=clock)
+    state.add_user("zhangsan", "张三")
+    http = create_fake_api_app(state).test_client()
+    refused = send(http, card())
+    assert refused["errcode"] == 40058 and "callback" in refused["errmsg"]
+    notice = {
+        "msgtype": "template_card",
+        "template_card": {
+            "card_type": "text_notice",
+            "main_title": {"title": "通知"},
+            "card_action": {"type": 1, "url": "https://e.org"},
+        },
+    }
+    assert send(http, notice)["errcode"] == 0
+
+
+def test_callers_outside_the_trusted_ips_get_60020(clock: Clock) -> None:
+    for trusted, errcode in (("10.0.0.0/8, 192.168.1.7", 60020), ("10.0.0.0/8,127.0.0.1", 0)):
+        state = FakeWeCom("wwcorp", "secret", 7, clock=clock, trusted_ips=trusted)
+        http = create_fake_api_app(state).test_client()  # calls come from 127.0.0.1
+        answer = http.get("/cgi-bin/gettoken?corpid=wwcorp&corpsecret=secret").get_json()
+        assert answer["errcode"] == errcode

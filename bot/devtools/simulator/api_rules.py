@@ -118,8 +118,9 @@ def validate_card(card: dict[str, Any]) -> None:
 
 
 def validate_card_action(action: Any) -> None:
-    if not isinstance(action, dict) or action.get("type") not in (0, 1, 2):
-        raise ApiError(40058, "card_action.type must be 0, 1 or 2")
+    # text_notice and news_notice: "取值范围为[1,2]" (1 opens url, 2 a mini program)
+    if not isinstance(action, dict) or action.get("type") not in (1, 2):
+        raise ApiError(40058, "card_action.type must be 1 or 2")
     if action["type"] == 1:
         url = require_str(action, "url", "card_action")
         if not url.startswith(("http://", "https://")):

@@ -25,7 +25,9 @@ def create_fake_api_blueprint(state: FakeWeCom, name: str = "fake_wecom") -> Blu
     @blueprint.route("/cgi-bin/<path:endpoint>", methods=["GET", "POST"])
     def api(endpoint: str) -> Response:
         body = request.get_data(cache=True) if not request.files else b""
-        answer = state.handle(endpoint, request.args.to_dict(), body, request.files)
+        answer = state.handle(
+            endpoint, request.args.to_dict(), body, request.files, request.remote_addr or ""
+        )
         if isinstance(answer, StoredMedia):
             return _media_response(answer)
         return Response(

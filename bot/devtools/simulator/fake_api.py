@@ -1,11 +1,16 @@
 """A fake WeCom API: the parts of qyapi.weixin.qq.com the bot uses, in memory.
 
-It behaves like the real API where it matters: gettoken with expiry, 40014/42001 on a bad or
-expired token, message/send with validation of every message type and of card structure, user
-ids case-insensitive, ``invaliduser`` (lower-cased) for unknown people, 42014 on an empty or
-reused task_id, a response_code for interactive cards that update_template_card accepts once,
-media upload/get, user/get, the OAuth authorize redirect and auth/getuserinfo (codes single-use,
-5 minutes), menu/create.
+It behaves like the real API where it matters, and is as strict as WeCom wherever we know its
+rules: gettoken with expiry, 40014/42001 on a bad or expired token, 60020 for a caller outside
+the app's trusted IPs (``trusted_ips``), message/send with validation of every message type and
+of card structure (card_action.type 1 or 2; no interactive card without the app's
+``callback_url``), user ids case-insensitive, ``invaliduser`` (lower-cased) for unknown people
+and people outside the visible range (:meth:`FakeWeCom.leave_out_of_range`; 81013 when nobody
+is reachable), identical content dropped inside ``duplicate_check_interval`` when the send asks
+the check, 42014 on an empty or reused task_id, a response_code for interactive cards that
+update_template_card accepts once, media upload/get, user/get, the OAuth authorize redirect
+(``state`` at most 128 bytes of a-zA-Z0-9) and auth/getuserinfo (codes single-use, 5 minutes),
+menu/create.
 
 Tests and the chat page read what was delivered with :meth:`FakeWeCom.sent_to` and make the
 API misbehave with :meth:`FakeWeCom.inject_fault` (an errcode such as 45009, or a hang).
@@ -27,6 +32,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from ipaddress import ip_address, ip_network
 from typing import Any
 
 from bot.devtools.simulator.api_rules import (
@@ -76,8 +82,15 @@ class FakeWeCom:
         clock: Callable[[], float] = time.time,
         token_ttl: int = TOKEN_TTL,
         hang_seconds: float = 30.0,
+        callback_url: str | None = None,
+        trusted_ips: str = "",
     ) -> None:
+        """``callback_url``: the app's 接收消息 URL (without one WeCom sends no interactive
+        card); ``trusted_ips``: the app's 企业可信IP, comma-separated addresses or networks
+        ("" = any caller; otherwise any other caller gets 60020)."""
         self.corp_id = corp_id
+        self.callback_url = callback_url
+        self.trusted = [ip_network(part.strip()) for part in trusted_ips.split(",") if part.strip()]
         self.secret = secret
         self.agent_id = int(agent_id)
         self.clock = clock
@@ -90,7 +103,7 @@ class FakeWeCom:
         self._tokens: dict[str, float] = {}
         self._oauth_codes: dict[str, tuple[str, float]] = {}
         self._media: dict[str, StoredMedia] = {}
-        self._messages = FakeMessaging(clock, self._validate_message)
+        self._messages = FakeMessaging(clock, self._validate_message, lambda: self.callback_url)
         self._faults: list[_Fault] = []
         self._calls: list[str] = []
         self._bodies: dict[str, dict[str, Any]] = {}
@@ -195,8 +208,15 @@ class FakeWeCom:
 
     # -- request handling -----------------------------------------------------------------
 
-    def handle(self, endpoint: str, args: dict[str, str], body: bytes, files: Any) -> Any:
-        """Answer one API call: a JSON-able dict, or a StoredMedia for media/get."""
+    def handle(
+        self, endpoint: str, args: dict[str, str], body: bytes, files: Any, caller: str = ""
+    ) -> Any:
+        """Answer one API call from address ``caller``: a JSON-able dict, or a StoredMedia for
+        media/get."""
+        if not self._trusts(caller):
+            with self._lock:
+                self._calls.append(endpoint)
+            return ApiError(60020, f"not allow to access from your ip, from ip: {caller}").body()
         fault = self._take_fault(endpoint)
         if fault is not None and fault.hang:
             self._release.wait(self.hang_seconds)
@@ -215,6 +235,15 @@ class FakeWeCom:
                 return answer
         except ApiError as error:
             return error.body()
+
+    def _trusts(self, caller: str) -> bool:
+        if not self.trusted:
+            return True
+        try:
+            address = ip_address(caller)
+        except ValueError:
+            return False
+        return any(address in network for network in self.trusted)
 
     def _take_fault(self, endpoint: str) -> _Fault | None:
         with self._lock:

@@ -74,9 +74,11 @@ class FakeMessaging:
         self,
         clock: Callable[[], float],
         validate_message: Callable[[str, dict[str, Any]], None],
+        callback_url: Callable[[], str | None],
     ) -> None:
         self.clock = clock
         self.validate_message = validate_message
+        self.callback_url = callback_url
         self._response_codes: dict[str, _ResponseCode] = {}
         self._cards: dict[str, _Card] = {}  # by task_id
         self._task_ids: set[str] = set()
@@ -111,6 +113,10 @@ class FakeMessaging:
             raise ApiError(40058, f"{msgtype} is required")
         if msgtype == "template_card":
             validate_card(content)
+            if content["card_type"] in INTERACTIVE and not self.callback_url():
+                # WeCom: only an app that receives messages (接收消息 set) may send cards
+                # a person answers; the exact errcode is not documented
+                raise ApiError(40058, "interactive template_card needs the app's callback url")
         else:
             self.validate_message(msgtype, content)
         check_duplicate_options(data)
