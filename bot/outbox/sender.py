@@ -9,10 +9,15 @@ attempts (a crash-resend after the lease, a retry after an answer lost to a time
 ``DUPLICATE_CHECK_INTERVAL`` (two leases). A row's first attempt is sent without it. Per-person
 limits and the app's call budget are kept in Redis (:mod:`bot.outbox.ratelimit`).
 
+A card's task_id is single-use at WeCom, and 42014 answers both a reused and an empty,
+over-long or malformed one: the task_id is written on the rows before the call, and a 42014
+counts as "already sent" only for a row whose own earlier attempt carried that task_id.
+
 Memory stays flat however long the queue: each pass claims at most ``limit`` rows and marks
-outcomes with a few set-based UPDATEs. A message that keeps failing becomes a dead letter and
-the system and academy administrators are told (at most once an hour; an alert that itself
-dies alerts nobody, so there is no loop).
+outcomes with a few set-based UPDATEs. The administrators are told (:mod:`bot.outbox.alerts`)
+when a message keeps failing until it becomes a dead letter, when a card meets 42014 of
+someone else's making, and when WeCom cannot reach people (invaliduser, 81013: usually the
+app's visible range); an alert that itself fails alerts nobody, so there is no loop.
 
 Images and files are sent as WeCom temporary media uploaded once (:mod:`bot.outbox.media`).
 
