@@ -46,7 +46,8 @@ from bot.core.db import Database, scratch_schema  # noqa: E402
 from bot.core.models import OutboxMessage, OutboxStatus  # noqa: E402
 from bot.core.redis_store import RedisStore  # noqa: E402
 from bot.outbox.queue import Message  # noqa: E402
-from bot.outbox.sender import CALLS_PER_MINUTE, PER_MINUTE, drain_once  # noqa: E402
+from bot.outbox.ratelimit import CALLS_PER_MINUTE, PER_MINUTE  # noqa: E402
+from bot.outbox.sender import drain_once  # noqa: E402
 from bot.wecom.client import WeComClient  # noqa: E402
 
 CORP_ID, SECRET, AGENT_ID = "wwbenchcorp", "bench-secret", 1000002
@@ -54,11 +55,14 @@ CORP_ID, SECRET, AGENT_ID = "wwbenchcorp", "bench-secret", 1000002
 
 def fake_api(connection: Any, users: int) -> None:
     """Child process: serve the fake API, then answer one request for delivery figures."""
-    from bot.devtools.simulator.fake_api import FakeWeCom, FakeWeComServer
+    from bot.devtools.simulator.api_server import FakeWeComServer
+    from bot.devtools.simulator.fake_api import FakeWeCom
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
-    state = FakeWeCom(CORP_ID, SECRET, AGENT_ID)
+    state = FakeWeCom(
+        CORP_ID, SECRET, AGENT_ID, callback_url="https://bot.example.edu/wecom/callback"
+    )
     for n in range(users):
         state.add_user(f"u{n}", f"u{n}")
     with FakeWeComServer(state) as server:

@@ -12,7 +12,7 @@ from bot.core import migrate
 from bot.core.db import get_database
 from bot.cycle.cli import cycle_cli
 from bot.devtools.demo_data import demo_cli
-from bot.outbox import sender
+from bot.outbox.commands import DEAD_LETTER_COMMANDS
 from bot.ratings.cli import ratings_cli
 from bot.records.cli import evidence_cli
 from bot.roster.cli import roster_cli
@@ -56,7 +56,7 @@ def outbox_send(once: bool) -> None:
     from flask import current_app
 
     from bot.core.storage import FileStore
-    from bot.outbox import sender
+    from bot.outbox import runner, sender
     from bot.wecom.app_client import get_client
 
     database, store = get_database(), current_app.extensions["redis"]
@@ -68,7 +68,7 @@ def outbox_send(once: bool) -> None:
             f"转入死信 {report.dead} 条"
         )
         return
-    sender.run_forever(database, get_client(), store, files=files)
+    runner.run_forever(database, get_client(), store, files=files)
 
 
 menu_cli = AppGroup("menu", help="应用菜单.")
@@ -192,7 +192,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(menu_cli)
     app.cli.add_command(db_cli)
     app.cli.add_command(outbox_cli)
-    for command in sender.DEAD_LETTER_COMMANDS:  # outbox dead, outbox retry-dead
+    for command in DEAD_LETTER_COMMANDS:  # outbox dead, outbox retry-dead
         outbox_cli.add_command(command)
     app.cli.add_command(evidence_cli)
     app.cli.add_command(roster_cli)

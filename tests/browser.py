@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from bot.core.db import get_database
-from bot.outbox import sender
+from bot.outbox import runner
 from tests.live import LiveApp
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -57,7 +57,7 @@ def running_sender(live: LiveApp) -> Iterator[None]:
     """The outbox sender in a thread, delivering to the simulator until the block ends."""
     stop = threading.Event()
     thread = threading.Thread(
-        target=sender.run_forever,
+        target=runner.run_forever,
         args=(
             get_database(live.app),
             live.app.extensions["wecom_client"],

@@ -5,26 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from bot.chat.context import Context
 from bot.chat.router import STALE_CARD, CardKeyError, Dispatcher, Handler
 from bot.chat.state import ConversationState
-from bot.core.models import Person
 from bot.core.redis_store import RedisStore
 from bot.core.settings import Settings
 from bot.core.storage import FileStore
 from bot.outbox import queue as outbox
 from bot.outbox.queue import Message
+from bot.roster.userids import active_person, fold
 from bot.wecom import messages as wm
 
-# Built once, run on every callback: the sender with their roles (every handler asks for them)
-_SENDER = (
-    sa.select(Person)
-    .options(so.joinedload(Person.roles))
-    .where(Person.userid == sa.bindparam("userid"), Person.active.is_(True))
-)
+SYSTEM_SENDER = "sys"  # FromUserName of WeCom's own events (change_contact, batch jobs)
 
 
 def handle(
@@ -40,18 +34,10 @@ def handle(
     """Act on one callback inside the caller's transaction; ``store`` holds the people's
     conversation state (a handler reaches it as ``ctx.state``)."""
     key = message.dedupe_key
-    person = session.execute(_SENDER, {"userid": message.from_user}).unique().scalar_one_or_none()
+    # the sender with their roles (every handler asks for them); WeCom ids are case-insensitive
+    person = active_person(session, message.from_user)
     if person is None:
-        outbox.enqueue(
-            session,
-            [message.from_user],
-            Message.text(
-                "您好，您不在全生异科导师工作名单中，暂时无法使用本应用。"
-                f"如有疑问，请联系{settings.SUPPORT_CONTACT}。"
-            ),
-            key=f"reply:{key}",
-            now=now,
-        )
+        _answer_visitor(session, message.from_user, settings, now)
         return
     ctx = Context(
         person=person,
@@ -69,6 +55,26 @@ def handle(
     reply = stale if stale is not None else handler(message, ctx)
     if reply is not None:
         outbox.enqueue(session, [person.userid], reply, key=f"reply:{key}", now=now)
+
+
+def _answer_visitor(session: so.Session, userid: str, settings: Settings, now: datetime) -> None:
+    """Someone not on the roster is told whom to contact once a day, however often they write
+    or open the app; WeCom's own ``sys`` (contact-book events such as change_contact) never:
+    it is nobody, and a send to it fails with 81013."""
+    visitor = fold(userid)  # one answer a day to the account, in whatever case it writes
+    if visitor == SYSTEM_SENDER:
+        return
+    today = now.astimezone(settings.zone).date()
+    outbox.enqueue(
+        session,
+        [visitor],
+        Message.text(
+            "您好，您不在全生异科导师工作名单中，暂时无法使用本应用。"
+            f"如有疑问，请联系{settings.SUPPORT_CONTACT}。"
+        ),
+        key=f"visitor:{today:%Y%m%d}",
+        now=now,
+    )
 
 
 def _stale_card(message: wm.Message, dispatcher: Dispatcher) -> Message | None:

@@ -588,6 +588,9 @@ class OutboxMessage(Base):
     available_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
     sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     last_error: so.Mapped[str | None] = so.mapped_column(sa.String(500))
+    # a card's task_id as last offered to WeCom, written before the call: a later 42014
+    # ("task_id used") means this row was delivered only when it carried the same task_id
+    task_id: so.Mapped[str | None] = so.mapped_column(sa.String(128))
 
     __table_args__ = (sa.Index("ix_outbox_message_due", "status", "available_at"),)
 

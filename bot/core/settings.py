@@ -77,6 +77,16 @@ class Settings(BaseSettings):
     SIMULATOR: bool = Field(
         default=False, description="serve the local WeCom simulator (demo and tests only)"
     )
+    SIMULATOR_OUTSIDE_RANGE: str = Field(
+        default="",
+        description="simulator only: userids the app's visible range (可见范围) leaves out"
+        " (comma-separated); sends to them fail as on WeCom (invaliduser, 81013)",
+    )
+    SIMULATOR_TRUSTED_IPS: str = Field(
+        default="",
+        description="simulator only: the app's 企业可信IP (comma-separated addresses or networks);"
+        " a call from any other address gets 60020 as on WeCom; empty: any",
+    )
     RETENTION_YEARS: int = Field(
         default=3, ge=1, description="academic years personal data is kept after a cycle closes"
     )

@@ -93,7 +93,7 @@ def main() -> None:
     from bot.core.db import get_database
     from bot.core.storage import FileStore
     from bot.devtools.demo_data import seed_demo
-    from bot.outbox.sender import run_sender_thread
+    from bot.outbox.runner import run_sender_thread
     from bot.records.cli import run_fetcher
     from bot.roster.calendar import year_code_for
     from bot.wecom.app_client import get_client

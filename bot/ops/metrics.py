@@ -51,6 +51,7 @@ DUPLICATES = Counter("mentorbot_callback_duplicates_total", "Callback retries dr
 
 SENDS_KEY = ("metrics", "sends")  # Redis hash: errcode → WeCom answers
 JOB_RUNS_KEY = ("metrics", "job_runs")  # Redis hash: "job|outcome" → runs
+UNREACHABLE_KEY = ("metrics", "unreachable")  # Redis hash: reason → recipients
 NO_ANSWER = "none"  # errcode label of a send without an answer (timeout, refused, no file)
 
 blueprint = Blueprint("metrics", __name__)
@@ -75,6 +76,22 @@ def count_sends(store: RedisStore, answers: Mapping[str, int]) -> None:
         pass
 
 
+def count_unreachable(store: RedisStore, reasons: Mapping[str, int]) -> None:
+    """Add recipients WeCom could not reach (reason ``invaliduser`` or ``81013`` → how many)
+    to the shared ``mentorbot_unreachable_recipients_total``. Never raises."""
+    reasons = {reason: count for reason, count in reasons.items() if count}
+    if not reasons:
+        return
+    try:
+        with store.reachable("metrics") as client:
+            pipe = client.pipeline(transaction=False)
+            for reason, count in reasons.items():
+                pipe.hincrby(store.key(*UNREACHABLE_KEY), reason, count)
+            pipe.execute()
+    except RedisUnavailable:
+        pass
+
+
 def count_job_run(store: RedisStore, job: str, outcome: str) -> None:
     """Add one run of scheduler job ``job`` (outcome ok, failed or paused) to the shared
     ``mentorbot_job_runs_total``. Never raises: a metric must not stop the scheduler."""
@@ -86,7 +103,8 @@ def count_job_run(store: RedisStore, job: str, outcome: str) -> None:
 
 
 class SharedCounterCollector(Collector):
-    """The counters other processes keep in Redis (sends, job runs), read at scrape time."""
+    """The counters other processes keep in Redis (sends, unreachable recipients, job runs),
+    read at scrape time."""
 
     def __init__(self, store: RedisStore) -> None:
         self.store = store
@@ -100,6 +118,12 @@ class SharedCounterCollector(Collector):
         runs = CounterMetricFamily(
             "mentorbot_job_runs", "Scheduler job runs by outcome", labels=["job", "outcome"]
         )
+        unreachable = CounterMetricFamily(
+            "mentorbot_unreachable_recipients",
+            "Recipients WeCom could not reach (invaliduser, 81013): outside the app's visible"
+            " range or unknown to WeCom",
+            labels=["reason"],
+        )
         up = GaugeMetricFamily(
             "mentorbot_redis_up", "1 when Redis answered this scrape, 0 while it is unreachable"
         )
@@ -108,7 +132,8 @@ class SharedCounterCollector(Collector):
                 pipe = client.pipeline(transaction=False)
                 pipe.hgetall(self.store.key(*SENDS_KEY))
                 pipe.hgetall(self.store.key(*JOB_RUNS_KEY))
-                sent, ran = pipe.execute()
+                pipe.hgetall(self.store.key(*UNREACHABLE_KEY))
+                sent, ran, lost = pipe.execute()
         except RedisUnavailable:  # the shared counters are in Redis: not reported meanwhile
             up.add_metric([], 0)
             yield up
@@ -120,8 +145,11 @@ class SharedCounterCollector(Collector):
         for field, count in sorted(ran.items()):
             job, _, outcome = field.decode().partition("|")
             runs.add_metric([job, outcome], int(count))
+        for reason, count in sorted(lost.items()):
+            unreachable.add_metric([reason.decode()], int(count))
         yield sends
         yield runs
+        yield unreachable
 
 
 class OutboxCollector(Collector):

@@ -1,5 +1,10 @@
 """Sign-in for in-app pages: WeCom OAuth (snsapi_base → code → userid) → our session cookie.
 
+WeCom takes a ``state`` of at most 128 bytes of ``a-zA-Z0-9``: ours is a random 32-character
+alphanumeric string, and the page to return to (``next``) waits in the session with it and the
+time it was issued, for ``STATE_MAX_AGE`` seconds. The callback accepts only the state of this
+browser's session, once.
+
 Also the CSRF token every form of these pages carries.
 """
 
@@ -8,37 +13,39 @@ from __future__ import annotations
 import functools
 import hmac
 import secrets
+import string
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-import sqlalchemy as sa
 import structlog
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from bot.core.db import get_session
-from bot.core.models import Person
 from bot.core.redis_store import REDIS_ERRORS
+from bot.roster.userids import active_person
 from bot.wecom.app_client import get_client
-from bot.wecom.client import WeComError
+from bot.wecom.errors import WeComError
 
 F = TypeVar("F", bound=Callable[..., Any])
 STATE_MAX_AGE = 600
+STATE_LENGTH = 32  # WeCom: at most 128 bytes, a-zA-Z0-9
+_STATE_ALPHABET = string.ascii_letters + string.digits
 log = structlog.get_logger("bot.pages.auth")
 
 blueprint = Blueprint("auth", __name__, url_prefix="/m", template_folder="templates")
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="wecom-oauth")
+def new_state() -> str:
+    """A state WeCom accepts: random, alphanumeric, ``STATE_LENGTH`` characters."""
+    return "".join(secrets.choice(_STATE_ALPHABET) for _ in range(STATE_LENGTH))
 
 
 def authorize_url(next_path: str) -> str:
     settings = current_app.extensions["settings"]
-    nonce = secrets.token_urlsafe(16)
-    session["oauth_nonce"] = nonce
-    state = _serializer().dumps({"next": next_path, "nonce": nonce})
+    state = new_state()
+    session["oauth"] = {"state": state, "next": next_path, "issued": int(time.time())}
     query = urlencode(
         {
             "appid": settings.WECOM_CORP_ID,
@@ -60,9 +67,7 @@ def login_required(view: F) -> F:
         userid = session.get("userid")
         person = None
         if userid:
-            person = get_session().scalar(
-                sa.select(Person).where(Person.userid == userid, Person.active.is_(True))
-            )
+            person = active_person(get_session(), userid)
         if person is None:
             return redirect(authorize_url(request.full_path.rstrip("?")))
         g.person = person
@@ -78,12 +83,8 @@ def error_page(status: int, message: str) -> tuple[str, int]:
 @blueprint.get("/oauth/callback")
 def oauth_callback() -> Any:
     code = request.args.get("code", "")
-    try:
-        state = _serializer().loads(request.args.get("state", ""), max_age=STATE_MAX_AGE)
-    except BadSignature:
-        return error_page(400, "登录链接已失效，请回到企业微信重新打开。")
-    nonce = session.pop("oauth_nonce", None)
-    if not code or not nonce or not hmac.compare_digest(str(state.get("nonce")), nonce):
+    pending = session.pop("oauth", None)
+    if not code or not _state_holds(pending, request.args.get("state", "")):
         return error_page(400, "登录链接已失效，请回到企业微信重新打开。")
     try:
         user = get_client().get_userinfo_by_code(code)
@@ -94,9 +95,7 @@ def oauth_callback() -> Any:
         return error_page(503, "系统繁忙，请稍后再试。")
     person = None
     if user.userid:
-        person = get_session().scalar(
-            sa.select(Person).where(Person.userid == user.userid, Person.active.is_(True))
-        )
+        person = active_person(get_session(), user.userid)
     if person is None:
         settings = current_app.extensions["settings"]
         return error_page(
@@ -105,10 +104,20 @@ def oauth_callback() -> Any:
     session.clear()
     session["userid"] = person.userid
     session.permanent = True
-    next_path = str(state.get("next") or "/m/")
+    next_path = str(pending.get("next") or "/m/")
     if not next_path.startswith("/m/"):
         next_path = "/m/"
     return redirect(next_path)
+
+
+def _state_holds(pending: Any, state: str) -> bool:
+    """Whether ``state`` is the one this session was sent off with, within STATE_MAX_AGE."""
+    if not isinstance(pending, dict) or not isinstance(pending.get("state"), str):
+        return False
+    issued = pending.get("issued")
+    if not isinstance(issued, int) or not 0 <= time.time() - issued <= STATE_MAX_AGE:
+        return False
+    return hmac.compare_digest(state.encode(), pending["state"].encode())
 
 
 def csrf_token() -> str:

@@ -17,7 +17,7 @@ from bot.core.db import Database
 from bot.core.models import EvidenceFile, EvidenceStatus, Person, Record
 from bot.core.redis_store import REDIS_ERRORS, RedisUnavailable
 from bot.core.storage import FileStore, StorageError
-from bot.wecom.client import WeComAPIError
+from bot.wecom.errors import WeComAPIError
 
 log = structlog.get_logger("bot.records.evidence")
 

@@ -26,9 +26,10 @@ from sqlalchemy.orm import Session
 from bot.core.db import Database
 from bot.core.models import Person, PersonKind
 from bot.wecom import directory
-from bot.wecom.client import WeComAPIError, WeComClient, WeComError
+from bot.wecom.client import WeComClient
 from bot.wecom.directory import Agent, Member, userid_key
-from bot.wecom.errors import explain
+from bot.wecom.errors import WeComAPIError, WeComError
+from bot.wecom.explain import explain
 
 DEFAULT_MAX_LOOKUPS = 500
 DEFAULT_SHOW = 50

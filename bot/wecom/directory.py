@@ -22,7 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.wecom.client import WeComAPIError, WeComClient, WeComNetworkError, _Call
+from bot.wecom.client import WeComClient, _Call
+from bot.wecom.errors import WeComAPIError, WeComNetworkError
 
 NO_PRIVILEGE = 60011  # outside the app's visible range (指定的成员/部门/标签参数无权限)
 NO_SUCH_USER = 60111  # UserID 不存在

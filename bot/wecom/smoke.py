@@ -23,9 +23,10 @@ from urllib.parse import urlsplit
 import requests
 
 from bot.wecom import directory
-from bot.wecom.client import WeComClient, WeComError
+from bot.wecom.client import WeComClient
 from bot.wecom.crypto import WeComCrypto
-from bot.wecom.errors import explain
+from bot.wecom.errors import WeComError
+from bot.wecom.explain import explain
 
 CALLBACK_PATH = "/wecom/callback"
 CALLBACK_TIMEOUT = 5.0

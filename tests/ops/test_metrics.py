@@ -15,8 +15,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot import create_app
 from bot.calendar import Rules
 from bot.core.models import Role
+from bot.devtools.simulator.api_server import FakeWeComServer
 from bot.devtools.simulator.callbacks import Envelope
-from bot.devtools.simulator.fake_api import FakeWeCom, FakeWeComServer
+from bot.devtools.simulator.fake_api import FakeWeCom
 from bot.ops import metrics
 from bot.ops.metrics import allowed, parse_networks
 from bot.outbox import queue as outbox

@@ -33,8 +33,9 @@ from bot import create_app
 from bot.chat.webhook import BUSY
 from bot.core.models import OutboxMessage, OutboxStatus, ProcessedCallback, Role
 from bot.core.redis_store import RedisStore
+from bot.devtools.simulator.api_server import FakeWeComServer
 from bot.devtools.simulator.callbacks import Envelope
-from bot.devtools.simulator.fake_api import FakeWeCom, FakeWeComServer
+from bot.devtools.simulator.fake_api import FakeWeCom
 from bot.outbox import sender
 from bot.wecom.client import WeComClient
 from scheduler.schedule import load_schedule

@@ -31,7 +31,7 @@ from bot.core.models import (
 from bot.core.storage import FileStore
 from bot.ops.retention.export import CARE_NOTE_WITHHELD, message_preview
 from bot.ops.retention.prune import prune_messages
-from bot.outbox import sender
+from bot.outbox.lease import LEASE
 from bot.records.care import encrypt_note
 from scheduler.runner import run_entry
 from scheduler.schedule import load_schedule
@@ -219,7 +219,7 @@ def _message(session, key, status, age, now, *, last_attempt_age=None, userid="w
             status=status,
             attempts=1,
             created_at=created,
-            available_at=attempted + sender.LEASE,
+            available_at=attempted + LEASE,
             sent_at=attempted if status == OutboxStatus.SENT else None,
         )
     )

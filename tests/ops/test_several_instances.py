@@ -57,8 +57,9 @@ from bot.core.models import (
     Unit,
     UnitKind,
 )
+from bot.devtools.simulator.api_server import FakeWeComServer
 from bot.devtools.simulator.callbacks import Envelope
-from bot.devtools.simulator.fake_api import FakeWeCom, FakeWeComServer
+from bot.devtools.simulator.fake_api import FakeWeCom
 from bot.ratings.rules import DID_NOT_ATTEND
 from bot.wecom import messages as wm
 from handlers.help import MENU_HELP
@@ -404,6 +405,7 @@ def test_a_busy_day_on_two_web_two_sender_and_two_scheduler_processes(
         corp_id=settings.WECOM_CORP_ID,
         secret=settings.WECOM_SECRET,
         agent_id=settings.WECOM_AGENT_ID,
+        callback_url=settings.PUBLIC_BASE_URL + "/wecom/callback",
     )
     for mentor, students in day.students.items():
         fake.add_user(mentor, mentor)

@@ -6,18 +6,26 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.devtools.simulator.fake_api import FakeWeCom, FakeWeComServer
+from bot.devtools.simulator.api_server import FakeWeComServer
+from bot.devtools.simulator.fake_api import FakeWeCom
 from bot.wecom.client import WeComClient
 
 CORP_ID = "wwtestcorp0001"  # as in tests/conftest.py settings_overrides
 SECRET = "test-secret"
 AGENT_ID = 1000002
+CALLBACK_URL = "https://bot.example.edu/wecom/callback"  # the app receives messages
 PEOPLE = ["zhangsan", "lisi", "wangwu", "sysadmin", "shuyuan_admin"]
 
 
 @pytest.fixture
 def fake() -> FakeWeCom:
-    state = FakeWeCom(corp_id=CORP_ID, secret=SECRET, agent_id=AGENT_ID, hang_seconds=20)
+    state = FakeWeCom(
+        corp_id=CORP_ID,
+        secret=SECRET,
+        agent_id=AGENT_ID,
+        hang_seconds=20,
+        callback_url=CALLBACK_URL,
+    )
     for userid in PEOPLE:
         state.add_user(userid, userid)
     return state

@@ -15,8 +15,9 @@ import pytest
 import sqlalchemy as sa
 
 from bot.core.models import OutboxMessage, OutboxStatus
+from bot.outbox.lease import LEASE
 from bot.outbox.queue import Message, enqueue
-from bot.outbox.sender import LEASE, drain_once
+from bot.outbox.sender import drain_once
 
 ROOT = Path(__file__).resolve().parents[2]
 

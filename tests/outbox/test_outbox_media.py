@@ -16,10 +16,12 @@ from bot.core.models import OutboxMessage, OutboxStatus, Role
 from bot.core.storage import FileStore
 from bot.devtools.simulator.fake_api import FakeWeCom
 from bot.outbox import sender
+from bot.outbox.lease import MAX_ATTEMPTS
+from bot.outbox.media import MEDIA_REUSE
 from bot.outbox.queue import Message, enqueue
-from bot.outbox.sender import MAX_ATTEMPTS, MEDIA_REUSE, drain_once
+from bot.outbox.sender import drain_once
 from tests.factories import add_person
-from tests.outbox.conftest import AGENT_ID, CORP_ID, PEOPLE, SECRET
+from tests.outbox.conftest import AGENT_ID, CALLBACK_URL, CORP_ID, PEOPLE, SECRET
 
 NOW = datetime(2026, 3, 10, 2, 7, tzinfo=UTC)
 WORKBOOK_NAME = "2025-2026-全校导师考核结果（公示）.xlsx"
@@ -42,7 +44,9 @@ def clock() -> Clock:
 
 @pytest.fixture
 def fake(clock: Clock) -> FakeWeCom:  # the conftest's fake, with a clock the test moves
-    state = FakeWeCom(corp_id=CORP_ID, secret=SECRET, agent_id=AGENT_ID, clock=clock)
+    state = FakeWeCom(
+        corp_id=CORP_ID, secret=SECRET, agent_id=AGENT_ID, clock=clock, callback_url=CALLBACK_URL
+    )
     for userid in PEOPLE:
         state.add_user(userid, userid)
     return state
@@ -158,8 +162,9 @@ def test_a_resend_after_a_lost_answer_is_identical(app, database, wecom, fake, f
     while not fake.sent_to("zhangsan") and time.monotonic() < deadline:
         time.sleep(0.02)  # the hung call is answered late and delivers
     assert _drain(app, wecom, files, NOW + timedelta(seconds=31)).sent == 1
-    first, second = _media_ids(fake, "zhangsan")  # the fake has no duplicate check
-    assert first == second and len(fake.calls("media/upload")) == 1
+    [first] = _media_ids(fake, "zhangsan")  # the resend was identical: WeCom dropped it
+    assert fake.last_body("message/send")["image"]["media_id"] == first
+    assert len(fake.calls("media/upload")) == 1 and len(fake.calls("message/send")) == 2
 
 
 def test_a_media_id_wecom_no_longer_knows_is_uploaded_again(

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
 from bot.core.models import OutboxMessage, OutboxStatus, Role
-from bot.outbox import sender
+from bot.outbox.commands import retry_dead
+from bot.outbox.lease import MAX_ATTEMPTS
 from bot.outbox.queue import Message, enqueue
-from bot.outbox.sender import MAX_ATTEMPTS, RateLimiter, drain_once
+from bot.outbox.ratelimit import PER_MINUTE, RateLimiter
+from bot.outbox.sender import drain_once
 from tests.factories import add_person
 
 NOW = datetime(2026, 3, 10, 2, 7, tzinfo=UTC)  # 10:07 in Shanghai
@@ -38,7 +41,8 @@ def test_identical_messages_go_out_together_and_once(app, database, wecom, fake)
     assert sorted(d.content["content"] for d in fake.sent_to("zhangsan")) == ["另一条", "您好"]
     assert _drain(app, wecom, NOW + timedelta(hours=1)).claimed == 0
     assert all(row.status == OutboxStatus.SENT for row in _rows(database).values())
-    assert fake.last_body("message/send")["enable_duplicate_check"] in (1, True)
+    # a first attempt asks no duplicate check: a repeated answer (a second 帮助) must arrive
+    assert "enable_duplicate_check" not in fake.last_body("message/send")
 
 
 def test_throttled_45009_backs_off_a_minute_then_delivers(app, database, wecom, fake):
@@ -59,9 +63,15 @@ def test_a_hanging_api_times_out_backs_off_then_delivers(app, database, wecom, f
     report = _drain(app, wecom)
     assert report.sent == 0 and "WeComTimeout" in report.errors
     fake.release_hangs()  # the hung call answers late; WeCom's duplicate check covers it
+    deadline = time.monotonic() + 5
+    while not fake.sent_to("zhangsan") and time.monotonic() < deadline:
+        time.sleep(0.02)  # the hung call is answered late and delivers
     row = _rows(database)["test:zhangsan"]
     assert row.status == OutboxStatus.PENDING and row.available_at == NOW + timedelta(seconds=30)
     assert _drain(app, wecom, NOW + timedelta(seconds=31)).sent == 1
+    body = fake.last_body("message/send")  # the resend asks the check, for two leases
+    assert (body["enable_duplicate_check"], body["duplicate_check_interval"]) == (1, 600)
+    assert len(fake.sent_to("zhangsan")) == 1  # WeCom dropped the identical resend
 
 
 def test_invaliduser_fails_that_person_only(app, database, wecom, fake):
@@ -164,7 +174,7 @@ def test_dead_letters_alert_the_administrators_once_without_looping(app, databas
     assert len([key for key in rows if key.startswith("alert:")]) == 2
 
     # operators put them back; they go out
-    assert sender.retry_dead(database, now) == 4
+    assert retry_dead(database, now) == 4
     assert _drain(app, wecom, now).sent == 4
 
 
@@ -201,7 +211,7 @@ def test_a_card_held_back_for_one_person_reaches_them_later_once(app, database, 
     with database.session() as session:
         enqueue(session, ["zhangsan", "lisi"], Message.template_card(card), key="card", now=NOW)
     limiter = RateLimiter(app.extensions["redis"])
-    for _ in range(sender.PER_MINUTE):
+    for _ in range(PER_MINUTE):
         limiter.try_take("lisi", NOW)
     first = _drain(app, wecom)
     assert (first.sent, first.deferred) == (1, 1)
@@ -219,4 +229,45 @@ def test_a_card_held_back_for_one_person_reaches_them_later_once(app, database, 
             .values(status=OutboxStatus.PENDING, available_at=later)
         )
     assert _drain(app, wecom, later).sent == 1  # 42014: it went out before
+    assert len(fake.sent_to("zhangsan")) == 1
+
+
+def test_42014_is_sent_only_for_the_rows_own_task_id_else_failed_and_alerted(
+    app, database, wecom, fake
+):
+    """42014 also means a task_id used by another card (or empty, over-long, malformed): only
+    a row whose own earlier attempt carried the task_id counts as sent; the others fail and
+    the administrators are told."""
+    from bot.wecom import cards
+
+    with database.session() as session:
+        add_person(session, "sysadmin", "马骏", Role.SYSTEM_ADMIN)
+    first = cards.text_notice("评价提醒", url="http://127.0.0.1/x", task_id="same-task")
+    second = cards.text_notice("另一张卡片", url="http://127.0.0.1/y", task_id="same-task")
+    with database.session() as session:
+        enqueue(session, ["zhangsan"], Message.template_card(first), key="one", now=NOW)
+    assert _drain(app, wecom).sent == 1
+    with database.session() as session:
+        enqueue(session, ["lisi"], Message.template_card(second), key="two", now=NOW)
+    report = _drain(app, wecom)
+    assert (report.sent, report.failed) == (0, 1)
+    assert report.errors == {"errcode 42014": 1}
+    rows = _rows(database)
+    assert rows["two:lisi"].status == OutboxStatus.FAILED
+    assert rows["two:lisi"].last_error.startswith("errcode 42014")
+    assert fake.sent_to("lisi") == []
+    [alert] = [row for key, row in rows.items() if key.startswith("alert:task-id:")]
+    assert alert.userid == "sysadmin"
+    text = alert.payload["text"]["content"]
+    assert "1 张卡片消息被企业微信拒绝" in text and "42014" in text and "two" in text
+
+    with database.session() as session:  # the first card's row, resent after a crash
+        session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.key == "one:zhangsan")
+            .values(status=OutboxStatus.PENDING, available_at=NOW)
+        )
+    report = _drain(app, wecom, NOW + timedelta(minutes=1))
+    assert (report.sent, report.failed, report.errors) == (2, 0, {})  # and the alert
+    assert _rows(database)["one:zhangsan"].status == OutboxStatus.SENT
     assert len(fake.sent_to("zhangsan")) == 1

@@ -11,7 +11,8 @@ import pytest
 from bot.core.models import OutboxMessage, OutboxStatus
 from bot.core.redis_store import RedisStore
 from bot.outbox.queue import Message, enqueue
-from bot.outbox.sender import PER_HOUR, PER_MINUTE, RATE_KEY_TTL, RateLimiter, drain_once
+from bot.outbox.ratelimit import PER_HOUR, PER_MINUTE, RATE_KEY_TTL, RateLimiter
+from bot.outbox.sender import drain_once
 
 NOW = datetime(2026, 3, 10, 2, 7, tzinfo=UTC)  # 10:07 in Shanghai
 SECOND = timedelta(seconds=1)

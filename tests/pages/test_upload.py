@@ -3,6 +3,7 @@
 import re
 from collections.abc import Iterator
 from datetime import date
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -168,3 +169,27 @@ def test_upload_command_links_to_the_page(live):
     live.drain()
     [reply] = [e for e in live.simulator.conversation("zhangsan") if e["direction"] == "out"]
     assert reply["payload"]["content"] == "您目前没有需要上传的材料。"
+
+
+def test_the_oauth_state_is_short_and_alphanumeric_and_the_simulator_insists(live):
+    """WeCom takes a state of at most 128 bytes of a-zA-Z0-9; the page to come back to waits
+    in the session, and only this session's state is accepted."""
+    browser = _browser(live, "wanglaoshi")
+    page = browser.get(live.base_url + "/m/upload?purpose=semester_plan", timeout=10)
+    assert page.status_code == 200 and "上传学期工作计划" in page.text
+    authorize = next(
+        r.headers["Location"]
+        for r in page.history
+        if "/connect/oauth2/authorize" in r.headers.get("Location", "")
+    )
+    [state] = parse_qs(urlsplit(authorize).query)["state"]
+    assert re.fullmatch(r"[a-zA-Z0-9]{1,128}", state)
+
+    refused = browser.get(authorize.replace(state, state + ".-_"), timeout=10)
+    assert refused.status_code == 400 and "a-zA-Z0-9" in refused.text
+    other = _browser(live, "wanglaoshi")  # another browser cannot use this state
+    code = live.simulator.state.issue_oauth_code("wanglaoshi")
+    answer = other.get(
+        live.base_url + "/m/oauth/callback", params={"code": code, "state": state}, timeout=10
+    )
+    assert answer.status_code == 400 and "登录链接已失效" in answer.text

@@ -83,14 +83,15 @@ def test_a_student_held_back_by_the_per_person_limit_still_gets_the_card(live):
     from datetime import timedelta
 
     from bot.outbox import sender
+    from bot.outbox.ratelimit import PER_MINUTE, RateLimiter
 
     live, world = live
     database = get_database(live.app)
     add_activity(database, world, ["zhangsan", "lisi"])
     now = datetime.now(UTC)
     assert jobs.send_rating_cards(database, now, policy=POLICY) == 2
-    limiter = sender.RateLimiter(live.app.extensions["redis"])
-    for _ in range(sender.PER_MINUTE):  # lisi has had 30 messages this minute
+    limiter = RateLimiter(live.app.extensions["redis"])
+    for _ in range(PER_MINUTE):  # lisi has had 30 messages this minute
         limiter.try_take("lisi", now)
     first = sender.drain_once(
         database, live.app.extensions["wecom_client"], live.app.extensions["redis"], now

@@ -16,7 +16,8 @@ from bot.core.redis_store import RedisUnavailable
 from bot.core.storage import LocalFileStore
 from bot.records.cli import run_fetcher
 from bot.records.evidence import fetch_pending_evidence
-from bot.wecom.client import DownloadedMedia, WeComAPIError, WeComNetworkError
+from bot.wecom.client import DownloadedMedia
+from bot.wecom.errors import WeComAPIError, WeComNetworkError
 from handlers import progress
 from tests.fonts import cjk_font_installed
 from tests.live import serve

@@ -189,3 +189,29 @@ def test_number_cells_typed_as_numbers_are_read(database, records, workbook):
     roster, issues = validate(read_workbook(path))
     assert issues == []
     assert "2024010001" in roster.people
+
+
+def test_userids_differing_only_in_case_are_refused(database, records):
+    """WeCom ids are case-insensitive: ZhangSan and zhangsan are one account, in the file and
+    against the database."""
+    zhangsan = row_of(records, "students", userid="zhangsan")
+    other = 2  # the first student
+    records["students"][other - 2]["userid"] = "ZhangSan"
+    with pytest.raises(RosterInvalid) as raised:
+        do_import(database, records)
+    [issue] = [str(issue) for issue in raised.value.issues]
+    first, second = sorted([other, zhangsan])
+    assert issue.startswith(f"学生 第{second}行：企业微信账号")
+    assert f"已被学生表第{first}行" in issue
+
+    records["students"][other - 2]["userid"] = "xiaoming2022"
+    do_import(database, records)
+    row = row_of(records, "students", userid="zhangsan")
+    del records["students"][row - 2]
+    records["assignments"] = [a for a in records["assignments"] if a["student"] != "2024010001"]
+    records["students"][other - 2]["userid"] = "ZHANGSAN"
+    with pytest.raises(RosterInvalid) as raised:
+        do_import(database, records)
+    assert [str(issue) for issue in raised.value.issues] == [
+        f"学生 第{other}行：企业微信账号“ZHANGSAN”已被系统中的张三（编号 2024010001）使用"
+    ]

@@ -1,5 +1,5 @@
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -185,3 +185,39 @@ def test_a_failing_handler_rolls_back_and_apologises_once(wecom, database, mento
     assert row.payload["text"]["content"] == "抱歉，处理您的消息时出错了，请稍后再试。"
     with database.session() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 0
+
+
+def test_a_visitor_is_answered_at_most_once_a_day(app, wecom, database):
+    """Not on the roster: told whom to contact once a day, however often they write or open
+    the app (the next day once more)."""
+    from bot.chat import dispatch
+    from bot.wecom import messages as wm
+
+    assert wecom.text("stranger", "帮助").status_code == 200
+    assert wecom.text("Stranger", "你好").status_code == 200  # ids are case-insensitive
+    assert wecom.post_xml(wecom.envelope("stranger").event("enter_agent")).status_code == 200
+    [row] = _outbox(database)
+    assert (
+        row.userid == "stranger" and "不在全生异科导师工作名单中" in row.payload["text"]["content"]
+    )
+
+    tomorrow = row.created_at + timedelta(days=1)
+    message = wm.parse_message(wecom.envelope("stranger").text("再问一次", 1))
+    with database.session() as session:
+        dispatch.handle(
+            message,
+            session=session,
+            settings=app.extensions["settings"],
+            dispatcher=app.extensions["dispatcher"],
+            now=tomorrow,
+            store=app.extensions["redis"],
+        )
+    assert len(_outbox(database)) == 2
+
+
+def test_wecom_sys_events_are_never_answered(wecom, database):
+    """change_contact comes from sys: not a person, and a send to sys fails with 81013."""
+    xml = wecom.envelope("sys").change_contact("update_user", "zhangsan")
+    assert wecom.post_xml(xml).status_code == 200
+    assert _outbox(database) == []
+    assert _processed(database) == 1

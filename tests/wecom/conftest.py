@@ -8,17 +8,25 @@ from typing import Any
 import fakeredis
 import pytest
 
-from bot.devtools.simulator.fake_api import FakeWeCom, FakeWeComServer
+from bot.devtools.simulator.api_server import FakeWeComServer
+from bot.devtools.simulator.fake_api import FakeWeCom
 from bot.wecom.client import WeComClient
 
 CORP_ID = "wwfakecorp"
 SECRET = "fake-secret"
 AGENT_ID = 1000002
+CALLBACK_URL = "https://bot.example.edu/wecom/callback"  # the app receives messages
 
 
 @pytest.fixture
 def fake() -> FakeWeCom:
-    state = FakeWeCom(corp_id=CORP_ID, secret=SECRET, agent_id=AGENT_ID, hang_seconds=10)
+    state = FakeWeCom(
+        corp_id=CORP_ID,
+        secret=SECRET,
+        agent_id=AGENT_ID,
+        hang_seconds=10,
+        callback_url=CALLBACK_URL,
+    )
     state.add_user("zhangsan", "张三")
     state.add_user("lisi", "李四", mobile="13800000000")
     return state

@@ -12,16 +12,11 @@ import fakeredis
 import pytest
 import redis
 
-from bot.devtools.simulator.fake_api import FakeWeCom, FakeWeComServer
+from bot.devtools.simulator.api_server import FakeWeComServer
+from bot.devtools.simulator.fake_api import FakeWeCom
 from bot.wecom import cards
-from bot.wecom.client import (
-    NewsArticle,
-    OAuthUser,
-    WeComAPIError,
-    WeComClient,
-    WeComNetworkError,
-    WeComTimeout,
-)
+from bot.wecom.client import NewsArticle, OAuthUser, WeComClient
+from bot.wecom.errors import WeComAPIError, WeComNetworkError, WeComTimeout
 
 CORP_ID, SECRET, AGENT_ID = "wwfakecorp", "fake-secret", 1000002  # as in conftest.py
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
@@ -478,7 +473,9 @@ def test_oauth_code_is_single_use(client: WeComClient, fake: FakeWeCom) -> None:
 
 def test_oauth_code_expires_after_five_minutes(make_client: MakeClient) -> None:
     now = [1_700_000_000.0]
-    fake = FakeWeCom(CORP_ID, SECRET, AGENT_ID, clock=lambda: now[0])
+    fake = FakeWeCom(
+        CORP_ID, SECRET, AGENT_ID, clock=lambda: now[0], callback_url="https://e.org/cb"
+    )
     fake.add_user("zhangsan", "张三")
     with FakeWeComServer(fake) as other:
         client = make_client(api_base=other.base_url, redis_client=fakeredis.FakeRedis())

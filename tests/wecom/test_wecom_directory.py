@@ -9,9 +9,11 @@ import json
 import pytest
 from flask.testing import FlaskClient
 
-from bot.devtools.simulator.fake_api import FakeWeCom, create_fake_api_app
+from bot.devtools.simulator.api_server import create_fake_api_app
+from bot.devtools.simulator.fake_api import FakeWeCom
 from bot.wecom import directory
-from bot.wecom.client import WeComAPIError, WeComClient
+from bot.wecom.client import WeComClient
+from bot.wecom.errors import WeComAPIError
 from tests.wecom.conftest import AGENT_ID, CORP_ID, SECRET
 
 

@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask.testing import FlaskClient
 
-from bot.devtools.simulator.fake_api import FakeWeCom, create_fake_api_app
+from bot.devtools.simulator.api_server import create_fake_api_app
+from bot.devtools.simulator.fake_api import FakeWeCom
 
 NOW = 1_700_000_000.0
 
@@ -29,7 +30,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def state(clock: Clock) -> FakeWeCom:
-    fake = FakeWeCom("wwcorp", "secret", 7, clock=clock)
+    fake = FakeWeCom("wwcorp", "secret", 7, clock=clock, callback_url="https://e.org/cb")
     fake.add_user("zhangsan", "张三")
     fake.add_user("lisi", "李四")
     return fake
@@ -292,3 +293,75 @@ def test_update_with_garbage_userids(http: FlaskClient) -> None:
         ),
     ).get_json()
     assert answer["errcode"] == 40058
+
+
+def test_duplicate_check_drops_the_same_content_inside_the_interval(
+    http: FlaskClient, state: FakeWeCom, clock: Clock
+) -> None:
+    """As WeCom: with enable_duplicate_check, the same content to the same person within the
+    interval is dropped without an error (errcode 0); other content, other people, a send
+    without the check and a send after the interval all arrive."""
+    text = {"msgtype": "text", "text": {"content": "帮助"}}
+    checked = {**text, "enable_duplicate_check": 1, "duplicate_check_interval": 600}
+    assert send(http, text)["errcode"] == 0
+    clock.now += 599
+    assert send(http, checked)["errcode"] == 0  # dropped
+    assert send(http, {**checked, "text": {"content": "别的"}})["errcode"] == 0
+    assert send(http, {**checked, "touser": "lisi"})["errcode"] == 0
+    assert send(http, text)["errcode"] == 0  # no check asked: arrives
+    clock.now += 600
+    assert send(http, checked)["errcode"] == 0  # the last 帮助 was 600 s ago
+    texts = [item.content["content"] for item in state.sent_to("zhangsan")]
+    assert texts == ["帮助", "别的", "帮助", "帮助"]
+    assert [item.content["content"] for item in state.sent_to("lisi")] == ["帮助"]
+
+
+def test_user_ids_are_case_insensitive_and_invaliduser_lower_cased(
+    http: FlaskClient, state: FakeWeCom
+) -> None:
+    answer = send(http, {"msgtype": "text", "text": {"content": "hi"}, "touser": "ZhangSan|Ghost"})
+    assert (answer["errcode"], answer["invaliduser"]) == (0, "ghost")
+    assert [item.userid for item in state.sent_to("zhangsan")] == ["zhangsan"]
+    gone = send(http, {"msgtype": "text", "text": {"content": "hi"}, "touser": "Ghost"})
+    assert (gone["errcode"], gone["invaliduser"]) == (81013, "ghost")
+
+
+def test_card_action_type_must_be_1_or_2(http: FlaskClient) -> None:
+    """text_notice and news_notice: card_action.type 取值范围为[1,2]."""
+    notice = {
+        "msgtype": "template_card",
+        "template_card": {"card_type": "text_notice", "main_title": {"title": "通知"}},
+    }
+    for action, errcode in (
+        ({"type": 0}, 40058),
+        ({"type": 3, "url": "https://e.org"}, 40058),
+        ({"type": 1, "url": "https://e.org"}, 0),
+    ):
+        notice["template_card"]["card_action"] = action
+        assert send(http, notice)["errcode"] == errcode
+
+
+def test_interactive_cards_need_the_apps_callback_url(clock: Clock) -> None:
+    """Without 接收消息 (a callback URL) an app sends no card a person answers; notices go."""
+    state = FakeWeCom("wwcorp", "secret", 7, clock=clock)
+    state.add_user("zhangsan", "张三")
+    http = create_fake_api_app(state).test_client()
+    refused = send(http, card())
+    assert refused["errcode"] == 40058 and "callback" in refused["errmsg"]
+    notice = {
+        "msgtype": "template_card",
+        "template_card": {
+            "card_type": "text_notice",
+            "main_title": {"title": "通知"},
+            "card_action": {"type": 1, "url": "https://e.org"},
+        },
+    }
+    assert send(http, notice)["errcode"] == 0
+
+
+def test_callers_outside_the_trusted_ips_get_60020(clock: Clock) -> None:
+    for trusted, errcode in (("10.0.0.0/8, 192.168.1.7", 60020), ("10.0.0.0/8,127.0.0.1", 0)):
+        state = FakeWeCom("wwcorp", "secret", 7, clock=clock, trusted_ips=trusted)
+        http = create_fake_api_app(state).test_client()  # calls come from 127.0.0.1
+        answer = http.get("/cgi-bin/gettoken?corpid=wwcorp&corpsecret=secret").get_json()
+        assert answer["errcode"] == errcode

@@ -50,6 +50,14 @@ class Envelope:
             f"<EventKey>{_cdata(event_key)}</EventKey><AgentID>{self.agent_id}</AgentID></xml>"
         )
 
+    def change_contact(self, change_type: str, userid: str) -> str:
+        """A contact-book event (doc 90970): WeCom sends it from ``sys``."""
+        return (
+            f"<xml>{self._head('event')}<Event>{_cdata('change_contact')}</Event>"
+            f"<ChangeType>{_cdata(change_type)}</ChangeType><UserID>{_cdata(userid)}</UserID>"
+            f"<AgentID>{self.agent_id}</AgentID></xml>"
+        )
+
     def card_tap(
         self,
         *,

@@ -23,8 +23,9 @@ import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, jsonify, render_template, request
 
 from bot.core.models import ROLE_NAMES, Person, Role, RoleGrant
+from bot.devtools.simulator.api_server import create_fake_api_blueprint
 from bot.devtools.simulator.callbacks import Envelope
-from bot.devtools.simulator.fake_api import FakeWeCom, create_fake_api_blueprint
+from bot.devtools.simulator.fake_api import FakeWeCom
 from bot.wecom.crypto import WeComCrypto
 
 Deliver = Callable[[dict[str, str], bytes], int]
@@ -152,15 +153,29 @@ class Simulator:
         return entries
 
 
-def http_deliver(callback_url: str) -> Deliver:
-    """Deliver callbacks over HTTP, as WeCom does (5 s timeout)."""
+CALLBACK_TIMEOUT = 5.0  # seconds WeCom waits for the app's 200
+CALLBACK_RETRIES = 3  # WeCom: "总共重试三次" after the first try
+
+
+def http_deliver(
+    callback_url: str, *, timeout: float = CALLBACK_TIMEOUT, retries: int = CALLBACK_RETRIES
+) -> Deliver:
+    """Deliver callbacks over HTTP as WeCom does: a try that gets no 200 within ``timeout``
+    (an error status, no answer, a refused connection) is retried, ``retries`` times at most,
+    with the same query and body. The last status is returned (599: no answer)."""
 
     def deliver(query: dict[str, str], body: bytes) -> int:
-        try:
-            response = requests.post(callback_url, params=query, data=body, timeout=5)
-        except requests.RequestException:
-            return 599
-        return response.status_code
+        status = 599
+        for _ in range(1 + retries):
+            try:
+                status = requests.post(
+                    callback_url, params=query, data=body, timeout=timeout
+                ).status_code
+            except requests.RequestException:
+                status = 599
+            if status == 200:
+                break
+        return status
 
     return deliver
 
@@ -310,15 +325,27 @@ def create_blueprint(simulator: Simulator) -> Blueprint:
     return blueprint
 
 
+def _listed(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def init_app(app: Flask) -> Simulator:
     """Mount the fake API (under /simulator/cgi-bin) and the chat page (/simulator/)."""
     settings = app.extensions["settings"]
-    state = FakeWeCom(settings.WECOM_CORP_ID, settings.WECOM_SECRET, settings.WECOM_AGENT_ID)
+    callback_url = settings.PUBLIC_BASE_URL + "/wecom/callback"
+    state = FakeWeCom(
+        settings.WECOM_CORP_ID,
+        settings.WECOM_SECRET,
+        settings.WECOM_AGENT_ID,
+        callback_url=callback_url,
+        trusted_ips=settings.SIMULATOR_TRUSTED_IPS,
+    )
     state.directory.redirect_domain = urlsplit(settings.PUBLIC_BASE_URL).netloc  # 可信域名
+    state.leave_out_of_range(*_listed(settings.SIMULATOR_OUTSIDE_RANGE))
     simulator = Simulator(
         state=state,
         crypto=WeComCrypto(settings.WECOM_TOKEN, settings.WECOM_AES_KEY, settings.WECOM_CORP_ID),
-        deliver=http_deliver(settings.PUBLIC_BASE_URL + "/wecom/callback"),
+        deliver=http_deliver(callback_url),
     )
     app.register_blueprint(create_fake_api_blueprint(state), url_prefix="/simulator")
     app.register_blueprint(create_blueprint(simulator))

@@ -70,6 +70,9 @@ class FakeDirectory:
     allow_users: list[str] = field(default_factory=list)
     allow_partys: list[int] = field(default_factory=lambda: [ROOT_DEPARTMENT])
     allow_tags: list[int] = field(default_factory=list)
+    # lower-cased ids left out of the range although their department is in it (a member
+    # added to the contact book after the range was set, or removed from it by name)
+    left_out: set[str] = field(default_factory=set)
 
     def add_department(
         self, department_id: int, name: str, parentid: int = ROOT_DEPARTMENT, order: int = 0
@@ -105,8 +108,10 @@ class FakeDirectory:
         users = {u.lower() for u in self.allow_users}
 
         def visible(user: dict[str, Any]) -> bool:
-            in_range = not departments.isdisjoint(_departments_of(user))
-            return in_range or user["userid"].lower() in users
+            userid = user["userid"].lower()
+            if userid in self.left_out:
+                return False
+            return userid in users or not departments.isdisjoint(_departments_of(user))
 
         return visible
 
@@ -232,6 +237,7 @@ def _department_members(
         _member(user, fields, visible)
         for user in sorted(_users(state), key=lambda u: u["userid"])
         if checked in _departments_of(user)
+        and user["userid"].lower() not in state.directory.left_out
     ]
     return {"errcode": 0, "errmsg": "ok", "userlist": members}
 
