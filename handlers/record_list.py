@@ -17,7 +17,7 @@ from bot.core.models import RECORD_KIND_NAMES, Record, RecordKind
 from bot.core.rubrics import items_counted
 from bot.records.care import audit_read, care_page_url, may_read
 from bot.records.dates import DateError, check_moment, format_moment, parse_time, parse_when
-from bot.records.flow import NEEDS_STUDENTS
+from bot.records.flow import FLOWS, NEEDS_STUDENTS, OTHER_SPEC
 from bot.records.quick import ONLINE_WORDS
 from bot.records.service import cycle_closed, delete_record, own_records, update_record
 from bot.wecom import cards
@@ -121,6 +121,10 @@ def change_own_record(message: Any, ctx: Context, scope: Scope) -> Reply:
     if field == "title" and record.kind == RecordKind.CARE:
         # a title is kept in plain text (list, audit log, exports): never put a care note there
         return Reply.text("关爱记录没有名称。修改内容请发送：修改 3 内容 ……（内容加密保存）")
+    if field == "title" and "title" not in FLOWS.get(record.kind, OTHER_SPEC).steps:
+        return Reply.text(
+            f"{RECORD_KIND_NAMES[record.kind]}没有名称。修改内容请发送：修改 {words[1]} 内容 ……"
+        )
     changes: dict[str, Any] = {}
     student_ids = None
     if field == "occurred_at":
@@ -232,8 +236,9 @@ def _heading(ctx: Context, record: Record, number: str) -> str:
 def _details(ctx: Context, record: Record, number: str, note: str | None) -> str:
     moment = record.occurred_at.astimezone(ctx.zone)
     lines = [_heading(ctx, record, number)]
-    if record.title:
-        lines.append(f"名称：{record.title}")
+    spec = FLOWS.get(record.kind, OTHER_SPEC)
+    if record.title and "title" in spec.steps:  # a contact or a talk has no name of its own
+        lines.append(f"{spec.title_label}：{record.title}")
     lines.append(f"时间：{format_moment(moment)}")
     students = [p.student.name for p in record.participants]
     if students:

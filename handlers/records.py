@@ -17,7 +17,7 @@ from bot.core.models import RecordKind
 from bot.records.dates import DateError, When, check_moment
 from bot.records.flow import FLOW, TALK, Flow
 from bot.records.names import Outcome, match_name
-from bot.records.quick import COMMANDS, QuickRecord, QuickTextError, parse_quick
+from bot.records.quick import COMMANDS, QuickRecord, QuickTextError, correct_form, parse_quick
 from bot.records.service import is_any_student_name
 from handlers.record_flow import advance, keep_note, start_flow
 from handlers.record_scope import Scope, for_mentors, problem
@@ -47,7 +47,10 @@ def record_quick(message: Any, ctx: Context, scope: Scope) -> Reply | None:
         moment = (quick.when or When(today)).moment(ctx.zone, ctx.now)
         check_moment(moment, ctx.now, scope.year.starts_on, scope.year.ends_on)
     except (QuickTextError, DateError) as exc:
-        return Reply.text(str(exc))
+        reason = str(exc)  # what is wrong; then how to write it, unless it says so already
+        if "例如" in reason:
+            return Reply.text(reason)
+        return Reply.text(f"{reason}\n没有保存。{correct_form(message.content)}")
     flow = _flow_from_quick(quick, moment)
     keep_note(ctx, flow, quick.note)  # a care note sealed before the flow can reach Redis
     matches = [match_name(name, scope.students) for name in quick.names]
