@@ -184,6 +184,10 @@ def test_care_record_is_about_one_student(phone, database, world):
     assert "一条关爱记录只记一位学生" in phone.last_text(world.mentor)
 
 
+def _tap(phone, userid, card, text):
+    phone.tap(userid, card, next(b for b in card["button_list"] if b["text"] == text)["key"])
+
+
 def _record_three(phone, world):
     for text in ("交流 张三 昨天 聊选课", "交流 李四 线上 聊实习", "宣传 沙龙推文素材"):
         phone.say(world.mentor, text)
@@ -195,8 +199,8 @@ def test_list_change_and_delete_own_records(phone, database, world):
     phone.say(world.mentor, "记录")
     listing = phone.last_text(world.mentor)
     assert "共 3 条" in listing
-    assert "1. " in listing and "个别交流 聊选课 张三" in listing
-    assert "3. " in listing and "宣传素材" in listing
+    assert "1. " in listing and "宣传素材" in listing
+    assert "3. " in listing and "个别交流 聊选课 张三" in listing
 
     phone.say(world.mentor, "修改 2 地点 图书馆")
     assert phone.last_text(world.mentor) == "已修改第 2 条的地点：图书馆"
@@ -209,7 +213,8 @@ def test_list_change_and_delete_own_records(phone, database, world):
         assert changed.place == "图书馆" and changed.online is False
         assert sorted(p.student.name for p in changed.participants) == ["周松", "张三"]
 
-    phone.say(world.mentor, "删除 1")
+    phone.say(world.mentor, "删除 3")  # newest first: 3 is yesterday's 聊选课
+    _tap(phone, world.mentor, phone.last_card(world.mentor), "删除")
     assert phone.last_text(world.mentor).startswith("已删除：")
     phone.say(world.mentor, "我的记录")
     assert "共 2 条" in phone.last_text(world.mentor)
