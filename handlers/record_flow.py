@@ -385,7 +385,8 @@ def save(ctx: Context, scope: Scope, flow: Flow) -> Reply:
     state.clear(FLOW)
     state.put(LAST_RECORD, LastRecord(record.id), now=ctx.now)
     items = "、".join(items_counted(ctx.session, record))
-    lines = [f"已记录{RECORD_KIND_NAMES[kind]}（计入考核指标 {items}）"]
+    done = RECORD_KIND_NAMES[kind].removesuffix("记录")  # 已记录关爱, not 已记录关爱记录
+    lines = [f"已记录{done}（计入考核指标 {items}）"]
     lines.extend(f"{name}：{value}" for name, value in _summary_fields(ctx, scope, flow))
     if flow.media_ids:
         lines.append(f"佐证照片：{len(flow.media_ids)} 张")

@@ -38,7 +38,7 @@ def phone(app, client, database) -> Phone:
 @pytest.fixture
 def care_id(phone, database, world) -> int:
     phone.say(world.mentor, f"关爱 张三 {NOTE}")
-    assert phone.last_text(world.mentor).startswith("已记录关爱记录")
+    assert phone.last_text(world.mentor).startswith("已记录关爱")
     with database.session() as session:
         return session.scalars(sa.select(Record.id)).one()
 

@@ -40,7 +40,7 @@ NOTE = "最近情绪低落，和室友有矛盾，约了下周再谈"
 def care_record(phone, database, world) -> Record:
     phone.say(world.mentor, f"关爱 张三 {NOTE}")
     answer = phone.last_text(world.mentor)
-    assert answer.startswith("已记录关爱记录（计入考核指标 B5）")
+    assert answer.startswith("已记录关爱（计入考核指标 B5）")
     assert "情绪" not in answer  # never echoed in a push
     return _only_record(database)
 
@@ -156,7 +156,7 @@ def test_a_care_note_waiting_in_a_flow_is_sealed_in_redis(app, phone, database, 
         card["submit_button"]["key"],
         [("students", [str(world.ids["wangwu1"])])],
     )
-    assert phone.last_text(world.mentor).startswith("已记录关爱记录")
+    assert phone.last_text(world.mentor).startswith("已记录关爱")
     record = _only_record(database)
     key = app.extensions["settings"].CARE_NOTES_KEY
     assert decrypt_note(key, record.sensitive_note) == NOTE
@@ -175,7 +175,7 @@ def test_care_record_asks_for_the_note_when_missing(phone, database, world):
     phone.say(world.mentor, "关爱 张三")
     assert "请发送关爱记录的内容" in phone.last_text(world.mentor)
     phone.say(world.mentor, "学习压力大")
-    assert phone.last_text(world.mentor).startswith("已记录关爱记录")
+    assert phone.last_text(world.mentor).startswith("已记录关爱")
     assert _only_record(database).sensitive_note is not None
 
 
@@ -280,7 +280,7 @@ def test_the_guided_care_flow_seals_the_note_and_does_not_echo_it(app, phone, da
     phone.tap(
         world.mentor, card, next(b for b in card["button_list"] if b["text"] == "保存")["key"]
     )
-    assert phone.last_text(world.mentor).startswith("已记录关爱记录")
+    assert phone.last_text(world.mentor).startswith("已记录关爱")
     record = _only_record(database)
     assert decrypt_note(app.extensions["settings"].CARE_NOTES_KEY, record.sensitive_note) == NOTE
     assert not [cell for cell in _outbox_cells(database) if "情绪" in cell]
