@@ -17,7 +17,15 @@ from bot.core.inputs import parse_id, parse_whole
 from bot.core.models import RECORD_KIND_NAMES, Record, RecordKind
 from bot.core.rubrics import items_counted
 from bot.records.care import audit_read, care_page_url, may_read
-from bot.records.dates import DateError, check_moment, format_moment, parse_time, parse_when
+from bot.records.dates import (
+    DateError,
+    When,
+    check_moment,
+    check_time,
+    format_moment,
+    parse_time,
+    parse_when,
+)
 from bot.records.flow import FLOWS, NEEDS_STUDENTS, OTHER_SPEC
 from bot.records.quick import ONLINE_WORDS
 from bot.records.service import cycle_closed, own_records, update_record
@@ -123,12 +131,16 @@ def change_own_record(message: Any, ctx: Context, scope: Scope) -> Reply:
     student_ids = None
     if field == "occurred_at":
         try:
+            check_time(words[3])
             when = parse_when(
                 words[3], ctx.local_now.date(), scope.year.starts_on, scope.year.ends_on
             )
+            if when is None and parse_time(words[3]) is not None:  # a time alone: today's
+                when = When(ctx.local_now.date(), parse_time(words[3]))
             if when is not None and when.at is None and len(words) > 4:
+                check_time(words[4])  # 25:00 is refused, never dropped
                 at = parse_time(words[4])
-                when = type(when)(when.day, at) if at else when
+                when = When(when.day, at) if at else when
             if when is None:
                 return Reply.text("没有看懂这个时间。可以发送：今天、昨天、周三、11月20日 19:00")
             moment = when.moment(ctx.zone, ctx.now)

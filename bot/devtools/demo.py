@@ -89,6 +89,7 @@ def _free_port(preferred: int) -> int:
     """``preferred`` when it can be bound now, else any free local port."""
     for port in (preferred, 0) if preferred else (0,):
         with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
@@ -134,6 +135,7 @@ def main() -> None:
     from bot.outbox.sender import run_sender_thread
     from bot.records.cli import run_fetcher
     from bot.roster.calendar import year_code_for
+    from bot.roster.importer import RosterInvalid
     from bot.wecom.app_client import get_client
     from handlers.menu import menu_definition
 
@@ -143,7 +145,12 @@ def main() -> None:
     now = datetime.now(UTC)
     with app.app_context():
         year = year_code_for(now.astimezone(app.extensions["settings"].zone).date())
-        summary = seed_demo(database, now=now, year=year)
+        try:
+            summary = seed_demo(database, now=now, year=year)
+        except RosterInvalid as invalid:  # its message lists every row; no traceback
+            if redis_server is not None:
+                redis_server.shutdown()
+            raise SystemExit(f"演示数据没有导入：{invalid}") from None
     print(f"{year} 学年演示数据：{summary.records} 条记录，{summary.ratings} 条评价")
     server = make_server("127.0.0.1", args.port, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()

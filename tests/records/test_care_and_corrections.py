@@ -300,3 +300,14 @@ def test_renaming_an_activity_changes_what_it_counts_for(phone, database, world)
     assert "集体活动" in phone.last_text(world.mentor)
     phone.say(world.mentor, "查看 1")
     assert phone.last_text(world.mentor).startswith("第 1 条：集体活动（M2、M4）")
+
+
+def test_a_changed_time_that_cannot_exist_is_refused(phone, database, world):
+    _record_three(phone, world)
+    with database.session() as session:
+        before = sorted(r.occurred_at for r in session.scalars(sa.select(Record)))
+    for text in ("修改 3 时间 昨天 25:00", "修改 3 时间 25:00", "修改 3 时间 11月20日25:00"):
+        phone.say(world.mentor, text)
+        assert "时间“25:00”不存在" in phone.last_text(world.mentor)
+    with database.session() as session:
+        assert sorted(r.occurred_at for r in session.scalars(sa.select(Record))) == before
