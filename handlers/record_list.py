@@ -1,5 +1,6 @@
-"""记录 / 我的记录: a mentor's own records of the year, numbered; 查看, 修改 and 删除 them
-until the year's assessment cycle closes. Every change is audited. A care note is never put in
+"""记录 / 我的记录: a mentor's own records of the year, newest first and numbered as shown;
+查看 and 修改 them until the year's assessment cycle closes (删除 and 恢复:
+``handlers.record_delete``). Every change is audited. A care note is never put in
 a chat message (a push stays in the outbox table and in backups): 查看 answers a care record's
 readers with its non-sensitive details and a card linking to the in-app page that shows the note
 (``bot.pages.care``, where each view is audited)."""
@@ -16,10 +17,18 @@ from bot.core.inputs import parse_id, parse_whole
 from bot.core.models import RECORD_KIND_NAMES, Record, RecordKind
 from bot.core.rubrics import items_counted
 from bot.records.care import audit_read, care_page_url, may_read
-from bot.records.dates import DateError, check_moment, format_moment, parse_time, parse_when
-from bot.records.flow import NEEDS_STUDENTS
+from bot.records.dates import (
+    DateError,
+    When,
+    check_moment,
+    check_time,
+    format_moment,
+    parse_time,
+    parse_when,
+)
+from bot.records.flow import FLOWS, NEEDS_STUDENTS, OTHER_SPEC
 from bot.records.quick import ONLINE_WORDS
-from bot.records.service import cycle_closed, delete_record, own_records, update_record
+from bot.records.service import cycle_closed, own_records, update_record
 from bot.wecom import cards
 from handlers import record_scope
 from handlers.record_scope import Scope
@@ -45,10 +54,10 @@ CLOSED = "本学年的考核已经结束，记录不能再修改或删除。如�
 
 
 def _line(ctx: Context, number: int, record: Record) -> str:
-    return f"{number}. {_summary(ctx, record)}"
+    return f"{number}. {summary(ctx, record)}"
 
 
-def _summary(ctx: Context, record: Record) -> str:
+def summary(ctx: Context, record: Record) -> str:
     moment = record.occurred_at.astimezone(ctx.zone)
     what = RECORD_KIND_NAMES[record.kind]
     detail = record.title if record.kind != RecordKind.CARE else ""
@@ -68,40 +77,33 @@ def list_records(message: Any, ctx: Context, scope: Scope) -> Reply:
         return Reply.text(
             f"您在 {scope.year.code} 学年还没有记录。\n试试发送：交流 张三 线上 聊选课"
         )
-    numbered = list(enumerate(rows, start=1))[-SHOWN:]
-    lines = [
-        f"您在 {scope.year.code} 学年的记录（共 {len(rows)} 条，显示最近 {len(numbered)} 条）："
-    ]
+    numbered = list(enumerate(rows, start=1))[:SHOWN]  # newest first, numbered as shown
+    shown = f"，显示最近 {len(numbered)} 条" if len(numbered) < len(rows) else ""
+    lines = [f"您在 {scope.year.code} 学年的记录（共 {len(rows)} 条{shown}，新的在前）："]
     lines.extend(_line(ctx, number, record) for number, record in numbered)
     lines.append("")
+    n = 1  # the newest record: always listed
     lines.append(
-        "查看：查看 3　修改：修改 3 地点 图书馆（可改 时间/地点/内容/名称/学生）　删除：删除 3"
+        f"查看：查看 {n}　修改：修改 {n} 地点 图书馆（可改 时间/地点/内容/名称/学生）"
+        f"　删除：删除 {n}"
     )
+    if len(rows) > len(numbered):
+        lines.append(f"更早的记录也可以用编号（{len(numbered) + 1}–{len(rows)}）查看。")
     return Reply.text("\n".join(lines))
 
 
-def _numbered(ctx: Context, scope: record_scope.Scope, text: str) -> Record | Reply:
+def numbered_record(ctx: Context, scope: Scope, text: str, verb: str) -> Record | Reply:
+    """Record number ``text`` of the 记录 list, or the answer saying how to write one."""
     rows = own_records(ctx.session, ctx.person.id, scope.year.id)
     number = parse_whole(text, 1, len(rows))
-    if number is None:
-        return Reply.text(f"没有第 {echo(text)} 条记录。发送“记录”查看编号。")
-    return rows[number - 1]
-
-
-@router.on_command("删除")
-@record_scope.for_mentors
-def delete_own_record(message: Any, ctx: Context, scope: Scope) -> Reply:
-    words = message.content.split()
-    if len(words) != 2:
-        return Reply.text("请发送要删除的记录编号，例如：删除 3（发送“记录”查看编号）")
-    if cycle_closed(ctx.session, scope.year.id):
-        return Reply.text(CLOSED)
-    record = _numbered(ctx, scope, words[1])
-    if isinstance(record, Reply):
-        return record
-    line = _summary(ctx, record)
-    delete_record(ctx.session, record, actor=ctx.person, now=ctx.now)
-    return Reply.text(f"已删除：{line}")
+    if number is not None:
+        return rows[number - 1]
+    if not text.isdigit():  # 删除 abc: not a number at all
+        example = f"{verb} 1" if verb != "修改" else "修改 1 地点 图书馆"
+        return Reply.text(
+            f"“{echo(text)}”不是记录编号。请写“记录”列表里的数字编号，例如：{example}"
+        )
+    return Reply.text(f"没有第 {echo(text)} 条记录。发送“记录”查看编号。")
 
 
 @router.on_command("修改")
@@ -114,23 +116,31 @@ def change_own_record(message: Any, ctx: Context, scope: Scope) -> Reply:
         )
     if cycle_closed(ctx.session, scope.year.id):
         return Reply.text(CLOSED)
-    record = _numbered(ctx, scope, words[1])
+    record = numbered_record(ctx, scope, words[1], "修改")
     if isinstance(record, Reply):
         return record
     field, value = FIELDS[words[2]], " ".join(words[3:])
     if field == "title" and record.kind == RecordKind.CARE:
         # a title is kept in plain text (list, audit log, exports): never put a care note there
         return Reply.text("关爱记录没有名称。修改内容请发送：修改 3 内容 ……（内容加密保存）")
+    if field == "title" and "title" not in FLOWS.get(record.kind, OTHER_SPEC).steps:
+        return Reply.text(
+            f"{RECORD_KIND_NAMES[record.kind]}没有名称。修改内容请发送：修改 {words[1]} 内容 ……"
+        )
     changes: dict[str, Any] = {}
     student_ids = None
     if field == "occurred_at":
         try:
+            check_time(words[3])
             when = parse_when(
                 words[3], ctx.local_now.date(), scope.year.starts_on, scope.year.ends_on
             )
+            if when is None and parse_time(words[3]) is not None:  # a time alone: today's
+                when = When(ctx.local_now.date(), parse_time(words[3]))
             if when is not None and when.at is None and len(words) > 4:
+                check_time(words[4])  # 25:00 is refused, never dropped
                 at = parse_time(words[4])
-                when = type(when)(when.day, at) if at else when
+                when = When(when.day, at) if at else when
             if when is None:
                 return Reply.text("没有看懂这个时间。可以发送：今天、昨天、周三、11月20日 19:00")
             moment = when.moment(ctx.zone, ctx.now)
@@ -182,7 +192,7 @@ def show_record(message: Any, ctx: Context) -> Reply:
         scope = record_scope.mentor_scope(ctx)
         if isinstance(scope, Reply):
             return scope
-        found = _numbered(ctx, scope, words[1])
+        found = numbered_record(ctx, scope, words[1], "查看")
         if isinstance(found, Reply):
             return found
         record, number = found, f"第 {words[1]} 条"
@@ -232,8 +242,9 @@ def _heading(ctx: Context, record: Record, number: str) -> str:
 def _details(ctx: Context, record: Record, number: str, note: str | None) -> str:
     moment = record.occurred_at.astimezone(ctx.zone)
     lines = [_heading(ctx, record, number)]
-    if record.title:
-        lines.append(f"名称：{record.title}")
+    spec = FLOWS.get(record.kind, OTHER_SPEC)
+    if record.title and "title" in spec.steps:  # a contact or a talk has no name of its own
+        lines.append(f"{spec.title_label}：{record.title}")
     lines.append(f"时间：{format_moment(moment)}")
     students = [p.student.name for p in record.participants]
     if students:

@@ -15,7 +15,7 @@ from bot.core.models import RecordKind
 from bot.records.dates import DateError, When, check_moment
 from bot.records.flow import FLOW, TALK, Flow, new_flow, with_note
 from bot.records.names import NameMatch, Outcome, match_name
-from bot.records.quick import COMMANDS, QuickRecord, QuickTextError, parse_quick
+from bot.records.quick import COMMANDS, QuickRecord, QuickTextError, correct_form, parse_quick
 from bot.records.service import is_any_student_name
 from bot.wecom.messages import TextMessage
 from handlers.record_flow import advance, start_flow
@@ -46,7 +46,10 @@ def record_quick(message: TextMessage, ctx: Context, scope: Scope) -> Reply | No
         moment = (quick.when or When(today)).moment(ctx.zone, ctx.now)
         check_moment(moment, ctx.now, scope.year.starts_on, scope.year.ends_on)
     except (QuickTextError, DateError) as exc:
-        return Reply.text(str(exc))
+        reason = str(exc)  # what is wrong; then how to write it, unless it says so already
+        if "例如" in reason:
+            return Reply.text(reason)
+        return Reply.text(f"{reason}\n没有保存。{correct_form(message.content)}")
     matches = [match_name(name, scope.students) for name in quick.names]
     flow = _flow_from_quick(quick, moment, matches)
     # a care note sealed before the flow can reach Redis

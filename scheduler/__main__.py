@@ -2,14 +2,17 @@
 
     python -m scheduler                  run the schedule (a second copy waits for the lock)
     python -m scheduler list             jobs, next run, paused, last run
-    python -m scheduler run JOB          run one job now
+    python -m scheduler run JOB          run one job now (says so when its messages wait for
+                                         the end of quiet hours or a working day)
     python -m scheduler run JOB --dry-run [--at 2026-03-06T16:07+08:00]
-                                         print who would get what; nothing is written
+                                         print each person and the message they would get;
+                                         nothing is written
     python -m scheduler pause [JOB]      pause one job (or all); the running process obeys
     python -m scheduler resume [JOB]
 
 Settings come from the environment like the web app's (DATABASE_URL, REDIS_URL, …);
-SCHEDULE_FILE names a TOML file merged over ``scheduler/schedule.toml``.
+SCHEDULE_FILE names a TOML file merged over ``scheduler/schedule.toml``. pause and resume
+refuse an in-process Redis (memory://): the running scheduler could not see the switch.
 """
 
 from __future__ import annotations
@@ -18,12 +21,16 @@ import argparse
 import sys
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import sqlalchemy as sa
 import structlog
 
+from bot.calendar import Rules, in_quiet_hours, is_working_day
+from bot.core.models import OutboxMessage, Person
 from bot.core.redis_store import RedisUnavailable
 from scheduler.process import serve
-from scheduler.runner import ALL, Controls, run_entry, run_job
+from scheduler.runner import ALL, Controls, Planned, run_entry, run_job
 from scheduler.schedule import Schedule, ScheduleError, load_schedule
 
 log = structlog.get_logger("scheduler")
@@ -50,8 +57,30 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return _command(args, app)
         except RedisUnavailable:  # an operator command; the scheduler itself waits for Redis
-            print("无法连接 Redis（REDIS_URL），请稍后再试。", file=sys.stderr)
+            where = redis_address(app.extensions["settings"].REDIS_URL)
+            print(
+                f"无法连接调度进程使用的 Redis（{where}），命令没有执行。请确认 Redis 正在运行"
+                "（演示：make demo 正在运行，REDIS_URL 与 instance/demo.env 中的相同）。",
+                file=sys.stderr,
+            )
             return 1
+
+
+def redis_address(url: str) -> str:
+    """``redis://127.0.0.1:6379/0`` without any password, to show an operator."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit((parts.scheme, f"{host}{port}", parts.path, "", ""))
+
+
+IN_PROCESS = (
+    "REDIS_URL 未指向调度进程使用的 Redis（现在是进程内的 {url}），{what}只在这条命令里生效，"
+    "正在运行的调度进程不会看到。请设置与调度进程相同的 REDIS_URL"
+    "（演示：见 instance/demo.env 中的 REDIS_URL）。"
+)
 
 
 def _command(args: argparse.Namespace, app: Any) -> int:
@@ -63,15 +92,22 @@ def _command(args: argparse.Namespace, app: Any) -> int:
         return 2
     database, store = app.extensions["database"], app.extensions["redis"]
     controls = Controls(store)
+    in_process = settings.REDIS_URL.startswith("memory://")
     if args.command in ("pause", "resume"):
         if args.job != ALL and args.job not in schedule.entries:
             print(f"没有任务 {args.job}", file=sys.stderr)
+            return 2
+        if in_process:  # a switch nobody else can see: say so instead of "已暂停"
+            what = "暂停" if args.command == "pause" else "恢复"
+            print(IN_PROCESS.format(url=settings.REDIS_URL, what=what), file=sys.stderr)
             return 2
         getattr(controls, args.command)(args.job)
         what = "全部任务" if args.job == ALL else args.job
         print(f"{what} 已{'暂停' if args.command == 'pause' else '恢复'}")
         return 0
     if args.command == "list":
+        if in_process:
+            print(IN_PROCESS.format(url=settings.REDIS_URL, what="暂停状态"), file=sys.stderr)
         print(list_jobs(schedule, controls, datetime.now(UTC)))
         return 0
     if args.command == "run":
@@ -84,15 +120,53 @@ def _command(args: argparse.Namespace, app: Any) -> int:
             now = now.replace(tzinfo=schedule.rules.zone)
         if args.dry_run:
             result = run_entry(entry, database, now, schedule.rules, dry_run=True)
-        else:
-            result = run_job(entry, database, now, schedule.rules, controls)
-        for item in result.planned:
-            at = item.available_at.astimezone(schedule.rules.zone)
-            print(f"{item.userid}\t{at:%Y-%m-%d %H:%M}\t{item.preview}")
-        verb = "将新增" if args.dry_run else "新增"
-        print(f"{entry.id}: {verb} {result.added} 条消息")
+            print(describe_planned(database, result.planned, schedule.rules.zone))
+            print(f"{entry.id}: 将新增 {result.added} 条消息（试运行，没有写入）")
+            return 0
+        result = run_job(entry, database, now, schedule.rules, controls)
+        print(f"{entry.id}: 新增 {result.added} 条消息")
+        held = holding(database, now, schedule.rules)
+        if held:
+            print(held)
         return 0
     return serve(schedule, database, store, controls, settings.SCHEDULER_LOCK_SECONDS)
+
+
+def describe_planned(database: Any, planned: list[Planned], zone: Any) -> str:
+    """Each person a dry run would reach (userid, name, when) and the message, indented."""
+    userids = sorted({item.userid for item in planned})
+    with database.session() as session:
+        rows = session.execute(
+            sa.select(Person.userid, Person.name).where(Person.userid.in_(userids))
+        )
+        names = {row.userid: row.name for row in rows}
+    blocks = []
+    for item in planned:
+        at = item.available_at.astimezone(zone)
+        head = f"{item.userid}（{names.get(item.userid, '未知')}）  {at:%Y-%m-%d %H:%M} 发送"
+        blocks.append("\n".join([head, *(f"    {line}" for line in item.lines)]))
+    return "\n".join(blocks)
+
+
+def holding(database: Any, now: datetime, rules: Rules) -> str | None:
+    """For a run inside quiet hours or on a day off: that its messages wait, and until when."""
+    with database.session() as session:
+        first = session.scalar(
+            sa.select(sa.func.min(OutboxMessage.available_at)).where(
+                OutboxMessage.created_at == now
+            )
+        )
+    if first is None or first <= now:
+        return None
+    local = rules.local(now)
+    if in_quiet_hours(local.time(), rules.quiet_start, rules.quiet_end):
+        why = f"现在是免打扰时段（{rules.quiet_start:%H:%M}–{rules.quiet_end:%H:%M}）"
+    elif not is_working_day(local.date()):
+        why = "今天不是工作日"
+    else:
+        why = "按发送规则"
+    until = rules.local(first)
+    return f"{why}，消息暂不发送，将于 {until:%Y-%m-%d %H:%M} 起发出。"
 
 
 def list_jobs(schedule: Schedule, controls: Controls, now: datetime) -> str:

@@ -35,6 +35,7 @@ class Planned:
     key: str
     available_at: datetime
     preview: str
+    lines: tuple[str, ...] = ()  # the whole message as the person would read it
 
 
 @dataclass
@@ -66,7 +67,13 @@ class DryRunDatabase:
                     .order_by(OutboxMessage.id)
                 )
                 self.planned += [
-                    Planned(row.userid, row.key, row.available_at, preview(row.payload))
+                    Planned(
+                        row.userid,
+                        row.key,
+                        row.available_at,
+                        preview(row.payload),
+                        message_lines(row.payload),
+                    )
                     for row in rows
                 ]
             finally:
@@ -77,6 +84,29 @@ def preview(payload: dict[str, Any]) -> str:
     body = payload.get(payload.get("msgtype", ""), {})
     text = body.get("content") or body.get("main_title", {}).get("title") or payload["msgtype"]
     return str(text).replace("\n", " ")
+
+
+def message_lines(payload: dict[str, Any]) -> tuple[str, ...]:
+    """What a person would read in a queued message: a text's lines, or a card's title,
+    description, fields, buttons and link."""
+    kind = payload.get("msgtype", "")
+    body = payload.get(kind, {})
+    if "content" in body:
+        return tuple(line for line in str(body["content"]).splitlines() if line.strip())
+    if kind != "template_card":
+        return (kind,)
+    title = body.get("main_title", {})
+    lines = [title.get("title", ""), title.get("desc", ""), body.get("sub_title_text", "")]
+    lines += [
+        f"{f['keyname']}：{f.get('value', '')}" for f in body.get("horizontal_content_list", [])
+    ]
+    buttons = [b["text"] for b in body.get("button_list", [])]
+    if buttons:
+        lines.append("按钮：" + " / ".join(buttons))
+    url = body.get("card_action", {}).get("url")
+    if url:
+        lines.append(f"链接：{url}")
+    return tuple(line for line in lines if line)
 
 
 def run_entry(

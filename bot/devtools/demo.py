@@ -1,10 +1,13 @@
 """`make demo`: the bot, the local WeCom simulator and a demo university, with no WeCom account.
 
 Generates simulator credentials once (``instance/demo.env``), migrates the SQLite database,
-seeds the demo university, then serves bot + simulator on one port. The reminder scheduler runs
+seeds the demo university (on a restart only what is missing: a year already published keeps
+its roster), then serves bot + simulator on one port. The reminder scheduler runs
 as its own process (``python -m scheduler``, as in production), so the demo starts a small
 in-process Redis server on a local port (fakeredis over TCP) that both processes share, unless
-``REDIS_URL`` names a real one. The outbox sender and the photo fetcher run as threads beside
+``REDIS_URL`` names a real one; its address is written to ``instance/demo.env`` and printed,
+so that ``python -m scheduler pause …`` with those settings reaches the running scheduler. The
+outbox sender and the photo fetcher run as threads beside
 the web server: they call the simulator's API, which lives in this process.
 """
 
@@ -57,20 +60,54 @@ def demo_credentials(path: Path, port: int) -> dict[str, str]:
     return values
 
 
-def shared_redis() -> tuple[str, object | None]:
-    """``REDIS_URL`` if it names a real Redis; else a fakeredis server on a free local port
-    (returned, to shut it down) so the web and scheduler processes share one Redis."""
+def shared_redis(previous: str | None) -> tuple[str, object | None]:
+    """``REDIS_URL`` if it names a real Redis (not the address a previous demo wrote); else a
+    fakeredis server on a local port (the previous demo's when it is free, so commands set up
+    with ``instance/demo.env`` keep working), returned to shut it down, so the web and
+    scheduler processes share one Redis."""
     configured = os.environ.get("REDIS_URL", "")
-    if configured.startswith(("redis://", "rediss://")):
+    if configured.startswith(("redis://", "rediss://")) and configured != previous:
         return configured, None
     from fakeredis import TcpFakeServer
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = _free_port(_demo_port(previous))
     server = TcpFakeServer(("127.0.0.1", port), server_type="redis")
     threading.Thread(target=server.serve_forever, name="demo-redis", daemon=True).start()
     return f"redis://127.0.0.1:{port}/0", server
+
+
+def _demo_port(url: str | None) -> int:
+    """The port of a demo Redis address ``redis://127.0.0.1:PORT/0``; 0 for any other."""
+    prefix = "redis://127.0.0.1:"
+    if not url or not url.startswith(prefix):
+        return 0
+    port = url.removeprefix(prefix).partition("/")[0]
+    return int(port) if port.isdigit() and 1024 <= int(port) <= 65535 else 0
+
+
+def _free_port(preferred: int) -> int:
+    """``preferred`` when it can be bound now, else any free local port."""
+    for port in (preferred, 0) if preferred else (0,):
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return probe.getsockname()[1]
+    raise OSError("no free local port for the demo's Redis")
+
+
+def remember_redis(path: Path, url: str) -> None:
+    """Write the demo's Redis address into ``instance/demo.env`` (REDIS_URL=…), so that
+    ``python -m scheduler pause …`` run with those settings reaches the running scheduler."""
+    lines = [
+        line
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if not line.startswith("REDIS_URL=")
+    ]
+    lines.append(f"REDIS_URL={url}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def start_scheduler(config: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -84,8 +121,10 @@ def main() -> None:
     parser.add_argument("--no-browser", action="store_true")
     args = parser.parse_args()
 
-    config = demo_credentials(INSTANCE / "demo.env", args.port)
-    config["REDIS_URL"], redis_server = shared_redis()
+    env_file = INSTANCE / "demo.env"
+    config = demo_credentials(env_file, args.port)
+    config["REDIS_URL"], redis_server = shared_redis(config.get("REDIS_URL"))
+    remember_redis(env_file, config["REDIS_URL"])
     from werkzeug.serving import make_server
 
     from bot import create_app
@@ -96,6 +135,7 @@ def main() -> None:
     from bot.outbox.runner import run_sender_thread
     from bot.records.cli import run_fetcher
     from bot.roster.calendar import year_code_for
+    from bot.roster.importer import RosterInvalid
     from bot.wecom.app_client import get_client
     from handlers.menu import menu_definition
 
@@ -105,7 +145,12 @@ def main() -> None:
     now = datetime.now(UTC)
     with app.app_context():
         year = year_code_for(now.astimezone(app.extensions["settings"].zone).date())
-        summary = seed_demo(database, now=now, year=year)
+        try:
+            summary = seed_demo(database, now=now, year=year)
+        except RosterInvalid as invalid:  # its message lists every row; no traceback
+            if redis_server is not None:
+                redis_server.shutdown()
+            raise SystemExit(f"演示数据没有导入：{invalid}") from None
     print(f"{year} 学年演示数据：{summary.records} 条记录，{summary.ratings} 条评价")
     server = make_server("127.0.0.1", args.port, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -121,6 +166,10 @@ def main() -> None:
         daemon=True,
     ).start()
     url = f"http://127.0.0.1:{args.port}/simulator/"
+    print(
+        f"调度进程的 Redis：{config['REDIS_URL']}（已写入 {env_file}）。命令行操作调度，例如：\n"
+        f"  env $(grep -v '^#' {env_file} | xargs) .venv/bin/python -m scheduler list"
+    )
     print(f"演示已启动：打开 {url} 选择一个人即可开始（Ctrl+C 退出）")
     print("例如：导师 wanglaoshi 发送“帮助”或“交流 张三 线上 聊选课”")
     if not args.no_browser:

@@ -30,8 +30,10 @@ from bot.core.models import (
 )
 from bot.devtools.demo_records import PlannedRecord, plan_records
 from bot.devtools.demo_roster import DEMO_YEAR, demo_roster_records
+from bot.roster.calendar import year_code_for
 from bot.roster.import_summary import ImportSummary
 from bot.roster.importer import import_roster
+from bot.roster.stored import fixed_years
 from bot.roster.workbook import RawRoster
 
 # --- seeding ------------------------------------------------------------------------------------
@@ -78,9 +80,12 @@ def seed_demo(
         zone = get_settings().zone
     rows = demo_roster_records(seed=seed, year=year)
     with database.session() as session:
-        roster = import_roster(
-            session, RawRoster.from_records(rows), year=year, today=now.astimezone(zone).date()
-        )
+        if year in fixed_years(session):  # published or closed: its roster is read-only, kept
+            roster = ImportSummary(year)
+        else:
+            roster = import_roster(
+                session, RawRoster.from_records(rows), year=year, today=now.astimezone(zone).date()
+            )
         plan = plan_records(rows, year=year, zone=zone, seed=seed)
         added = _write_records(session, plan, year=year, now=now)
         year_id = session.scalar(sa.select(AcademicYear.id).where(AcademicYear.code == year))
@@ -216,10 +221,10 @@ demo_cli = AppGroup("demo", help="演示数据。")
 
 
 @demo_cli.command("seed")
-@click.option("--year", default=DEMO_YEAR, show_default=True, help="学年")
+@click.option("--year", default=None, help="学年（默认：当前学年，与 make demo 相同）")
 @click.option("--now", "now_text", default=None, help="当前时间（ISO 格式，默认：现在）")
 @click.option("--seed", default=2025, show_default=True, type=int)
-def demo_seed(year: str, now_text: str | None, seed: int) -> None:
+def demo_seed(year: str | None, now_text: str | None, seed: int) -> None:
     """Seed the demo university and its records up to --now (idempotent)."""
     from bot import get_settings
 
@@ -235,5 +240,6 @@ def demo_seed(year: str, now_text: str | None, seed: int) -> None:
             ) from None
         if now.tzinfo is None:
             now = now.replace(tzinfo=zone)
+    year = year or year_code_for(now.astimezone(zone).date())
     summary = seed_demo(get_database(), now=now, seed=seed, year=year, zone=zone)
-    click.echo(f"演示数据已就绪：{summary}")
+    click.echo(f"{year} 学年演示数据已就绪：{summary}")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask
+from flask import Flask, Response
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from bot.core import inputs
 from bot.core.storage import StorageError
@@ -26,6 +27,46 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(care.blueprint)
     app.register_blueprint(ratings.blueprint)
     app.register_blueprint(home.blueprint)
+    app.register_error_handler(HTTPException, _http_error)
+
+
+# Every error page is in Chinese: a title for the status, and the reason given to abort() when
+# there is one, else a sentence for the status (never werkzeug's English "Bad Request").
+ERROR_TITLES = {
+    400: "请求无效",
+    401: "需要登录",
+    403: "没有权限",
+    404: "页面不存在",
+    405: "不支持这种操作",
+    413: "文件太大",
+    429: "操作太频繁",
+    500: "系统出错",
+    503: "暂时无法使用",
+}
+ERROR_MESSAGES = {
+    400: "请求无效，请回到企业微信重新打开页面。",
+    401: "请回到企业微信重新打开页面。",
+    403: "您没有权限查看这个页面。",
+    404: "没有这个页面，链接可能已失效。",
+    405: "这个页面不支持这种操作。",
+    413: "上传的文件太大。",
+    429: "操作太频繁，请稍后再试。",
+    500: "系统出错了，刚才的操作可能没有完成。请稍后再试；如果一直不成功，请联系书院部。",
+    503: "系统暂时无法使用，请稍后再试。",
+}
+
+
+def _http_error(exc: HTTPException) -> Response | tuple[str, int]:
+    if exc.response is not None:  # abort(response): already the answer
+        return exc.response
+    status = exc.code or 500
+    given = exc.description if exc.description != type(exc).description else None
+    message = given or ERROR_MESSAGES.get(status, "无法完成这个请求，请稍后再试。")
+    page, code = auth.error_page(status, message, title=ERROR_TITLES.get(status, "无法继续"))
+    response = Response(page, code, mimetype="text/html")
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
 
 
 def _storage_unavailable(exc: StorageError) -> tuple[str, int]:

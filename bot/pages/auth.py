@@ -20,7 +20,17 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import structlog
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+)
 
 from bot.core.db import get_session
 from bot.core.redis_store import REDIS_ERRORS
@@ -76,8 +86,8 @@ def login_required(view: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def error_page(status: int, message: str) -> tuple[str, int]:
-    return render_template("pages/message.html", title="无法继续", message=message), status
+def error_page(status: int, message: str, *, title: str = "无法继续") -> tuple[str, int]:
+    return render_template("pages/message.html", title=title, message=message), status
 
 
 @blueprint.get("/oauth/callback")
@@ -131,4 +141,4 @@ def check_csrf() -> None:
     sent = request.form.get("csrf", "")
     expected = session.get("csrf", "")
     if not expected or not hmac.compare_digest(sent, expected):
-        abort(400, "页面已过期，请刷新后重试。")
+        abort(make_response(error_page(400, "页面已过期，请刷新后重试。", title="页面已过期")))

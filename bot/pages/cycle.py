@@ -308,6 +308,8 @@ def self_assessment(cycle_id: int) -> Any:
     if not any(m.person.id == g.person.id for m in members(db, cycle)):
         return error_page(403, "您不在本次考核的导师名单中。")
     items, text, saved = _self_context(cycle)
+    rubric = rubric_of(cycle)
+    bonus = {item.id for item in items if rubric.role_of(item.id) == "bonus"}
     problems: list[str] = []
     done = False
     if request.method == "POST":
@@ -317,6 +319,13 @@ def self_assessment(cycle_id: int) -> Any:
         values: dict[str, Decimal] = {}
         for item in items:
             raw = request.form.get(item.id, "").strip()
+            if item.id in bonus:  # achieved or not (是/否), and optional: left empty is 否
+                achieved = _achieved(raw, item.max)
+                if achieved is None:
+                    problems.append(f"{item.id}：请选择“是”或“否”")
+                    continue
+                values[item.id] = item.max if achieved else Decimal(0)
+                continue
             if not raw:
                 problems.append(f"{item.id}：请填写自评分")
                 continue
@@ -341,12 +350,30 @@ def self_assessment(cycle_id: int) -> Any:
         items=items,
         text=text,
         saved=saved,
+        bonus=bonus,
+        achieved={i.id for i in items if i.id in bonus and _achieved(saved.get(i.id, ""), i.max)},
         fmt=fmt,
         problems=problems,
         done=done,
         csrf=csrf_token(),
         upload_url="/m/upload?purpose=annual_summary",
     ), (400 if problems else 200)
+
+
+YES = {"yes", "是", "有"}
+NO = {"no", "否", "无", "没有", ""}
+
+
+def _achieved(raw: str, most: Decimal) -> bool | None:
+    """A bonus item's answer (E1, E2): True for 是 (or its full score), False for 否 (or 0, or
+    nothing), None for anything else."""
+    raw = str(raw).strip()
+    if raw in YES or raw in NO:
+        return raw in YES
+    value = parse_number(raw)
+    if value in (Decimal(0), most):
+        return value == most
+    return None
 
 
 def _save_self(cycle: AssessmentCycle, values: dict[str, Decimal]) -> None:

@@ -46,10 +46,11 @@ def rating_card(
         heading = "月度指导评价"
         fields = [
             ("导师", mentor_name),
-            ("内容", "本月个别指导"),
+            ("内容", f"{local.month}月个别指导"),
             ("月份", f"{local.year}年{local.month}月"),
         ]
-        ask = f"请评价{mentor_name}老师本月对您的个别指导"
+        # the month by name: the card may arrive in the next month, when 本月 would mislead
+        ask = f"请评价{mentor_name}老师{local.month}月对您的个别指导"
     else:
         heading = "活动评价"
         fields = [

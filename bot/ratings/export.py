@@ -127,7 +127,8 @@ def ratings_workbook(
     session: so.Session, zone: ZoneInfo, year_code: str | None = None
 ) -> tuple[bytes, int]:
     """The .xlsx (sheet 评价明细, sheet 活动汇总) for one year (all years if None) and the number
-    of ratings in it. Every text cell is escaped against spreadsheet formulas."""
+    of ratings in it, deleted records left out. Every text cell is escaped against spreadsheet
+    formulas."""
     student = so.aliased(Person)
     mentor = so.aliased(Person)
     query = (
@@ -136,6 +137,7 @@ def ratings_workbook(
         .join(AcademicYear, AcademicYear.id == Record.year_id)
         .join(mentor, mentor.id == Record.mentor_id)
         .join(student, student.id == Rating.student_id)
+        .where(Record.deleted_at.is_(None))  # a deleted record's ratings count for nothing
         .order_by(Record.occurred_at, Record.id, student.number)
     )
     if year_code:

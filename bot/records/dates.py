@@ -1,8 +1,10 @@
 """Chinese dates and times as mentors type them, read in the installation's time zone.
 
-``parse_when`` understands 今天, 昨天, 前天, 周三 / 星期三 / 礼拜三 (the most recent one, today
-included), 上周三, 11月20日, 11月20号, 11月20日19:00, 2025-11-20, 2025/11/20 and 2025年11月20日,
-each optionally followed by a time (19:00, 19点, 19点30, 晚上7点). Nothing here reads a clock.
+``parse_when`` understands 今天, 昨天, 前天, 明天, 后天, 周三 / 星期三 / 礼拜三 (the most recent
+one, today included), 上周三, 下周三, 11月20日, 11月20号, 11月20日19:00, 2025-11-20, 2025/11/20 and
+2025年11月20日, each optionally followed by a time (19:00, 19点, 19点30, 晚上7点). A day in the
+future is read as one (the caller refuses it, saying why), never as some other word. A time that
+cannot exist (25:00, 19:75) raises DateError. Nothing here reads a clock.
 """
 
 from __future__ import annotations
@@ -12,10 +14,24 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "七": 6}
-RELATIVE_DAYS = {"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2}
+from bot.core.echo import echo
 
-_WEEKDAY = re.compile(r"(上)?(?:周|星期|礼拜)([一二三四五六日天七])")
+WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "七": 6}
+# days back from today; a negative number is a day to come
+RELATIVE_DAYS = {
+    "大后天": -3,
+    "今天": 0,
+    "今日": 0,
+    "昨天": 1,
+    "昨日": 1,
+    "前天": 2,
+    "明天": -1,
+    "明日": -1,
+    "后天": -2,
+}
+TIME_FORM = "时间请写成 19:00、19点、晚上7点（小时 0–23，分钟 0–59）"
+
+_WEEKDAY = re.compile(r"(上|下)?(?:周|星期|礼拜)([一二三四五六日天七])")
 _MONTH_DAY = re.compile(r"(?:(\d{4})年)?(\d{1,2})月(\d{1,2})[日号]?")
 _ISO = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
 _SLASH = re.compile(r"(\d{1,2})/(\d{1,2})")
@@ -23,6 +39,8 @@ _TIME = re.compile(
     r"(上午|早上|中午|下午|晚上|傍晚)?(\d{1,2})(?::|：|点|时)(?:(\d{1,2})分?|半)?",
 )
 _PM_WORDS = {"下午", "晚上", "傍晚"}
+# a part of a day, alone or leading a time (今晚, 明早8点): a time, though not one we read
+_PART_OF_DAY = re.compile(r"(?:今|昨|明)(?:晚|早|夜)|(?:上午|早上|中午|下午|晚上|傍晚)$")
 
 
 class DateError(ValueError):
@@ -44,6 +62,19 @@ class When:
         if self.day == local_now.date():
             return local_now.replace(second=0, microsecond=0)
         return datetime.combine(self.day, time(12, 0), tzinfo=zone)
+
+
+def looks_like_time(text: str) -> bool:
+    """True for a word written as a time of day, possible or not (``19:00``, ``25:00``,
+    ``今晚``)."""
+    text = text.strip()
+    return _TIME.fullmatch(text) is not None or _PART_OF_DAY.match(text) is not None
+
+
+def check_time(text: str) -> None:
+    """Raise DateError, saying why, for a word written as a time that cannot exist."""
+    if _TIME.fullmatch(text.strip()) and parse_time(text) is None:
+        raise DateError(f"时间“{echo(text)}”不存在。{TIME_FORM}")
 
 
 def parse_time(text: str) -> time | None:
@@ -75,6 +106,7 @@ def parse_when(text: str, today: date, year_start: date, year_end: date) -> When
         return None
     if not rest:
         return When(day)
+    check_time(rest)
     at = parse_time(rest)
     if at is None:
         return None
@@ -87,10 +119,12 @@ def _parse_day(text: str, today: date, year_start: date, year_end: date) -> tupl
             return today - timedelta(days=back), text[len(word) :]
     match = _WEEKDAY.match(text)
     if match:
-        last_week, name = match.groups()
+        which, name = match.groups()
         back = (today.weekday() - WEEKDAYS[name]) % 7
-        if last_week:
+        if which == "上":
             back = today.weekday() + 7 - WEEKDAYS[name]
+        elif which == "下":
+            back = today.weekday() - 7 - WEEKDAYS[name]
         return today - timedelta(days=back), text[match.end() :]
     match = _ISO.match(text)
     if match:

@@ -12,9 +12,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NoReturn
 
+from bot.core.echo import echo
 from bot.core.models import RecordKind
-from bot.records.dates import When, parse_time, parse_when
+from bot.records.dates import DateError, When, check_time, looks_like_time, parse_time, parse_when
 from bot.records.names import could_be_name
 
 COMMANDS: dict[str, RecordKind | None] = {
@@ -65,6 +67,15 @@ PLACE_SUFFIXES = (
     "操场",
     "广场",
 )
+# The correct form of each command, shown with every refusal of a quick text.
+EXAMPLES: dict[RecordKind, str] = {
+    RecordKind.CONTACT: "交流 张三 昨天19:00 图书馆 聊选课",
+    RecordKind.GROUP_ACTIVITY: "活动 读书沙龙 11月20日19:00 图书馆 参加：张三、李四",
+    RecordKind.COUNSELLOR_TALK: "沟通 辅导员 昨天 了解学生近况",
+    RecordKind.LEADER_TALK: "沟通 院长 今天 汇报本学期工作",
+    RecordKind.CARE: "关爱 张三 昨天 最近情绪低落，约了下周再谈",
+    RecordKind.ACADEMY_BOOKING: "书院 昨天 书院活动室 预约读书角",
+}
 _SEPARATORS = re.compile(r"[、，,；;/]+")
 _MARKER = re.compile(
     "^(?:" + "|".join(sorted(PARTICIPANT_MARKERS, key=len, reverse=True)) + ")[：:]"
@@ -73,6 +84,16 @@ _MARKER = re.compile(
 
 class QuickTextError(ValueError):
     """Quick text that cannot become a record; the message tells the mentor what to send."""
+
+
+def correct_form(text: str) -> str:
+    """``例如：交流 张三 昨天19:00 …``: how the command in ``text`` is written."""
+    words = text.split()
+    kind = COMMANDS.get(words[0]) if words else None
+    example = EXAMPLES.get(kind) if kind is not None else None
+    if example is None:
+        return "时间可以写：今天、昨天、周三、11月20日、11月20日19:00"
+    return f"请这样写，例如：{example}"
 
 
 @dataclass
@@ -106,10 +127,10 @@ def parse_quick(
     rest = _take_participants(rest, record, is_name)
     if kind in (RecordKind.CONTACT, RecordKind.CARE):
         rest = _take_leading_names(
-            rest, record, is_name, lambda word: _is_date(word, today, year_start, year_end)
+            rest, record, is_name, lambda word: _is_when(word, today, year_start, year_end)
         )
     others = _take_when_and_mode(rest, record, today, year_start, year_end)
-    _fill_text(record, others)
+    _fill_text(record, others, lambda word: _is_when(word, today, year_start, year_end))
     return record
 
 
@@ -162,6 +183,7 @@ def _take_leading_names(
         parts = _split_names(rest[index])
         shaped = bool(parts) and all(could_be_name(part) for part in parts)
         known = bool(parts) and all(is_name(part) for part in parts)
+        shaped = shaped and not is_date(rest[index])  # 明天 is a day, never a name
         in_zone = index < zone_end and shaped
         first_guess = index == 0 and shaped and not _is_detail(rest[index])
         if not (known or in_zone or first_guess):
@@ -171,7 +193,10 @@ def _take_leading_names(
     return rest[index:]
 
 
-def _is_date(word: str, today: date, year_start: date, year_end: date) -> bool:
+def _is_when(word: str, today: date, year_start: date, year_end: date) -> bool:
+    """A day or a time of day, possible or not (so never a name, a title or a place)."""
+    if looks_like_time(word):
+        return True
     try:
         return parse_when(word, today, year_start, year_end) is not None
     except ValueError:
@@ -189,13 +214,20 @@ def _is_detail(word: str) -> bool:
 def _take_when_and_mode(
     rest: list[str], record: QuickRecord, today: date, year_start: date, year_end: date
 ) -> list[str]:
+    """The day (and time) and 线上/线下; a time that cannot exist is refused wherever it is
+    (DateError), and a time alone is today's."""
     others: list[str] = []
     index = 0
     while index < len(rest):
         word = rest[index]
+        check_time(word)
         when = parse_when(word, today, year_start, year_end) if record.when is None else None
+        at = parse_time(word) if when is None and record.when is None else None
+        if at is not None:
+            when = When(today, at)
         if when is not None:
             if when.at is None and index + 1 < len(rest):
+                check_time(rest[index + 1])
                 at = parse_time(rest[index + 1])
                 if at is not None:
                     when = When(when.day, at)
@@ -209,13 +241,22 @@ def _take_when_and_mode(
     return others
 
 
-def _fill_text(record: QuickRecord, others: list[str]) -> None:
+def _refuse_when_in_slot(word: str, slot: str, record: QuickRecord) -> NoReturn:
+    """A second day or time where a name or a place belongs is refused, never stored there."""
+    written = "" if record.when is None else "（时间只写一次）"
+    raise DateError(f"“{echo(word)}”是时间，不能作为{slot}{written}。")
+
+
+def _fill_text(record: QuickRecord, others: list[str], is_when: Callable[[str], bool]) -> None:
     kind = record.kind
     if kind == RecordKind.GROUP_ACTIVITY:
         if not others:
             raise QuickTextError(
                 "请写上活动名称，例如：活动 读书沙龙 11月20日19:00 图书馆 参加：张三、李四"
             )
+        for word, slot in zip(others[:2], ("活动名称", "地点"), strict=False):
+            if is_when(word):
+                _refuse_when_in_slot(word, slot, record)
         record.title = others[0]
         record.place = others[1] if len(others) > 1 else None
         record.note = " ".join(others[2:]) or None

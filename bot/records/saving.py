@@ -63,7 +63,8 @@ def save_flow(
     for media_id in flow.media_ids:
         evidence.attach_photo(session, record, media_id, owner=mentor, now=now)
     items = "、".join(items_counted(session, record))
-    lines = [f"已记录{RECORD_KIND_NAMES[kind]}（计入考核指标 {items}）"]
+    done = RECORD_KIND_NAMES[kind].removesuffix("记录")  # 已记录关爱, not 已记录关爱记录
+    lines = [f"已记录{done}（计入考核指标 {items}）"]
     lines.extend(f"{name}：{value}" for name, value in summary_fields(flow, situation))
     if flow.media_ids:
         lines.append(f"佐证照片：{len(flow.media_ids)} 张")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,6 +27,9 @@ from bot.core.models import (
 from bot.core.rubrics import rubric_for_year
 from bot.records.care import encrypt_note
 from bot.records.names import Student
+
+# how long a deleted record can be restored by its mentor (恢复)
+RESTORE_WINDOW = timedelta(days=1)
 
 
 @dataclass
@@ -176,8 +179,8 @@ def audit(
 
 
 def own_records(session: so.Session, mentor_id: int, year_id: int) -> list[Record]:
-    """The mentor's records of the year that are not deleted, in the order they were made,
-    so that a record's number (1…) changes only when an earlier one is deleted."""
+    """The mentor's records of the year that are not deleted, newest first (by when they
+    happened, then by when they were made): the order the 记录 list shows and numbers."""
     return list(
         session.scalars(
             sa.select(Record)
@@ -186,17 +189,45 @@ def own_records(session: so.Session, mentor_id: int, year_id: int) -> list[Recor
                 Record.year_id == year_id,
                 Record.deleted_at.is_(None),
             )
-            .order_by(Record.id)
+            .order_by(Record.occurred_at.desc(), Record.id.desc())
             .options(so.selectinload(Record.participants).selectinload(RecordParticipant.student))
         )
     )
 
 
 def delete_record(session: so.Session, record: Record, *, actor: Person, now: datetime) -> None:
+    """Mark the record deleted (evidence, scoring and exports leave it out); it can be
+    restored within RESTORE_WINDOW."""
     before = snapshot(record)
     record.deleted_at = now
     record.updated_at = now
     audit(session, actor=actor, action="delete", record=record, before=before, now=now)
+
+
+def restorable_records(
+    session: so.Session, mentor_id: int, year_id: int, now: datetime
+) -> list[Record]:
+    """The mentor's records of the year deleted within RESTORE_WINDOW, last deleted first."""
+    return list(
+        session.scalars(
+            sa.select(Record)
+            .where(
+                Record.mentor_id == mentor_id,
+                Record.year_id == year_id,
+                Record.deleted_at.is_not(None),
+                Record.deleted_at > now - RESTORE_WINDOW,
+            )
+            .order_by(Record.deleted_at.desc(), Record.id.desc())
+            .options(so.selectinload(Record.participants).selectinload(RecordParticipant.student))
+        )
+    )
+
+
+def restore_record(session: so.Session, record: Record, *, actor: Person, now: datetime) -> None:
+    before = snapshot(record)
+    record.deleted_at = None
+    record.updated_at = now
+    audit(session, actor=actor, action="restore", record=record, before=before, now=now)
 
 
 def update_record(

@@ -20,7 +20,9 @@ class RosterInvalid(Exception):
     """The roster has problems; nothing was imported. ``issues`` lists every one."""
 
     def __init__(self, issues: Sequence[RosterIssue]) -> None:
-        super().__init__(f"名册有 {len(issues)} 处错误")
+        listed = "".join(f"\n{issue}" for issue in issues[:50])  # a traceback shows the rows
+        more = f"\n……另有 {len(issues) - 50} 处" if len(issues) > 50 else ""
+        super().__init__(f"名册有 {len(issues)} 处错误：{listed}{more}")
         self.issues = list(issues)
 
 

@@ -191,6 +191,44 @@ def test_views_before_publication_and_unknown_things(app, database, demo):
     assert anonymous.status_code == 302 and "oauth2/authorize" in anonymous.location
 
 
+def test_self_assessment_bonus_items_are_optional_yes_or_no(app, database, demo):
+    """E1 and E2 are achieved or not (是/否) and may be left out; they were compulsory numbers."""
+    with database.session() as session:
+        office = _person(session, "shuyuan_admin")
+        cycle = opening.open_cycle(
+            session, year_code="2025-2026", actor=office, now=datetime.now(UTC), env=ENV
+        )
+        cycle_id = cycle.id
+    wang = Browser(app, "wanglaoshi")
+    page = wang.get(f"/m/cycle/{cycle_id}/self").text
+    for item in ("E1", "E2"):
+        assert f'type="radio" name="{item}" value="yes"' in page
+        assert f'type="radio" name="{item}" value="no" checked' in page
+        assert f'<input name="{item}"' not in page
+    assert "可选" in page
+    form = {item: "1" for item in COLLEGE_ITEMS} | {"A1": "9", "A2": "3", "A3": "3"}
+    good = wang.post(f"/m/cycle/{cycle_id}/self", data=form)  # no E1, no E2
+    assert good.status_code == 200 and "自评已保存" in good.text
+
+    def bonus() -> dict[str, int]:
+        with database.session() as session:
+            scores = session.scalars(
+                sa.select(ItemScore).where(
+                    ItemScore.source == ScoreSource.SELF, ItemScore.item.in_(["E1", "E2"])
+                )
+            )
+            return {s.item: s.tenths for s in scores}
+
+    assert bonus() == {"E1": 0, "E2": 0}
+    again = wang.post(f"/m/cycle/{cycle_id}/self", data={**form, "E1": "yes", "E2": "no"})
+    assert again.status_code == 200
+    assert bonus() == {"E1": 50, "E2": 0}
+    assert 'name="E1" value="yes" checked' in again.text
+    bad = wang.post(f"/m/cycle/{cycle_id}/self", data={**form, "E1": "3"})
+    assert bad.status_code == 400 and "E1：请选择“是”或“否”" in bad.text
+    assert bonus() == {"E1": 50, "E2": 0}
+
+
 def test_self_assessment_page(app, database, demo):
     with database.session() as session:
         office = _person(session, "shuyuan_admin")

@@ -37,6 +37,7 @@ from bot.cycle import closing, cycles, export, objections, opening, publication,
 from bot.cycle.cycles import Env
 from bot.cycle.results import compute, current, dump, members, rubric_of, source_of
 from bot.cycle.submissions import Scope
+from bot.devtools.demo_data import seed_demo
 from bot.devtools.demo_roster import DEMO_YEAR, demo_roster_records
 from bot.ratings import rules, taps
 from bot.ratings.cards import REFUSALS
@@ -45,7 +46,7 @@ from bot.roster.holders import holders
 from bot.roster.import_summary import RosterInvalid
 from bot.roster.importer import import_roster
 from bot.roster.workbook import RawRoster
-from tests.cycle.conftest import Browser
+from tests.cycle.conftest import END_OF_YEAR, Browser
 
 ENV = Env("http://bot.example", ZoneInfo("Asia/Shanghai"))
 PUBLISHED_AT = datetime(2026, 9, 8, 10, 0, tzinfo=UTC)
@@ -347,6 +348,7 @@ def test_roster_reimport_into_a_closed_year_is_refused(app, database, demo, phon
                 session, RawRoster.from_records(rows), year=DEMO_YEAR, today=date(2026, 10, 8)
             )
         text = "\n".join(str(issue) for issue in refused.value.issues)
+        assert text in str(refused.value)  # a traceback lists the rows too
         assert f"分配：{DEMO_YEAR} 学年的导师考核已经结束，结果已确定，不能再导入" in text
         assert "校历 第" in text and "不能再修改该学年的校历" in text
         assert session.scalar(sa.select(sa.func.count(MentorAssignment.id))) == assignments
@@ -358,6 +360,28 @@ def test_roster_reimport_into_a_closed_year_is_refused(app, database, demo, phon
         )
         assert summary.assignments_untouched
     assert _shown(app, database, phone) == before
+
+
+def test_the_demo_restarts_on_a_published_year(app, database, demo):
+    """make demo after 公示: the roster of the published year is kept as it is (no longer
+    RosterInvalid), records due since are added, and every result stays as it was."""
+    with database.session() as session:
+        _run(session, DEMO_YEAR, PUBLISHED_AT, close=False)
+
+    def shown() -> tuple[Any, Any]:
+        with database.session() as session:
+            cycle = _cycle(session)
+            return (
+                dump(current(session, cycle), rubric_of(cycle)),
+                _cells(export.results_workbook(session, cycle)),
+            )
+
+    before = shown()
+    with app.app_context():
+        again = seed_demo(database, now=END_OF_YEAR + timedelta(days=1))
+    assert again.roster.year == DEMO_YEAR and again.records > 0
+    assert str(again).startswith("3 个学院、20 位导师、300 名学生")
+    assert shown() == before
 
 
 def test_history_export_reads_the_stored_results_of_every_closed_year(app, database, demo):

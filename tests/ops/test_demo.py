@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from bot.core.redis_store import RedisStore
 from tests.live import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,6 +74,9 @@ def test_the_demo_serves_the_simulator_with_a_scheduler_process_and_stops_on_ctr
         schedulers = [pid for pid, command in _children(demo.pid) if "-m scheduler" in command]
         assert len(schedulers) == 1, _children(demo.pid)
         assert (tmp_path / "instance" / "demo.env").exists()
+        written = (tmp_path / "instance" / "demo.env").read_text(encoding="utf-8")
+        [redis_line] = [line for line in written.splitlines() if line.startswith("REDIS_URL=")]
+        assert f"调度进程的 Redis：{redis_line.removeprefix('REDIS_URL=')}" in output
 
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=60) == 0
@@ -84,3 +88,33 @@ def test_the_demo_serves_the_simulator_with_a_scheduler_process_and_stops_on_ctr
             demo.kill()
             demo.wait(timeout=30)
         log.close()
+
+
+def test_the_demo_writes_its_redis_address_and_reuses_it(tmp_path, monkeypatch):
+    """The scheduler's Redis is written to instance/demo.env (so `python -m scheduler pause`
+    with those settings reaches it) and the same port is taken again on a restart."""
+    from bot.devtools.demo import demo_credentials, remember_redis, shared_redis
+
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    env_file = tmp_path / "instance" / "demo.env"
+    config = demo_credentials(env_file, 8000)
+    url, server = shared_redis(config.get("REDIS_URL"))
+    try:
+        assert url.startswith("redis://127.0.0.1:")
+        remember_redis(env_file, url)
+        assert f"REDIS_URL={url}" in env_file.read_text(encoding="utf-8").splitlines()
+        assert RedisStore(url, "demo-test:").ping()
+    finally:
+        server.shutdown()
+        server.server_close()
+    again = demo_credentials(env_file, 8000)  # a restart: the same address, not a random one
+    assert again["REDIS_URL"] == url
+    monkeypatch.setenv("REDIS_URL", url)  # even with demo.env's settings in the environment
+    second, server = shared_redis(again["REDIS_URL"])
+    try:
+        assert second == url and RedisStore(second, "demo-test:").ping()
+    finally:
+        server.shutdown()
+        server.server_close()
+    monkeypatch.setenv("REDIS_URL", "redis://redis.example:6379/0")  # a real one is used as is
+    assert shared_redis(url) == ("redis://redis.example:6379/0", None)

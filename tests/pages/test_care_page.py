@@ -38,7 +38,7 @@ def phone(app, client, database) -> Phone:
 @pytest.fixture
 def care_id(phone, database, world) -> int:
     phone.say(world.mentor, f"关爱 张三 {NOTE}")
-    assert phone.last_text(world.mentor).startswith("已记录关爱记录")
+    assert phone.last_text(world.mentor).startswith("已记录关爱")
     with database.session() as session:
         return session.scalars(sa.select(Record.id)).one()
 
@@ -102,7 +102,10 @@ def test_no_such_care_record_is_a_404(app, database, phone, world, care_id):
         page = browser.get(path)
         assert page.status_code == 404, path
         assert "没有这条关爱记录" in page.get_data(as_text=True)
-    phone.say(world.mentor, "删除 1")
+    phone.say(world.mentor, "删除 2")  # newest first: the contact is 1, the care record 2
+    card = phone.last_card(world.mentor)
+    delete = next(b for b in card["button_list"] if b["text"] == "删除")
+    phone.tap(world.mentor, card, delete["key"])
     assert phone.last_text(world.mentor).startswith("已删除")
     deleted = browser.get(f"/m/care/{care_id}")
     assert deleted.status_code == 404

@@ -138,6 +138,35 @@ def test_the_link_gives_the_office_the_workbook(app, database, phone, world, yea
         assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
 
 
+def test_a_deleted_records_ratings_are_left_out(app, database, phone, world, year_code, rated):
+    """The mentor deletes "=1+1" (删除 on the list's number, then 删除 on the card): its
+    rating leaves both sheets; restored (恢复), it comes back."""
+    phone.say(world.mentor, "记录")
+    listing = phone.last_text(world.mentor)
+    number = next(line.split(".")[0] for line in listing.splitlines() if "=1+1" in line)
+    phone.say(world.mentor, f"删除 {number}")
+    card = phone.last_card(world.mentor)
+    phone.tap(
+        world.mentor, card, next(b for b in card["button_list"] if b["text"] == "删除")["key"]
+    )
+    assert phone.last_text(world.mentor).startswith("已删除")
+    with database.session() as session:
+        book = load_workbook(
+            BytesIO(export.ratings_workbook(session, app.extensions["settings"].zone)[0])
+        )
+    assert {row[5] for row in list(book["评价明细"].iter_rows(values_only=True))[1:]} == {
+        "读书沙龙"
+    }
+    assert {row[4] for row in list(book["活动汇总"].iter_rows(values_only=True))[1:]} == {
+        "读书沙龙"
+    }
+    phone.say(world.mentor, "恢复")
+    assert phone.last_text(world.mentor).startswith("已恢复")
+    with database.session() as session:
+        _, count = export.ratings_workbook(session, app.extensions["settings"].zone)
+    assert count == 4
+
+
 def test_each_download_is_one_audit_entry_naming_the_office_person(
     app, database, world, year_code, rated
 ):

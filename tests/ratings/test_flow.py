@@ -1,6 +1,7 @@
 """The rating journey through signed callbacks: cards out, taps in, refusals, reminders,
 flags, the weekly limit, monthly guidance and the office's export."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -249,6 +250,11 @@ def test_monthly_guidance_cards_for_students_contacted_last_month(database, worl
         assert guidance[0].title == f"{month_before.month}月个别指导"
     card = _card(database, "lisi")
     assert card["main_title"]["title"] == "月度指导评价"
+    # the card comes in November about October: it names the month, never 本月
+    month = f"{month_before.month}月"
+    assert card["main_title"]["desc"] == f"请评价王老师老师{month}对您的个别指导"
+    assert {"keyname": "内容", "value": f"{month}个别指导"} in card["horizontal_content_list"]
+    assert "本月" not in json.dumps(card, ensure_ascii=False)
     assert jobs.send_monthly_guidance_cards(database, now, policy=POLICY) == 0
     assert jobs.send_rating_cards(database, now, policy=POLICY) == 0
 

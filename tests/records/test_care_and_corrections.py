@@ -40,7 +40,7 @@ NOTE = "最近情绪低落，和室友有矛盾，约了下周再谈"
 def care_record(phone, database, world) -> Record:
     phone.say(world.mentor, f"关爱 张三 {NOTE}")
     answer = phone.last_text(world.mentor)
-    assert answer.startswith("已记录关爱记录（计入考核指标 B5）")
+    assert answer.startswith("已记录关爱（计入考核指标 B5）")
     assert "情绪" not in answer  # never echoed in a push
     return _only_record(database)
 
@@ -156,7 +156,7 @@ def test_a_care_note_waiting_in_a_flow_is_sealed_in_redis(app, phone, database, 
         card["submit_button"]["key"],
         [("students", [str(world.ids["wangwu1"])])],
     )
-    assert phone.last_text(world.mentor).startswith("已记录关爱记录")
+    assert phone.last_text(world.mentor).startswith("已记录关爱")
     record = _only_record(database)
     key = app.extensions["settings"].CARE_NOTES_KEY
     assert decrypt_note(key, record.sensitive_note) == NOTE
@@ -175,13 +175,17 @@ def test_care_record_asks_for_the_note_when_missing(phone, database, world):
     phone.say(world.mentor, "关爱 张三")
     assert "请发送关爱记录的内容" in phone.last_text(world.mentor)
     phone.say(world.mentor, "学习压力大")
-    assert phone.last_text(world.mentor).startswith("已记录关爱记录")
+    assert phone.last_text(world.mentor).startswith("已记录关爱")
     assert _only_record(database).sensitive_note is not None
 
 
 def test_care_record_is_about_one_student(phone, database, world):
     phone.say(world.mentor, "关爱 张三 李四 学习压力大")
     assert "一条关爱记录只记一位学生" in phone.last_text(world.mentor)
+
+
+def _tap(phone, userid, card, text):
+    phone.tap(userid, card, next(b for b in card["button_list"] if b["text"] == text)["key"])
 
 
 def _record_three(phone, world):
@@ -195,8 +199,8 @@ def test_list_change_and_delete_own_records(phone, database, world):
     phone.say(world.mentor, "记录")
     listing = phone.last_text(world.mentor)
     assert "共 3 条" in listing
-    assert "1. " in listing and "个别交流 聊选课 张三" in listing
-    assert "3. " in listing and "宣传素材" in listing
+    assert "1. " in listing and "宣传素材" in listing
+    assert "3. " in listing and "个别交流 聊选课 张三" in listing
 
     phone.say(world.mentor, "修改 2 地点 图书馆")
     assert phone.last_text(world.mentor) == "已修改第 2 条的地点：图书馆"
@@ -209,7 +213,8 @@ def test_list_change_and_delete_own_records(phone, database, world):
         assert changed.place == "图书馆" and changed.online is False
         assert sorted(p.student.name for p in changed.participants) == ["周松", "张三"]
 
-    phone.say(world.mentor, "删除 1")
+    phone.say(world.mentor, "删除 3")  # newest first: 3 is yesterday's 聊选课
+    _tap(phone, world.mentor, phone.last_card(world.mentor), "删除")
     assert phone.last_text(world.mentor).startswith("已删除：")
     phone.say(world.mentor, "我的记录")
     assert "共 2 条" in phone.last_text(world.mentor)
@@ -275,7 +280,7 @@ def test_the_guided_care_flow_seals_the_note_and_does_not_echo_it(app, phone, da
     phone.tap(
         world.mentor, card, next(b for b in card["button_list"] if b["text"] == "保存")["key"]
     )
-    assert phone.last_text(world.mentor).startswith("已记录关爱记录")
+    assert phone.last_text(world.mentor).startswith("已记录关爱")
     record = _only_record(database)
     assert decrypt_note(app.extensions["settings"].CARE_NOTES_KEY, record.sensitive_note) == NOTE
     assert not [cell for cell in _outbox_cells(database) if "情绪" in cell]
@@ -295,3 +300,14 @@ def test_renaming_an_activity_changes_what_it_counts_for(phone, database, world)
     assert "集体活动" in phone.last_text(world.mentor)
     phone.say(world.mentor, "查看 1")
     assert phone.last_text(world.mentor).startswith("第 1 条：集体活动（M2、M4）")
+
+
+def test_a_changed_time_that_cannot_exist_is_refused(phone, database, world):
+    _record_three(phone, world)
+    with database.session() as session:
+        before = sorted(r.occurred_at for r in session.scalars(sa.select(Record)))
+    for text in ("修改 3 时间 昨天 25:00", "修改 3 时间 25:00", "修改 3 时间 11月20日25:00"):
+        phone.say(world.mentor, text)
+        assert "时间“25:00”不存在" in phone.last_text(world.mentor)
+    with database.session() as session:
+        assert sorted(r.occurred_at for r in session.scalars(sa.select(Record))) == before

@@ -24,6 +24,11 @@ YEAR = (date(2025, 9, 1), date(2026, 8, 31))
         ("周六", When(date(2025, 11, 15))),  # the most recent past Saturday
         ("周日", When(date(2025, 11, 16))),
         ("上周三", When(date(2025, 11, 12))),
+        ("下周三", When(date(2025, 11, 26))),  # the future is read as such, then refused
+        ("明天", When(date(2025, 11, 22))),
+        ("明天19:00", When(date(2025, 11, 22), time(19, 0))),
+        ("后天", When(date(2025, 11, 23))),
+        ("明天再聊", None),
         ("11月20日", When(date(2025, 11, 20))),
         ("11月20号", When(date(2025, 11, 20))),
         ("11月20日19:00", When(date(2025, 11, 20), time(19, 0))),
@@ -96,3 +101,9 @@ def test_future_and_other_years_are_refused_with_the_reason(moment, fragment):
 
 def test_a_moment_earlier_today_is_accepted():
     check_moment(datetime(2025, 11, 21, 8, 0, tzinfo=SHANGHAI), NOW, *YEAR)
+
+
+@pytest.mark.parametrize("text", ["11月20日25:00", "昨天24点", "今天19:60"])
+def test_a_day_with_an_impossible_time_is_refused(text):
+    with pytest.raises(DateError, match="不存在"):
+        parse_when(text, TODAY, *YEAR)

@@ -138,3 +138,34 @@ def test_items_of_other_kinds():
     assert RUBRIC.items_for(RecordKind.CONTACT) == ("M1", "M7")
     assert RUBRIC.items_for(RecordKind.CARE) == ("B5",)
     assert RUBRIC.items_for(RecordKind.LEADER_TALK) == ("M3",)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("活动 读书沙龙 25:00 图书馆 参加：张三", "时间“25:00”不存在"),
+        ("活动 读书沙龙 11月20日 25点 图书馆", "时间“25点”不存在"),
+        ("交流 张三 线上 25:00 聊天", "时间“25:00”不存在"),
+        ("活动 读书沙龙 昨天 晚上 参加：张三", "“晚上”是时间，不能作为地点"),
+        ("活动 今晚 图书馆", "“今晚”是时间，不能作为活动名称"),
+    ],
+)
+def test_a_time_is_never_taken_as_a_name_or_a_place(text, fragment):
+    with pytest.raises(DateError, match=fragment):
+        parse(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("活动 读书沙龙 19:00 图书馆", dict(when=When(TODAY, time(19)), place="图书馆")),
+        ("交流 张三 明天 聊天", dict(names=["张三"], when=When(date(2025, 11, 22)))),
+        ("交流 明天 聊天", dict(names=[], when=When(date(2025, 11, 22)))),
+        ("活动 读书沙龙 明天19:00 图书馆", dict(when=When(date(2025, 11, 22), time(19)))),
+    ],
+)
+def test_a_time_or_a_day_to_come_is_read_as_a_time(text, expected):
+    """The caller then refuses a moment to come (check_moment), saying why."""
+    record = parse(text)
+    for name, value in expected.items():
+        assert getattr(record, name) == value, name

@@ -343,7 +343,9 @@ def test_long_words_are_quoted_back_short(phone, database, world):
         f"在您本学年的学生中没有找到“孙 悟空{'孙' * 16}…”"
     )
     phone.say(world.mentor, "查看 " + "三" * 5000)
-    assert phone.last_text(world.mentor) == f"没有第 {'三' * 20}… 条记录。发送“记录”查看编号。"
+    assert phone.last_text(world.mentor) == (
+        f"“{'三' * 20}…”不是记录编号。请写“记录”列表里的数字编号，例如：查看 1"
+    )
 
 
 def test_a_blank_answer_to_the_time_question_is_asked_again(phone, database, world):
@@ -358,3 +360,60 @@ def test_a_blank_answer_to_the_time_question_is_asked_again(phone, database, wor
     phone.say(world.mentor, "昨天")
     assert phone.last_card(world.mentor)["main_title"]["title"] == "个别交流：地点"
     assert _records(database) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "reason", "form"),
+    [
+        ("活动 读书沙龙 25:00 图书馆 参加：张三", "时间“25:00”不存在", "例如：活动 读书沙龙"),
+        ("活动 读书沙龙 昨天25:00 图书馆 参加：张三", "时间“25:00”不存在", "例如：活动"),
+        ("交流 张三 19:75 线上 聊选课", "时间“19:75”不存在", "例如：交流 张三"),
+        ("活动 读书沙龙 明天19:00 图书馆 参加：张三", "还没有到", "例如：活动 读书沙龙"),
+        ("交流 张三 明天 聊选课", "还没有到", "例如：交流 张三"),
+        ("交流 明天 张三 聊选课", "还没有到", "例如：交流 张三"),
+        ("活动 读书沙龙 昨天 今晚 参加：张三", "“今晚”是时间，不能作为地点", "例如：活动"),
+        ("活动 今晚 图书馆 参加：张三", "“今晚”是时间，不能作为活动名称", "例如：活动"),
+    ],
+)
+def test_a_time_that_cannot_be_used_is_refused_never_stored_elsewhere(
+    phone, database, world, text, reason, form
+):
+    """25:00 was saved as the place, 明天19:00 as the place and 明天 looked up as a name."""
+    phone.say(world.mentor, text)
+    answer = phone.last_text(world.mentor)
+    assert reason in answer
+    assert "没有保存" in answer and form in answer
+    assert "没有找到" not in answer
+    assert _records(database) == []
+
+
+def test_a_time_alone_is_today_at_that_time(phone, database, world):
+    zone = phone.app.extensions["settings"].zone
+    now = datetime.now(UTC).astimezone(zone)
+    if now.hour == 0 and now.minute < 10:
+        pytest.skip("no earlier time today")
+    earlier = (now - timedelta(minutes=5)).strftime("%H:%M")
+    phone.say(world.mentor, f"活动 读书沙龙 {earlier} 图书馆 参加：张三")
+    assert phone.last_text(world.mentor).startswith("已记录集体活动")
+    [(record, _)] = _records(database)
+    assert record.place == "图书馆"
+    assert record.occurred_at.astimezone(zone).strftime("%H:%M") == earlier
+
+
+def test_a_contact_has_no_name_line(phone, database, world):
+    phone.say(world.mentor, "交流 张三 线上 聊选课")
+    confirmed = phone.last_text(world.mentor)
+    phone.say(world.mentor, "查看 1")
+    shown = phone.last_text(world.mentor)
+    for answer in (confirmed, shown):
+        assert "名称" not in answer
+        assert "内容：聊选课" in answer
+    phone.say(world.mentor, "修改 1 名称 聊天")
+    assert "个别交流没有名称" in phone.last_text(world.mentor)
+    phone.say(world.mentor, "活动 读书沙龙 昨天 图书馆 参加：张三")
+    phone.last_text(world.mentor)
+    phone.say(world.mentor, "记录")
+    listed = phone.last_text(world.mentor)
+    number = next(line[0] for line in listed.splitlines() if "读书沙龙" in line)
+    phone.say(world.mentor, f"查看 {number}")
+    assert "名称：读书沙龙" in phone.last_text(world.mentor)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from bot.core.models import (
+    AcademicYear,
     MentorAssignment,
     MentorStudent,
     Person,
@@ -149,3 +150,12 @@ def test_demo_seed_command(runner, database):
     assert "演示数据已就绪：3 个学院、20 位导师、300 名学生" in result.output
     result = runner.invoke(args=["demo", "seed", "--now", "yesterday"])
     assert result.exit_code != 0 and "ISO" in result.output
+
+
+def test_demo_seed_defaults_to_the_current_year_like_make_demo(runner, database):
+    """`flask --app bot demo seed` seeded 2025-2026 while `make demo` seeded the current year."""
+    result = runner.invoke(args=["demo", "seed", "--now", "2026-12-07T10:00"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("2026-2027 学年演示数据已就绪")
+    with database.session() as session:
+        assert session.scalars(sa.select(AcademicYear.code)).all() == ["2026-2027"]

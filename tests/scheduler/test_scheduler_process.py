@@ -3,7 +3,9 @@ when the first stops; the operator commands."""
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
 import subprocess
 import sys
 import time
@@ -13,8 +15,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.core.models import OutboxMessage
+from bot.core.models import OutboxMessage, Person
 from scheduler.__main__ import main
+from tests.live import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -93,9 +96,12 @@ def test_two_scheduler_processes_run_each_tick_once(
     assert rows == len(lines)
 
 
-def test_operator_commands(app, database, settings_overrides, monkeypatch, capsys, demo):
+def test_operator_commands(
+    app, database, settings_overrides, shared_redis_url, monkeypatch, capsys, demo
+):
     for key, value in settings_overrides.items():
         monkeypatch.setenv(key, str(value))
+    monkeypatch.setenv("REDIS_URL", shared_redis_url)  # the running scheduler's Redis
     assert main(["list"]) == 0
     listed = capsys.readouterr().out
     assert "weekly_contact_check" in listed and "启用" in listed and "下次" in listed
@@ -133,3 +139,62 @@ def test_the_lock_is_held_by_one_and_renewed_only_by_its_holder(app):
     assert second.acquire()
     assert not first.renew()  # the old holder learns it lost the lock and stops
     assert second.release() and first.acquire()
+
+
+def test_pause_refuses_an_in_process_redis_nobody_else_sees(
+    settings_overrides, monkeypatch, capsys, demo
+):
+    """With REDIS_URL unset (memory://) a pause reached no running scheduler, yet said 已暂停."""
+    for key, value in settings_overrides.items():
+        monkeypatch.setenv(key, str(value))
+    monkeypatch.setenv("REDIS_URL", "memory://nobody-else")
+    assert main(["pause", "weekly_contact_check"]) == 2
+    out, err = capsys.readouterr()
+    assert "已暂停" not in out
+    assert "正在运行的调度进程不会看到" in err and "instance/demo.env" in err
+
+
+def test_a_command_that_cannot_reach_redis_says_so(settings_overrides, monkeypatch, capsys, demo):
+    for key, value in settings_overrides.items():
+        monkeypatch.setenv(key, str(value))
+    monkeypatch.setenv("REDIS_URL", f"redis://:secret@127.0.0.1:{free_port()}/0")
+    for argv in (["pause", "weekly_contact_check"], ["resume"], ["list"]):
+        assert main(argv) == 1
+        out, err = capsys.readouterr()
+        assert "已暂停" not in out and "已恢复" not in out
+        assert "无法连接调度进程使用的 Redis" in err and "命令没有执行" in err
+        assert "127.0.0.1" in err and "secret" not in err
+
+
+def test_dry_run_prints_each_person_and_their_message(
+    settings_overrides, monkeypatch, capsys, demo
+):
+    for key, value in settings_overrides.items():
+        monkeypatch.setenv(key, str(value))
+    assert main(["run", "weekly_contact_check", "--dry-run", "--at", "2025-11-21T16:07"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    head = re.fullmatch(r"(\w+)（(\w+)）  2025-11-2\d \d\d:\d\d 发送", lines[0])
+    assert head, lines[:5]
+    with demo.session() as session:
+        name = session.scalar(sa.select(Person.name).where(Person.userid == head.group(1)))
+    assert head.group(2) == name
+    body = [line.strip() for line in itertools.takewhile(lambda x: x.startswith("    "), lines[1:])]
+    assert "每周交流提醒" in body[0]
+    assert any("个别交流" in line and "次" in line for line in body[1:])  # the text, not the title
+    assert any(line.startswith("按钮：") for line in body[1:])
+    heads = [line for line in lines if re.fullmatch(r"\w+（\w+）  .* 发送", line)]
+    assert len(heads) == int(re.search(r"将新增 (\d+) 条", lines[-1]).group(1)) > 1
+    assert "没有写入" in lines[-1]
+
+
+def test_a_run_in_quiet_hours_says_until_when_it_holds_messages(
+    settings_overrides, monkeypatch, capsys, demo
+):
+    for key, value in settings_overrides.items():
+        monkeypatch.setenv(key, str(value))
+    assert main(["run", "weekly_contact_check", "--at", "2025-11-21T23:40+08:00"]) == 0
+    out = capsys.readouterr().out
+    assert "新增" in out
+    assert "现在是免打扰时段（22:00–08:00），消息暂不发送，将于 2025-11-24 08:0" in out
+    assert main(["run", "weekly_contact_check", "--at", "2025-11-21T16:07+08:00"]) == 0
+    assert "暂不发送" not in capsys.readouterr().out
