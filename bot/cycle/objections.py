@@ -21,6 +21,7 @@ from bot.core.models import (
     ResultsReason,
     Role,
 )
+from bot.core.rubrics import example_item
 from bot.cycle.cycles import CycleError, Env, audit
 from bot.cycle.publication import announce, store_results
 from bot.cycle.results import (
@@ -57,12 +58,13 @@ def raise_objection(
         session, actor=mentor, action="object", entity="objection", entity_id=objection.id,
         now=now, after={"cycle_id": cycle.id},
     )  # fmt: skip
+    example = example_item(rubric_of(cycle))
     notice = Message.text(
         f"收到异议 #{objection.id}：{mentor.name}（{mentor.number}，{member.college.name}）\n"
         f"{objection.text[:600]}\n"
         f"书院部答复：答复 {objection.id} 答复内容\n"
         f"如需更正分数：更正 {objection.id} 项目 新分数 原因"
-        f"（例：更正 {objection.id} B4 4.5 已核实学期计划）"
+        f"（例：更正 {objection.id} {example} 4.5 已核实学期计划）"
     )
     office = set(holder_userids(session, Role.ACADEMY_ADMIN))
     college = set(holder_userids(session, Role.COLLEGE_ADMIN, unit_id=member.college.id))
