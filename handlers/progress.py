@@ -11,8 +11,6 @@ alone (logged as ``progress_image_skipped`` / ``progress_image_failed``, without
 
 from __future__ import annotations
 
-from typing import Any
-
 import structlog
 
 from bot.chat.context import Context, Reply
@@ -20,6 +18,7 @@ from bot.chat.router import Router
 from bot.outbox.queue import Message
 from bot.records import progress_image
 from bot.records.progress import Progress, progress, progress_text
+from bot.wecom.messages import ClickEvent, TextMessage
 from handlers import record_scope
 from handlers.record_scope import Scope
 
@@ -34,7 +33,7 @@ IMAGE_FILENAME = "我的进度.png"
 @router.on_command("我的")
 @router.on_menu(MENU_MINE)
 @record_scope.for_mentors
-def show_progress(message: Any, ctx: Context, scope: Scope) -> Reply:
+def show_progress(message: TextMessage | ClickEvent, ctx: Context, scope: Scope) -> Reply:
     result = progress(
         ctx.session, mentor_id=ctx.person.id, year=scope.year, now=ctx.now, zone=ctx.zone
     )

@@ -3,12 +3,11 @@ signed-in download page (the workbook pairs students with ratings, so it never g
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.chat.context import Context, Reply
 from bot.chat.router import Router
 from bot.cycle import access
 from bot.ratings import export
+from bot.wecom.messages import TextMessage
 
 router = Router("rating_export")
 
@@ -16,7 +15,7 @@ REFUSED = "学生评价导出只对书院部开放。"
 
 
 @router.on_command(export.COMMAND)
-def export_ratings(message: Any, ctx: Context) -> Reply:
+def export_ratings(message: TextMessage, ctx: Context) -> Reply:
     if not access.is_office(ctx.person):
         return Reply.text(REFUSED)
     code = export.requested_year(message.content.split()[1:], ctx.local_now.date())

@@ -6,7 +6,7 @@ Nothing changes once the year's assessment cycle has closed. Every change is aud
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from bot.chat.context import Context, Reply
 from bot.chat.router import CardKey, Router
@@ -21,6 +21,7 @@ from bot.records.service import (
     restore_record,
 )
 from bot.wecom import cards
+from bot.wecom.messages import TemplateCardEvent, TextMessage
 from handlers import record_scope
 from handlers.record_list import CLOSED, NO_SUCH_RECORD, numbered_record, summary
 from handlers.record_scope import Scope
@@ -42,7 +43,7 @@ DELETE = CardKey("rec_delete", DeleteTap)
 
 @router.on_command("删除")
 @record_scope.for_mentors
-def ask_to_delete(message: Any, ctx: Context, scope: Scope) -> Reply:
+def ask_to_delete(message: TextMessage, ctx: Context, scope: Scope) -> Reply:
     """``删除 3``: a card showing record 3, with 删除 and 取消; nothing is deleted yet."""
     words = message.content.split()
     if len(words) != 2:
@@ -67,7 +68,7 @@ def ask_to_delete(message: Any, ctx: Context, scope: Scope) -> Reply:
 
 @router.on_card(DELETE)
 @record_scope.for_mentors
-def answer_delete(message: Any, ctx: Context, scope: Scope) -> Reply:
+def answer_delete(message: TemplateCardEvent, ctx: Context, scope: Scope) -> Reply:
     tap = DELETE.unpack(message.event_key)
     record = ctx.session.get(Record, tap.record_id)
     if record is None or record.mentor_id != ctx.person.id or record.year_id != scope.year.id:
@@ -87,7 +88,7 @@ def answer_delete(message: Any, ctx: Context, scope: Scope) -> Reply:
 
 @router.on_command("恢复")
 @record_scope.for_mentors
-def restore(message: Any, ctx: Context, scope: Scope) -> Reply:
+def restore(message: TextMessage, ctx: Context, scope: Scope) -> Reply:
     """``恢复``: the record deleted last (within a day); ``恢复 2``: the second one listed."""
     words = message.content.split()
     if len(words) > 2:

@@ -30,6 +30,7 @@ from bot.records.flow import FLOWS, NEEDS_STUDENTS, OTHER_SPEC
 from bot.records.quick import ONLINE_WORDS
 from bot.records.service import cycle_closed, own_records, update_record
 from bot.wecom import cards
+from bot.wecom.messages import ClickEvent, TextMessage
 from handlers import record_scope
 from handlers.record_scope import Scope
 
@@ -71,7 +72,7 @@ def summary(ctx: Context, record: Record) -> str:
 @router.on_command("记录", "我的记录")
 @router.on_menu(MENU_LIST)
 @record_scope.for_mentors
-def list_records(message: Any, ctx: Context, scope: Scope) -> Reply:
+def list_records(message: TextMessage | ClickEvent, ctx: Context, scope: Scope) -> Reply:
     rows = own_records(ctx.session, ctx.person.id, scope.year.id)
     if not rows:
         return Reply.text(
@@ -108,7 +109,7 @@ def numbered_record(ctx: Context, scope: Scope, text: str, verb: str) -> Record 
 
 @router.on_command("修改")
 @record_scope.for_mentors
-def change_own_record(message: Any, ctx: Context, scope: Scope) -> Reply:
+def change_own_record(message: TextMessage, ctx: Context, scope: Scope) -> Reply:
     words = message.content.split()
     if len(words) < 4 or words[2] not in FIELDS:
         return Reply.text(
@@ -177,7 +178,7 @@ def change_own_record(message: Any, ctx: Context, scope: Scope) -> Reply:
 
 
 @router.on_command("查看")
-def show_record(message: Any, ctx: Context) -> Reply:
+def show_record(message: TextMessage, ctx: Context) -> Reply:
     """查看 3 (own record number 3) or 查看 #123 (a record id, for the office and colleges)."""
     words = message.content.split()
     if len(words) != 2:

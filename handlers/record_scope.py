@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
 
 from bot.chat.context import Context, Reply
 from bot.core.echo import echo
@@ -13,6 +13,9 @@ from bot.core.models import ROLE_NAMES, AcademicYear, MentorAssignment, Role
 from bot.records.flow import FLOW, LAST_RECORD, Flow, Situation
 from bot.records.names import NameMatch, Outcome, Student, match_name
 from bot.records.service import assignment_for, current_year, roster
+from bot.wecom.messages import Message
+
+M = TypeVar("M", bound=Message)
 
 
 @dataclass
@@ -55,15 +58,14 @@ def situation(ctx: Context, scope: Scope) -> Situation:
     )
 
 
-ScopedHandler = Callable[[Any, Context, Scope], Reply | None]
-
-
-def for_mentors(handler: ScopedHandler) -> Callable[[Any, Context], Reply | None]:
+def for_mentors(
+    handler: Callable[[M, Context, Scope], Reply | None],
+) -> Callable[[M, Context], Reply | None]:
     """A handler for mentors with students this year, called with their :class:`Scope`;
     anyone else gets :func:`mentor_scope`'s refusal and the handler does not run."""
 
     @functools.wraps(handler)
-    def checked(message: Any, ctx: Context) -> Reply | None:
+    def checked(message: M, ctx: Context) -> Reply | None:
         scope = mentor_scope(ctx)
         if isinstance(scope, Reply):
             return scope
