@@ -72,6 +72,7 @@ def shared_redis(previous: str | None) -> tuple[str, object | None]:
 
     port = _free_port(_demo_port(previous))
     server = TcpFakeServer(("127.0.0.1", port), server_type="redis")
+    server.daemon_threads = True  # an open connection never keeps the demo from exiting
     threading.Thread(target=server.serve_forever, name="demo-redis", daemon=True).start()
     return f"redis://127.0.0.1:{port}/0", server
 
@@ -181,12 +182,26 @@ def main() -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        if scheduler.poll() is None:
-            scheduler.terminate()
-            scheduler.wait(timeout=20)
-        server.shutdown()
-        if redis_server is not None:
-            redis_server.shutdown()
+        try:
+            stop_scheduler(scheduler)
+        finally:
+            server.shutdown()
+            if redis_server is not None:
+                redis_server.shutdown()
+
+
+def stop_scheduler(scheduler: subprocess.Popen[bytes], grace: float = 20.0) -> None:
+    """SIGTERM (a running job finishes), then SIGKILL if it has not exited within ``grace``
+    seconds: stopping the demo never hangs on a slow job."""
+    if scheduler.poll() is not None:
+        return
+    scheduler.terminate()
+    try:
+        scheduler.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        print(f"调度进程 {grace:.0f} 秒内没有退出，已强制结束", file=sys.stderr)
+        scheduler.kill()
+        scheduler.wait()
 
 
 if __name__ == "__main__":

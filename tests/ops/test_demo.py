@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from bot.core.redis_store import RedisStore
+from bot.devtools.demo import stop_scheduler
 from tests.live import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,3 +119,23 @@ def test_the_demo_writes_its_redis_address_and_reuses_it(tmp_path, monkeypatch):
         server.server_close()
     monkeypatch.setenv("REDIS_URL", "redis://redis.example:6379/0")  # a real one is used as is
     assert shared_redis(url) == ("redis://redis.example:6379/0", None)
+
+
+def test_stopping_the_demo_kills_a_scheduler_that_ignores_sigterm(capsys):
+    stubborn = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import signal, sys, time\n"
+            "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+            "print('ready', flush=True)\n"
+            "time.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+    )
+    assert stubborn.stdout.readline() == b"ready\n"  # SIGTERM is ignored from here on
+    started = time.monotonic()
+    stop_scheduler(stubborn, grace=1.0)
+    assert stubborn.returncode == -signal.SIGKILL
+    assert time.monotonic() - started < 30
+    assert "已强制结束" in capsys.readouterr().err
