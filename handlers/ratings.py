@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.chat.context import Context, Reply
 from bot.chat.router import Router
+from bot.outbox.card_closing import CLOSED
 from bot.ratings import rules, taps
 from bot.ratings.cards import RATE, REFUSALS, answered_text
 from bot.ratings.rules import TapOutcome
@@ -28,6 +29,8 @@ def answer_rating(message: Any, ctx: Context) -> Reply | None:
         policy=rules.policy_from(ctx.settings),
     )
     if result.outcome != TapOutcome.RECORDED:
+        if result.outcome == TapOutcome.CLOSED and message.response_code:
+            ctx.update_card(message.response_code, replace_name=CLOSED)
         return Reply.text(REFUSALS[result.outcome])
     if message.response_code:
         ctx.update_card(message.response_code, replace_name=answered_text(choice))

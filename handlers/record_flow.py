@@ -127,9 +127,15 @@ def _draw(ctx: Context, question: Question) -> Reply:
             )
             return Reply.template_card(card)
         case PickStudents():
+            # a vote card has no sub_title_text or fields, and WeCom cuts its desc near 44
+            # characters: what does not fit whole (the chosen list, a long "可能是") is said
+            # first in a text, where nothing is cut
+            desc, left_out = cards.fit_desc(question.prompt.splitlines())
+            if left_out:
+                ctx.send([ctx.person.userid], Reply.text(question.prompt))
             card = cards.vote_interaction(
                 question.title,
-                desc=question.prompt,
+                desc=desc,
                 task_id=ctx.new_task_id("rec"),
                 question_key=STUDENTS_QUESTION,
                 options=[

@@ -15,6 +15,7 @@ from bot.core.settings import Settings
 from bot.core.storage import FileStore
 from bot.outbox import queue as outbox
 from bot.outbox.queue import Message
+from bot.roster.contacts import apply_contact_change
 from bot.roster.userids import active_person, fold
 from bot.wecom import messages as wm
 
@@ -34,6 +35,12 @@ def handle(
     """Act on one callback inside the caller's transaction; ``store`` holds the people's
     conversation state (a handler reaches it as ``ctx.state``)."""
     key = message.dedupe_key
+    if isinstance(message, wm.ChangeContactEvent):
+        if fold(message.from_user) == SYSTEM_SENDER:  # only WeCom itself changes the book
+            apply_contact_change(session, message, now)
+        return
+    if isinstance(message, wm.LocationEvent):
+        return  # the client's location report: not used, never answered (visitors neither)
     # the sender with their roles (every handler asks for them); WeCom ids are case-insensitive
     person = active_person(session, message.from_user)
     if person is None:

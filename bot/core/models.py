@@ -132,6 +132,8 @@ class Person(Base):
     grade: so.Mapped[str | None] = so.mapped_column(sa.String(10))
     counsellor_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("person.id"))
     active: so.Mapped[bool] = so.mapped_column(default=True)
+    # reads WeCom through WeChat (微信插件): sees no template cards, gets textcards instead
+    wechat_plugin: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
 
     unit: so.Mapped[Unit | None] = so.relationship(foreign_keys=[unit_id])
     counsellor: so.Mapped[Person | None] = so.relationship(remote_side=[id])
@@ -591,6 +593,9 @@ class OutboxMessage(Base):
     # a card's task_id as last offered to WeCom, written before the call: a later 42014
     # ("task_id used") means this row was delivered only when it carried the same task_id
     task_id: so.Mapped[str | None] = so.mapped_column(sa.String(128))
+    # what message/send answered for an interactive card: update_template_card takes it once,
+    # within 72 hours, to update the card of the recipients named (bot.outbox.card_closing)
+    response_code: so.Mapped[str | None] = so.mapped_column(sa.String(255))
 
     __table_args__ = (sa.Index("ix_outbox_message_due", "status", "available_at"),)
 

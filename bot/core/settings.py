@@ -137,6 +137,11 @@ class Settings(BaseSettings):
     RATING_ACTIVITY_HOURS: int = Field(
         default=2, ge=1, le=48, description="assumed length of an activity without an end time"
     )
+    RATING_CHANNEL: Literal["card", "page"] = Field(
+        default="card",
+        description="card: a rating card (a textcard linking /m/rate/… for the roster's WeChat-"
+        "plugin users); page: the textcard for everyone",
+    )
 
     @field_validator("WECOM_AES_KEY")
     @classmethod

@@ -54,6 +54,15 @@ class Message:
         return cls("template_card", card)
 
     @classmethod
+    def textcard(cls, title: str, description: str, url: str, btntxt: str = "详情") -> Message:
+        """A text card (文本卡片) whose tap opens ``url``: what people who read WeCom through
+        WeChat (微信插件) see, where template cards do not show."""
+        body = {"title": title, "description": description, "url": url}
+        if btntxt:
+            body["btntxt"] = btntxt
+        return cls("textcard", body)
+
+    @classmethod
     def image(cls, storage_key: str, filename: str) -> Message:
         """A JPG or PNG (at most 10 MB) already saved in the FileStore under ``storage_key``."""
         return cls("image", {"storage_key": storage_key, "filename": filename})

@@ -179,6 +179,7 @@ def _send_batch(
     error: str | None = None
     permanent = False
     delivered_before: set[int] = set()  # rows whose card went out with this task_id before
+    response_code = ""  # an interactive card's, kept to close the card at its deadline
     try:
         # the media cache and the access token are in Redis: RedisUnavailable leaves the
         # batch unsent (nothing went to WeCom) for the caller to hold
@@ -192,6 +193,8 @@ def _send_batch(
                 _offer(database, batch, task_id)
             result = _call(client, userids, payload, resend=_is_resend(batch[0]))
         invalid = folded(result.invalid_users)  # WeCom answers them lower-cased
+        if payload.get("msgtype") == "template_card":
+            response_code = result.response_code
         answer = "0"
     except WeComAPIError as exc:
         answer = str(exc.errcode)
@@ -236,6 +239,8 @@ def _send_batch(
             values: dict[str, Any] = {"status": status}
             if status == OutboxStatus.SENT:
                 values["sent_at"] = now
+                if response_code:
+                    values["response_code"] = response_code
             else:
                 values["last_error"] = last_error
             if backoff is not None:

@@ -84,7 +84,7 @@ def send_cards(
         return report
     by_id = {record.id: record for record in records}
     pairs = session.execute(
-        sa.select(RecordParticipant.record_id, Person.id, Person.userid)
+        sa.select(RecordParticipant.record_id, Person.id, Person.userid, Person.wechat_plugin)
         .join(Person, Person.id == RecordParticipant.student_id)
         .where(
             RecordParticipant.record_id.in_(by_id),
@@ -99,9 +99,12 @@ def send_cards(
     ).all()
     wanted: dict[int, list[int]] = defaultdict(list)  # student → records
     userids: dict[int, str] = {}
-    for record_id, student_id, userid in pairs:
+    on_page: set[int] = set()  # asked with a textcard linking the rating page
+    for record_id, student_id, userid, wechat_plugin in pairs:
         wanted[student_id].append(record_id)
         userids[student_id] = userid
+        if wechat_plugin or policy.channel == "page":
+            on_page.add(student_id)
     sent_this_week = _cards_since(session, list(wanted), rules.week_start(now, policy.zone))
     send: dict[int, list[int]] = defaultdict(list)  # record → students
     lapse: dict[int, list[int]] = defaultdict(list)
@@ -124,7 +127,7 @@ def send_cards(
         student_ids = sorted(send.get(record.id, []))
         for chunk in rules.chunks(student_ids):
             report.calls += 1
-            count = _send_card(session, record, chunk, userids, now, policy)
+            count = _send_card(session, record, chunk, userids, on_page, now, policy)
             report.cards += count
             report.by_record[record.id] = report.by_record.get(record.id, 0) + count
     return report
@@ -176,14 +179,40 @@ def _send_card(
     record: Record,
     student_ids: list[int],
     userids: dict[int, str],
+    on_page: set[int],
     now: datetime,
     policy: RatingPolicy,
 ) -> int:
+    """One card for ``student_ids`` (those ``on_page`` get a textcard linking the rating page
+    instead: WeChat-plugin users see no template cards)."""
     task_id = f"rate-{record.id}-{uuid.uuid4().hex}"
     expires_at = now + policy.window
     inserted = _insert_requests(session, record.id, student_ids, task_id, now, expires_at, now)
     if not inserted:
         return 0
+    page = [student_id for student_id in inserted if student_id in on_page]
+    sent = 0
+    if page:
+        textcard = cards.rating_textcard(
+            url=cards.rate_url(policy.base_url, record.id),
+            kind=record.kind,
+            mentor_name=record.mentor.name,
+            title=record.title,
+            at=record.occurred_at,
+            deadline=expires_at,
+            zone=policy.zone,
+        )
+        sent += outbox.enqueue(
+            session,
+            [userids[student_id] for student_id in page],
+            textcard,
+            key=f"rating:{record.id}",
+            now=now,
+            urgent=False,
+        )
+    on_card = [student_id for student_id in inserted if student_id not in on_page]
+    if not on_card:
+        return sent
     card = cards.rating_card(
         task_id=task_id,
         record_id=record.id,
@@ -194,9 +223,9 @@ def _send_card(
         deadline=expires_at,
         zone=policy.zone,
     )
-    return outbox.enqueue(
+    return sent + outbox.enqueue(
         session,
-        [userids[student_id] for student_id in inserted],
+        [userids[student_id] for student_id in on_card],
         Message.template_card(card),
         key=f"rating:{record.id}",
         now=now,
@@ -227,25 +256,35 @@ def send_reminders(session: so.Session, now: datetime, policy: RatingPolicy) -> 
         record = session.get(Record, record_id)
         if record is None or record.deleted_at is not None:
             continue
-        userids = session.scalars(
-            sa.select(Person.userid).where(Person.id.in_(student_ids), Person.active.is_(True))
+        people = session.execute(
+            sa.select(Person.userid, Person.wechat_plugin).where(
+                Person.id.in_(student_ids), Person.active.is_(True)
+            )
         ).all()
-        text = cards.reminder_text(
-            kind=record.kind,
-            mentor_name=record.mentor.name,
-            title=record.title,
-            at=record.occurred_at,
-            deadline=expires_at,
-            zone=policy.zone,
-        )
-        sent += outbox.enqueue(
-            session,
-            userids,
-            Message.text(text),
-            key=f"rating-remind:{record_id}",
-            now=now,
-            urgent=False,
-        )
+        url = cards.rate_url(policy.base_url, record_id)
+        for on_page in (False, True):
+            userids = [
+                userid
+                for userid, plugin in people
+                if (plugin or policy.channel == "page") == on_page
+            ]
+            text = cards.reminder_text(
+                kind=record.kind,
+                mentor_name=record.mentor.name,
+                title=record.title,
+                at=record.occurred_at,
+                deadline=expires_at,
+                zone=policy.zone,
+                page_url=url if on_page else "",
+            )
+            sent += outbox.enqueue(
+                session,
+                userids,
+                Message.text(text),
+                key=f"rating-remind:{record_id}",
+                now=now,
+                urgent=False,
+            )
     return sent
 
 

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.chat.router import STALE_CARD, CardKey
 from bot.core.models import RecordKind
+from bot.outbox.queue import Message
 from bot.ratings.rules import CHOICES, DID_NOT_ATTEND, TapOutcome
 from bot.wecom import cards
 
@@ -29,18 +30,10 @@ def when_text(at: datetime, zone: ZoneInfo) -> str:
     return f"{local.month}月{local.day}日 {local:%H:%M}"
 
 
-def rating_card(
-    *,
-    task_id: str,
-    record_id: int,
-    kind: RecordKind,
-    mentor_name: str,
-    title: str,
-    at: datetime,
-    deadline: datetime,
-    zone: ZoneInfo,
-) -> dict[str, Any]:
-    """One card for every participant: who, what, when; five levels and 我没参加."""
+def describe(
+    kind: RecordKind, mentor_name: str, title: str, at: datetime, zone: ZoneInfo
+) -> tuple[str, list[tuple[str, str]], str]:
+    """The heading, the fields (who, what, when) and the question of a rating request."""
     local = at.astimezone(zone)
     if kind == RecordKind.MONTHLY_GUIDANCE:
         heading = "月度指导评价"
@@ -59,6 +52,22 @@ def rating_card(
             ("时间", when_text(at, zone)),
         ]
         ask = "请评价您参加的这次活动"
+    return heading, fields, ask
+
+
+def rating_card(
+    *,
+    task_id: str,
+    record_id: int,
+    kind: RecordKind,
+    mentor_name: str,
+    title: str,
+    at: datetime,
+    deadline: datetime,
+    zone: ZoneInfo,
+) -> dict[str, Any]:
+    """One card for every participant: who, what, when; five levels and 我没参加."""
+    heading, fields, ask = describe(kind, mentor_name, title, at, zone)
     end = deadline.astimezone(zone)
     return cards.button_interaction(
         heading,
@@ -72,6 +81,29 @@ def rating_card(
             for choice, text in CHOICES.items()
         ],
     )
+
+
+def rating_textcard(
+    *,
+    url: str,
+    kind: RecordKind,
+    mentor_name: str,
+    title: str,
+    at: datetime,
+    deadline: datetime,
+    zone: ZoneInfo,
+) -> Message:
+    """The same request as a textcard linking the rating page (``/m/rate/<record>``): what
+    people who read WeCom through WeChat (微信插件) see, since template cards do not show."""
+    heading, fields, ask = describe(kind, mentor_name, title, at, zone)
+    end = deadline.astimezone(zone)
+    lines = [ask, *(f"{name}：{value[:40]}" for name, value in fields)]
+    lines.append(f"评价匿名，导师只能看到汇总。{end.month}月{end.day}日前有效，只能评一次。")
+    return Message.textcard(heading, "\n".join(lines), url, "去评价")
+
+
+def rate_url(base_url: str, record_id: int) -> str:
+    return f"{base_url.rstrip('/')}/m/rate/{record_id}"
 
 
 def answered_text(choice: int) -> str:
@@ -100,14 +132,19 @@ def reminder_text(
     at: datetime,
     deadline: datetime,
     zone: ZoneInfo,
+    page_url: str = "",
 ) -> str:
+    """The one reminder; ``page_url`` for those asked on the rating page (no card)."""
     end = deadline.astimezone(zone)
     if kind == RecordKind.MONTHLY_GUIDANCE:
         what = f"{mentor_name}老师{at.astimezone(zone).month}月的个别指导"
     else:
         what = f"{mentor_name}老师的「{title or '集体活动'}」（{when_text(at, zone)}）"
+    where = (
+        f"请打开评价页面 {page_url} 选择一项" if page_url else "请在之前收到的评价卡片上点选一项"
+    )
     return (
-        f"提醒：您还没有评价{what}。请在之前收到的评价卡片上点选一项，"
+        f"提醒：您还没有评价{what}。{where}，"
         f"{end.month}月{end.day}日前有效。评价匿名，导师只能看到汇总。"
     )
 

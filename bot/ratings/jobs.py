@@ -14,7 +14,7 @@ from flask import current_app, has_app_context
 from bot.calendar import is_working_day
 from bot.core.db import Database
 from bot.core.settings import SettingsError, load_settings
-from bot.ratings import asking, flags, guidance, rules
+from bot.ratings import asking, closing, flags, guidance, rules
 from bot.ratings.rules import RatingPolicy
 
 
@@ -75,3 +75,9 @@ def send_rating_reminders(
         if working_days_only and not is_working_day(now.astimezone(policy.zone).date()):
             return 0
         return asking.send_reminders(session, now, policy)
+
+
+def close_rating_cards(database: Database, now: datetime, **_: Any) -> int:
+    """Unanswered cards whose window has ended show "已截止" (sent within WeCom's 72 h)."""
+    with database.session() as session:
+        return closing.close_ended_cards(session, now)

@@ -44,6 +44,10 @@ class RatingPolicy:
     deny_flag: int = 2
     activity_length: timedelta = timedelta(hours=2)
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    # "card", or "page": a textcard linking the rating page for everyone (WeChat-plugin users
+    # get it whatever this says); base_url is where phones reach the page
+    channel: str = "card"
+    base_url: str = "http://127.0.0.1:8000"
 
 
 def policy_from(settings: Settings) -> RatingPolicy:
@@ -56,6 +60,8 @@ def policy_from(settings: Settings) -> RatingPolicy:
         deny_flag=settings.RATING_DENY_FLAG,
         activity_length=timedelta(hours=settings.RATING_ACTIVITY_HOURS),
         zone=settings.zone,
+        channel=settings.RATING_CHANNEL,
+        base_url=settings.PUBLIC_BASE_URL,
     )
 
 

@@ -128,6 +128,18 @@ def _weeks(raw: Any, text: str) -> frozenset[int]:
     return frozenset(weeks)
 
 
+_YES = ("是", "y", "yes", "true", "1")
+_NO = ("否", "n", "no", "false", "0")
+
+
+def _yes_no(raw: Any, text: str) -> bool:
+    if text.lower() in _YES:
+        return True
+    if text.lower() in _NO:
+        return False
+    raise BadCell("格式不正确（应为“是”或“否”）")
+
+
 PARSERS: dict[str, Callable[[Any, str], Any]] = {
     "unit_code": _unit_code,
     "number": _number,
@@ -142,4 +154,5 @@ PARSERS: dict[str, Callable[[Any, str], Any]] = {
     "semester": _semester,
     "date": _date,
     "weeks": _weeks,
+    "yes_no": _yes_no,
 }

@@ -62,6 +62,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     ),
     "grade": ("四位入学年份，可带“级”", "four-digit year of entry, optionally followed by 级"),
     "text": ("最长 100 个字", "up to 100 characters"),
+    "yes_no": ("是 / 否，可留空（= 否）", "是 (yes) or 否 (no); empty means no"),
     "year": ("YYYY-YYYY，后一年 = 前一年 + 1", "YYYY-YYYY, consecutive years"),
     "semester": ("1 或 2", "1 or 2"),
     "date": ("日期单元格或 2025-09-08", "a date cell or text like 2025-09-08"),
@@ -191,6 +192,15 @@ STUDENTS = SheetSpec(
             "20150003",
             "学生的辅导员（须在辅导员表中）",
             "counsellor's staff number",
+        ),
+        _c(
+            "wechat_plugin",
+            "微信插件",
+            False,
+            "yes_no",
+            "否",
+            "在微信中通过“微信插件”使用企业微信的填“是”：看不到模板卡片，评价改为发送评价页面链接",
+            "reads WeCom through WeChat (微信插件): gets a link to the rating page, not a card",
         ),
     ),
 )

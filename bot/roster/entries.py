@@ -33,6 +33,7 @@ class PersonEntry:
     major: str | None = None
     grade: str | None = None
     counsellor: str | None = None
+    wechat_plugin: bool = False  # 微信插件: sees no template cards
     roles: set[tuple[Role, str | None]] = field(default_factory=set)
     rows: list[tuple[str, int]] = field(default_factory=list)  # (sheet key, row)
     unit_rank: int = 99  # which sheet set ``unit``: mentor home unit wins over the others

@@ -49,9 +49,20 @@ class StoredPerson(NamedTuple):
     grade: str | None
     counsellor_id: int | None
     active: bool
+    wechat_plugin: bool
 
 
-_PERSON_FIELDS = ("userid", "name", "kind", "unit_id", "major", "grade", "counsellor_id", "active")
+_PERSON_FIELDS = (
+    "userid",
+    "name",
+    "kind",
+    "unit_id",
+    "major",
+    "grade",
+    "counsellor_id",
+    "active",
+    "wechat_plugin",
+)
 
 
 @dataclass

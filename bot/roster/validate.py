@@ -265,6 +265,7 @@ class _Validator:
             entry.roles.add((Role.STUDENT, None))
             entry.unit, entry.unit_rank = college, 0
             entry.major, entry.grade, entry.counsellor = row["major"], row["grade"], counsellor
+            entry.wechat_plugin = bool(row["wechat_plugin"])
         self.student_colleges: dict[str, str | None] = {}
         for number in seen:
             entry = self.people.get(number)

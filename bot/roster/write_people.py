@@ -78,6 +78,7 @@ def _desired(
         "grade": entry.grade,
         "counsellor_id": person_ids.get(entry.counsellor) if entry.counsellor else None,
         "active": True,
+        "wechat_plugin": entry.wechat_plugin,
     }
 
 

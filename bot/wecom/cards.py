@@ -91,6 +91,22 @@ def _check_unique(values: Sequence[str], what: str) -> None:
         raise ValueError(f"{what} must be unique")
 
 
+def fit_desc(
+    lines: Sequence[str], *, shown: int = limits.MAIN_TITLE_DESC_SHOWN
+) -> tuple[str, bool]:
+    """The lines, in order, that WeCom shows whole in a card's ``main_title.desc`` (at most
+    ``shown`` characters, a line break counting one), and whether any line was left out (a
+    line too long for the room left is skipped; shorter ones after it may still fit)."""
+    kept: list[str] = []
+    used = 0
+    for line in lines:
+        need = len(line) + (1 if kept else 0)
+        if used + need <= shown:
+            kept.append(line)
+            used += need
+    return "\n".join(kept), len(kept) < len(lines)
+
+
 # -- shared parts -------------------------------------------------------------------------
 
 

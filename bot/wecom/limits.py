@@ -66,6 +66,10 @@ def _id(path: str, size: int) -> Limit:
 # recommendation is kept beside it, in characters.
 CARD_LABEL_BYTES = 128
 CARD_TEXT_BYTES = 512
+# what the client shows of a card's main_title.desc: the documentation recommends at most 44
+# characters ("建议不超过44个字") and WeCom cuts a longer one about there, so anything that must
+# be read whole (the student picker's chosen list) goes where it is not cut
+MAIN_TITLE_DESC_SHOWN = 44
 
 
 def _label(path: str, recommended: int | None = None) -> Limit:
@@ -79,7 +83,7 @@ def _text(path: str, recommended: int | None = None) -> Limit:
 _CARD = (
     _label("source.desc", 13),
     _label("main_title.title", 26),
-    _text("main_title.desc", 30),
+    _text("main_title.desc", MAIN_TITLE_DESC_SHOWN),
     _label("emphasis_content.title", 10),
     _label("emphasis_content.desc", 15),
     _label("quote_area.title"),

@@ -145,6 +145,42 @@ class TemplateCardEvent(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class TemplateCardMenuEvent(Event):
+    """A choice in a card's top-right menu (action_menu): ``event_key`` is the action's key."""
+
+    task_id: str
+    card_type: str
+    response_code: str
+
+    def _task_id(self) -> str:
+        return self.task_id
+
+
+@dataclass(frozen=True, kw_only=True)
+class LocationEvent(Event):
+    """The client reported where the person is (上报地理位置, event ``LOCATION``)."""
+
+    latitude: float
+    longitude: float
+    precision: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeContactEvent(Event):
+    """A change in the contact book (doc 90970), sent from ``sys``: ``change_type`` is
+    create_user, update_user or delete_user (or a department or tag change); ``new_user_id`` is
+    set when an update changed the member's userid."""
+
+    change_type: str
+    user_id: str
+    new_user_id: str = ""
+    name: str = ""
+
+    def _task_id(self) -> str:  # several changes may share a second: each is its own event
+        return f"{self.change_type}:{self.user_id}:{self.new_user_id}"
+
+
+@dataclass(frozen=True, kw_only=True)
 class UnknownMessage(Message):
     """Anything else; ``fields`` holds the top-level text elements as WeCom sent them."""
 
@@ -214,6 +250,32 @@ def _parse_event(root: Element, text: _Reader, common: dict) -> Message:
             card_type=text("CardType"),
             response_code=text("ResponseCode"),
             selected_items=_selected_items(root),
+            **common,
+        )
+    if event == "template_card_menu_event":
+        return TemplateCardMenuEvent(
+            event=event,
+            event_key=key,
+            task_id=text("TaskId"),
+            card_type=text("CardType"),
+            response_code=text("ResponseCode"),
+            **common,
+        )
+    if event == "LOCATION":
+        return LocationEvent(
+            event=event,
+            latitude=text.number("Latitude"),
+            longitude=text.number("Longitude"),
+            precision=text.number("Precision"),
+            **common,
+        )
+    if event == "change_contact":
+        return ChangeContactEvent(
+            event=event,
+            change_type=text("ChangeType"),
+            user_id=text("UserID"),
+            new_user_id=text("NewUserID"),
+            name=text("Name"),
             **common,
         )
     return UnknownMessage(event=event, fields=text.all_fields(), **common)

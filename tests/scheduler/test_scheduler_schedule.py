@@ -21,6 +21,8 @@ def test_default_schedule_has_the_jobs_off_the_round_minutes():
         "assessment_calendar",
         "rating_cards",
         "rating_reminders",
+        "rating_cards_close",
+        "scoring_cards_close",
         "outbox_prune",
         "database_statistics",
     }

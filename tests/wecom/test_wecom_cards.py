@@ -200,3 +200,14 @@ def test_an_option_id_longer_than_128_bytes_is_refused() -> None:
         cards.vote_interaction(
             "t", task_id="t-1", question_key="q", options=options, submit_key="s"
         )
+
+
+def test_fit_desc_keeps_whole_lines_within_what_wecom_shows():
+    from bot.wecom.cards import fit_desc
+
+    assert fit_desc(["短", "也短"]) == ("短\n也短", False)
+    long = "长" * 45
+    assert fit_desc([long, "找不到？直接发送姓名"]) == ("找不到？直接发送姓名", True)
+    assert fit_desc(["a" * 40, "bbbb"]) == ("a" * 40, True)  # 40 + 1 + 4 > 44
+    assert fit_desc(["a" * 39, "bbbb"]) == ("a" * 39 + "\nbbbb", False)
+    assert fit_desc([]) == ("", False)

@@ -50,11 +50,35 @@ class Envelope:
             f"<EventKey>{_cdata(event_key)}</EventKey><AgentID>{self.agent_id}</AgentID></xml>"
         )
 
-    def change_contact(self, change_type: str, userid: str) -> str:
-        """A contact-book event (doc 90970): WeCom sends it from ``sys``."""
+    def change_contact(
+        self, change_type: str, userid: str, *, new_userid: str = "", name: str = ""
+    ) -> str:
+        """A contact-book event (doc 90970): WeCom sends it from ``sys``; an update_user that
+        changed the member's userid carries NewUserID, one that changed the name Name."""
+        extra = f"<NewUserID>{_cdata(new_userid)}</NewUserID>" if new_userid else ""
+        extra += f"<Name>{_cdata(name)}</Name>" if name else ""
         return (
             f"<xml>{self._head('event')}<Event>{_cdata('change_contact')}</Event>"
             f"<ChangeType>{_cdata(change_type)}</ChangeType><UserID>{_cdata(userid)}</UserID>"
+            f"{extra}<AgentID>{self.agent_id}</AgentID></xml>"
+        )
+
+    def location(self, latitude: float, longitude: float, precision: float = 30.0) -> str:
+        """上报地理位置 (event LOCATION), sent when the person enters the app if the app asks."""
+        return (
+            f"<xml>{self._head('event')}<Event>{_cdata('LOCATION')}</Event>"
+            f"<Latitude>{latitude:.6f}</Latitude><Longitude>{longitude:.6f}</Longitude>"
+            f"<Precision>{precision:.6f}</Precision><AgentID>{self.agent_id}</AgentID>"
+            "<AppType><![CDATA[wxwork]]></AppType></xml>"
+        )
+
+    def card_menu(self, *, event_key: str, task_id: str, card_type: str, response_code: str) -> str:
+        """template_card_menu_event: a choice in a card's top-right menu (action_menu)."""
+        return (
+            f"<xml>{self._head('event')}<Event>{_cdata('template_card_menu_event')}</Event>"
+            f"<EventKey>{_cdata(event_key)}</EventKey><TaskId>{_cdata(task_id)}</TaskId>"
+            f"<CardType>{_cdata(card_type)}</CardType>"
+            f"<ResponseCode>{_cdata(response_code)}</ResponseCode>"
             f"<AgentID>{self.agent_id}</AgentID></xml>"
         )
 

@@ -31,6 +31,8 @@ from bot.wecom.crypto import WeComCrypto
 Deliver = Callable[[dict[str, str], bytes], int]
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 VISITOR = ("visitor", "访客（不在名单中）")
+SYSTEM_SENDER = "sys"  # FromUserName of WeCom's own events
+CONTACT_CHANGES = ("update_user", "delete_user", "create_user")
 
 
 @dataclass
@@ -92,6 +94,33 @@ class Simulator:
 
     def open_app(self, userid: str) -> int:
         return self._post(self.envelope(userid).event("enter_agent"))
+
+    def send_location(self, userid: str, latitude: float, longitude: float) -> int:
+        """上报地理位置: the client reports where the person is (event LOCATION)."""
+        self._log(userid, "event", "上报了地理位置")
+        return self._post(self.envelope(userid).location(latitude, longitude))
+
+    def change_contact(self, change_type: str, userid: str, new_userid: str = "") -> int:
+        """An administrator changes the contact book: WeCom updates its members and tells
+        the app with a change_contact event from ``sys`` (update_user with NewUserID for a
+        changed userid, delete_user for a removed member)."""
+        if change_type == "update_user" and new_userid:
+            self.state.rename_user(userid, new_userid)
+        elif change_type == "delete_user":
+            self.state.remove_user(userid)
+        xml = self.envelope(SYSTEM_SENDER).change_contact(
+            change_type, userid, new_userid=new_userid
+        )
+        return self._post(xml)
+
+    def tap_card_menu(self, userid: str, *, task_id: str, card_type: str, event_key: str) -> int:
+        """A choice in a card's top-right menu (action_menu): template_card_menu_event."""
+        response_code = self.state.issue_response_code(userid, task_id)
+        self._log(userid, "event", "点击了卡片菜单")
+        xml = self.envelope(userid).card_menu(
+            event_key=event_key, task_id=task_id, card_type=card_type, response_code=response_code
+        )
+        return self._post(xml)
 
     def tap_card(
         self,
@@ -284,6 +313,38 @@ def create_blueprint(simulator: Simulator) -> Blueprint:
                 card_type=str(payload.get("card_type", "")),
                 event_key=str(payload.get("event_key", "")),
                 selected=selected,
+            )
+        except KeyError:
+            return jsonify(error="这张卡片不属于当前用户"), 400
+        return _answer(status)
+
+    @blueprint.post("/api/location")
+    def location() -> tuple[Response, int]:
+        payload = request.get_json(force=True, silent=True) or {}
+        latitude = float(payload.get("latitude", 31.2304))
+        longitude = float(payload.get("longitude", 121.4737))
+        return _answer(simulator.send_location(_userid(payload), latitude, longitude))
+
+    @blueprint.post("/api/contact")
+    def contact() -> tuple[Response, int]:
+        payload = request.get_json(force=True, silent=True) or {}
+        change_type = str(payload.get("change_type", ""))
+        if change_type not in CONTACT_CHANGES:
+            return jsonify(error="未知的通讯录变更类型"), 400
+        new_userid = str(payload.get("new_userid", "")).strip()
+        if change_type == "update_user" and not new_userid:
+            return jsonify(error="请填写新的账号"), 400
+        return _answer(simulator.change_contact(change_type, _userid(payload), new_userid))
+
+    @blueprint.post("/api/card-menu")
+    def card_menu() -> tuple[Response, int]:
+        payload = request.get_json(force=True, silent=True) or {}
+        try:
+            status = simulator.tap_card_menu(
+                _userid(payload),
+                task_id=str(payload.get("task_id", "")),
+                card_type=str(payload.get("card_type", "")),
+                event_key=str(payload.get("event_key", "")),
             )
         except KeyError:
             return jsonify(error="这张卡片不属于当前用户"), 400

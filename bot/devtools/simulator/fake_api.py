@@ -120,6 +120,13 @@ class FakeWeCom:
         with self._lock:
             self._users.pop(userid.lower(), None)
 
+    def rename_user(self, userid: str, new_userid: str) -> None:
+        """The contact book changes a member's userid (WeCom allows it once)."""
+        with self._lock:
+            user = self._users.pop(userid.lower(), None)
+            if user is not None:
+                self._users[new_userid.lower()] = {**user, "userid": new_userid}
+
     def leave_out_of_range(self, *userids: str) -> None:
         """Leave members out of the app's visible range (可见范围): they stay in the contact
         book, but a message to them fails (invaliduser; 81013 when nobody is reachable)."""

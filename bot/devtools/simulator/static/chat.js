@@ -41,8 +41,7 @@ function choose(person) {
   state.lastSeen = -1;
   $("chat-title").textContent = `${person.name} · 全生异科导师`;
   $("messages").replaceChildren();
-  $("text").disabled = false;
-  $("send").disabled = false;
+  for (const id of ["text", "send", "location", "contact-rename", "contact-delete"]) $(id).disabled = false;
   renderPeople();
   renderMenu();
   act("open", {});
@@ -87,6 +86,10 @@ function renderMarkdown(md) {
   return bubble;
 }
 
+// 企业微信只显示 main_title.desc 的前约 44 个字（文档：建议不超过44个字），其余被截断。
+const DESC_SHOWN = 44;
+const shown = (text) => ([...text].length > DESC_SHOWN ? [...text].slice(0, DESC_SHOWN).join("") + "…" : text);
+
 function link(url, title) { return el("a", { class: "link", href: url, target: "_blank" }, title); }
 
 function renderCard(entry) {
@@ -95,7 +98,7 @@ function renderCard(entry) {
   if (card.source && card.source.desc) box.append(el("div", { class: "source" }, card.source.desc));
   if (card.main_title) {
     if (card.main_title.title) box.append(el("h3", {}, card.main_title.title));
-    if (card.main_title.desc) box.append(el("p", { class: "desc" }, card.main_title.desc));
+    if (card.main_title.desc) box.append(el("p", { class: "desc" }, shown(card.main_title.desc)));
   }
   if (card.sub_title_text) box.append(el("p", { class: "desc" }, card.sub_title_text));
   if (card.horizontal_content_list) {
@@ -106,6 +109,14 @@ function renderCard(entry) {
   for (const j of card.jump_list || []) if (j.url) box.append(link(j.url, j.title));
   if (card.card_action && card.card_action.url) box.append(link(card.card_action.url, "查看详情"));
   const tap = (eventKey, selected) => act("card", { task_id: card.task_id, card_type: card.card_type, event_key: eventKey, selected_items: selected || [] });
+  if (card.action_menu && card.task_id) {
+    const menu = el("div", { class: "buttons action-menu" }, el("small", {}, card.action_menu.desc || "更多"));
+    for (const a of card.action_menu.action_list || []) {
+      menu.append(el("button", { type: "button", "data-key": a.key, onclick: () =>
+        act("card-menu", { task_id: card.task_id, card_type: card.card_type, event_key: a.key }) }, a.text));
+    }
+    box.append(menu);
+  }
   if (entry.replaced_text) { box.append(el("div", { class: "done" }, entry.replaced_text)); return box; }
   if (card.card_type === "button_interaction") {
     const row = el("div", { class: "buttons" });
@@ -196,6 +207,18 @@ $("photo").addEventListener("change", async (event) => {
 });
 
 $("search").addEventListener("input", renderPeople);
+
+// 企业微信发给应用的事件：进入应用时上报的位置，通讯录变更（来自 sys）。
+$("location").addEventListener("click", () => state.current && act("location", { latitude: 31.2304, longitude: 121.4737 }));
+$("contact-rename").addEventListener("click", async () => {
+  if (!state.current) return;
+  const next = window.prompt(`把 ${state.current.userid} 的企业微信账号改为：`);
+  if (next && next.trim()) await act("contact", { change_type: "update_user", new_userid: next.trim() });
+});
+$("contact-delete").addEventListener("click", async () => {
+  if (!state.current || !window.confirm(`从通讯录删除 ${state.current.name}？`)) return;
+  await act("contact", { change_type: "delete_user" });
+});
 
 (async function start() {
   const [people, menu] = await Promise.all([api("people"), api("menu")]);
