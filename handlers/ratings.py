@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.chat.context import Context, Reply
 from bot.chat.router import Router
 from bot.outbox.card_closing import CLOSED
 from bot.ratings import rules, taps
 from bot.ratings.cards import RATE, REFUSALS, answered_text
 from bot.ratings.rules import TapOutcome
+from bot.wecom.messages import TemplateCardEvent
 
 router = Router("ratings")
 
 
 @router.on_card(RATE)
-def answer_rating(message: Any, ctx: Context) -> Reply | None:
+def answer_rating(message: TemplateCardEvent, ctx: Context) -> Reply | None:
     tap = RATE.unpack(message.event_key)  # the dispatcher answered malformed keys
     choice = rules.parse_choice(tap.choice)
     if not tap.record_id or choice is None:
