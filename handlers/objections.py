@@ -39,10 +39,9 @@ def _rest(message: Any) -> str:
 
 
 @router.on_command("异议")
+@only(Role.MENTOR, refusal="只有参加考核的导师可以对自己的结果提出异议。")
 def object_text(message: Any, ctx: Context) -> Reply:
     text = _rest(message)
-    if not ctx.has_role(Role.MENTOR):
-        return Reply.text("只有参加考核的导师可以对自己的结果提出异议。")
     if not text:
         return Reply.text(f"请写明异议内容，例如：{_objection_example(ctx)}")
     try:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.chat.context import Context, Reply
-from bot.chat.router import Router
+from bot.chat.router import Router, only
+from bot.core.models import Role
 from bot.cycle import access
 from bot.ratings import export
 
@@ -16,6 +17,7 @@ REFUSED = "学生评价导出只对书院部开放。"
 
 
 @router.on_command(export.COMMAND)
+@only(Role.ACADEMY_ADMIN, refusal=REFUSED)
 def export_ratings(message: Any, ctx: Context) -> Reply:
     if not access.is_office(ctx.person):
         return Reply.text(REFUSED)

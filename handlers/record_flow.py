@@ -14,9 +14,9 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from bot.chat.context import Context, Reply
-from bot.chat.router import CardKey, Router
+from bot.chat.router import CardKey, Router, for_roles
 from bot.core.inputs import parse_id
-from bot.core.models import RecordKind
+from bot.core.models import RecordKind, Role
 from bot.records import answers
 from bot.records.flow import (
     FLOW,
@@ -275,6 +275,7 @@ def confirm_record(message: TemplateCardEvent, ctx: Context) -> Reply | None:
 
 
 @router.on_command("取消", "退出")
+@for_roles(Role.MENTOR)  # only mentors have conversations to cancel; anyone else is told so
 def cancel_flow(message: TextMessage, ctx: Context) -> Reply:
     state = ctx.conversation
     loaded = state.load(FLOW, now=ctx.now)

@@ -32,7 +32,6 @@ from bot.cycle.evidence import figures
 from bot.cycle.results import current, members, rubric_of, saved_scores
 from bot.cycle.submissions import Scope
 from bot.outbox import queue as outbox
-from bot.outbox.queue import Message
 from bot.pages.auth import check_csrf, csrf_token, error_page, login_required
 from bot.pages.files import download_response, xlsx_response
 from scoring.numbers import fmt
@@ -155,14 +154,15 @@ def confirm_workbook(cycle_id: int, scope_name: str) -> Any:
         count = submissions.save_changes(db, cycle, scope, checked.changes, actor=g.person, now=now)
     except CycleError as exc:
         return error_page(409, str(exc))
-    lines = [change.line() for change in checked.changes]
     outbox.enqueue(
         db,
         [g.person.userid],
-        Message.text(
-            f"已保存{submissions.scope_title(db, scope)} {count} 项评分：\n"
-            + messages.fit(lines, 1500)
-            + "\n全部评完后点卡片上的“提交评分”或发送“提交评分”。"
+        submissions.saved_summary(
+            submissions.scope_title(db, scope),
+            checked.changes,
+            messages.hub_url(
+                current_app.extensions["settings"].PUBLIC_BASE_URL, cycle.id, scope.name
+            ),
         ),
         key=f"cycle:{cycle.id}:saved:{scope.name}:{now.timestamp()}",
         now=now,

@@ -118,7 +118,7 @@ def test_the_whole_cycle(app, database, demo, phone):
     mine = phone.last_text("wanglaoshi")
     assert "您还没有提交自评" in mine and f"/m/cycle/{cycle_id}/self" in mine
     phone.say("zhangsan", "我的考核")
-    assert "不在本次考核的导师名单中" in phone.last_text("zhangsan")
+    assert "学年考核面向异科导师" in phone.last_text("zhangsan")
 
     # 2. a college admin: only their college's workbook; a bad workbook → every problem
     cs_hub = _hub_path(database, "cs_admin")
