@@ -10,7 +10,7 @@ unclear details continues here too.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Any, Literal
 
 from bot.chat.context import Context, Reply
@@ -31,6 +31,7 @@ from bot.records.flow import (
     new_flow,
 )
 from bot.records.questions import (
+    HOURS,
     NEXT_PAGE,
     Buttons,
     PickStudents,
@@ -94,6 +95,7 @@ BUTTON_KEYS: dict[str, CardKey[Any]] = {
     "confirm": CONFIRM,
 }
 STUDENTS_QUESTION = "students"
+HOUR_CHOICES = {value for value, _ in HOURS}
 
 
 def start_flow(ctx: Context, scope: Scope, kind: str) -> Reply | None:
@@ -250,8 +252,12 @@ def choose_month(message: TemplateCardEvent, ctx: Context) -> Reply | None:
 @router.on_card(WHEN)
 def choose_day(message: TemplateCardEvent, ctx: Context) -> Reply | None:
     choice = WHEN.unpack(message.event_key).choice
-    back = int(choice) if choice in {"0", "1", "2"} else 0
-    given = answers.Day(ctx.local_now.date() - timedelta(days=back))
+    given: answers.Answer
+    if choice in HOUR_CHOICES:  # the hour of a day already chosen
+        given = answers.Hour(time(int(choice[1:3]), int(choice[3:5])))
+    else:
+        back = int(choice) if choice in {"0", "1", "2"} else 0
+        given = answers.Day(ctx.local_now.date() - timedelta(days=back))
     return _take_tap(message, ctx, WHEN, "time", "已选择", given)
 
 
