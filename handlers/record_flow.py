@@ -17,6 +17,7 @@ from bot.chat.context import Context, Reply
 from bot.chat.router import CardKey, Router, for_roles
 from bot.core.inputs import parse_id
 from bot.core.models import RecordKind, Role
+from bot.cycle.objection_flow import DRAFT
 from bot.records import answers
 from bot.records.flow import (
     FLOW,
@@ -285,7 +286,11 @@ def confirm_record(message: TemplateCardEvent, ctx: Context) -> Reply | None:
 def cancel_flow(message: TextMessage, ctx: Context) -> Reply:
     state = ctx.conversation
     loaded = state.load(FLOW, now=ctx.now)
+    objection = state.load(DRAFT, now=ctx.now)  # an objection being written (提出异议)
     state.clear(FLOW)
+    state.clear(DRAFT)
+    if objection is not None and not objection.expired:
+        return Reply.text("已取消，异议没有提交。")
     if loaded is None or loaded.expired:
         return Reply.text("当前没有进行中的操作。")
     return Reply.text(CANCELLED)

@@ -26,7 +26,16 @@ from bot.core.models import (
     Submission,
 )
 from bot.core.storage import FileStore, app_file_store
-from bot.cycle import access, cycles, export, messages, progress, publication, submissions
+from bot.cycle import (
+    access,
+    cycles,
+    export,
+    messages,
+    progress,
+    publication,
+    result_detail,
+    submissions,
+)
 from bot.cycle.cycles import CycleError, Env
 from bot.cycle.evidence import figures
 from bot.cycle.results import current, members, rubric_of, saved_scores
@@ -218,10 +227,20 @@ def my_result(cycle_id: int) -> Any:
     if not found.has(g.person.id):
         return error_page(403, "您不在本次考核的导师名单中。")
     result = found.of(g.person.id)
+    db = get_session()
+    rubric = rubric_of(cycle)
+    evidence = figures(db, cycle.year, rubric, _env().zone, [g.person.id])
+    lines = result_detail.item_lines(
+        rubric,
+        result_detail.item_scores(found, rubric, g.person.id),
+        evidence.get(g.person.id),
+        result,
+    )
     return render_template(
         "pages/cycle_result.html",
         cycle=cycle,
         result=result,
+        lines=lines,
         fmt=fmt,
         until=publication.objections_until_text(cycle, _env().zone),
     )
