@@ -66,8 +66,16 @@ def _rest(message: Any) -> str:
 @only(Role.MENTOR, refusal="只有参加考核的导师可以对自己的结果提出异议。")
 def object_text(message: Any, ctx: Context) -> Reply:
     text = _rest(message)
-    if not text:
-        return Reply.text(f"请写明异议内容，例如：{_objection_example(ctx)}")
+    if not text:  # 异议 alone: the same steps as 提出异议 on the result card
+        cycle = cycles.find_cycle(ctx.session)
+        try:
+            if cycle is None:
+                raise CycleError("现在不在考核结果公示期，不能提出异议。")
+            objections.check_may_object(ctx.session, cycle, ctx.person, now=ctx.now)
+        except CycleError as exc:
+            return Reply.text(f"{exc}\n公示期间可以这样提出：{_objection_example(ctx)}")
+        ctx.conversation.clear(FLOW)
+        return _ask(ctx, cycle, flow.new_draft(cycle.id))
     try:
         cycle = cycles.require_cycle(ctx.session)
         objection = objections.raise_objection(ctx.session, cycle, ctx.person, text, now=ctx.now)

@@ -268,6 +268,15 @@ def test_the_whole_cycle(app, database, demo, phone):
     assert "已收到您的异议" in phone.last_text(low_user)
     notice = phone.last_text("shuyuan_admin")
     assert "收到异议" in notice and "【M1 " in notice and "我每周都有两次以上交流" in notice
+    phone.new(target_user)
+    phone.say(target_user, "异议")  # alone: the same steps; 取消 leaves them
+    assert phone.last_card(target_user)["main_title"]["title"].startswith("提出异议：哪一项")
+    phone.say(target_user, "M2")
+    assert "异议项目：M2" in phone.last_text(target_user)
+    phone.say(target_user, "取消")
+    assert phone.last_text(target_user) == "已取消，异议没有提交。"
+    phone.say(target_user, "还在吗")
+    assert phone.last_text(target_user).startswith("抱歉，没有理解")
     assert "收到异议" in phone.last_text("cs_admin")
     assert not [p for p in phone.new("de_admin") if "收到异议" in str(p)]
     with database.session() as session:
