@@ -143,6 +143,8 @@ def change_own_record(message: Any, ctx: Context, scope: Scope) -> Reply:
                 when = When(when.day, at) if at else when
             if when is None:
                 return Reply.text("没有看懂这个时间。可以发送：今天、昨天、周三、11月20日 19:00")
+            if when.at is None:  # a day alone keeps the record's time of day, never noon
+                when = When(when.day, record.occurred_at.astimezone(ctx.zone).time())
             moment = when.moment(ctx.zone, ctx.now)
             check_moment(moment, ctx.now, scope.year.starts_on, scope.year.ends_on)
         except DateError as exc:

@@ -72,3 +72,16 @@ def test_today_without_a_time_is_not_asked_and_a_time_with_the_day_is_taken(phon
     _pick_lisi(phone, world, card)
     phone.say(world.mentor, "昨天 20:00")
     assert phone.last_card(world.mentor)["main_title"]["title"] == "个别交流：地点"
+
+
+def test_changing_a_records_day_alone_keeps_its_time(phone, database, world):
+    phone.say(world.mentor, "交流 李四 昨天19:30 线上 聊选课")
+    assert phone.last_text(world.mentor).startswith("已记录个别交流")
+    phone.say(world.mentor, "修改 1 时间 前天")
+    zone = phone.app.extensions["settings"].zone
+    day = datetime.now(UTC).astimezone(zone).date() - timedelta(days=2)
+    assert f"{day.month}月{day.day}日 19:30" in phone.last_text(world.mentor)
+    with database.session() as session:
+        [record] = session.scalars(sa.select(Record))
+        moment = record.occurred_at.astimezone(zone)
+    assert (moment.date(), moment.hour, moment.minute) == (day, 19, 30)
