@@ -7,7 +7,10 @@ content that is meant to repeat (a second ``帮助`` within the interval would n
 is asked for only where a resend of the same row is the risk: on a row's second and later
 attempts (a crash-resend after the lease, a retry after an answer lost to a timeout), with
 ``DUPLICATE_CHECK_INTERVAL`` (two leases). A row's first attempt is sent without it. Per-person
-limits and the app's call budget are kept in Redis (:mod:`bot.outbox.ratelimit`).
+limits and the app's call budget are kept in Redis (:mod:`bot.outbox.ratelimit`). Each person's
+rows go out in the order queued (:mod:`bot.outbox.order`): the limit is taken in that order, a
+row held by the limit or the call budget holds that person's later rows (also in later passes:
+it is marked ``order.HELD``), and a person's second row of a pass goes in a later call.
 
 A card's task_id is single-use at WeCom, and 42014 answers both a reused and an empty,
 over-long or malformed one: the task_id is written on the rows before the call, and a 42014
