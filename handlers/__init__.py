@@ -26,6 +26,9 @@ def answer_text(message: TextMessage, ctx: Context) -> Reply | None:
     in_flow = record_flow.continue_flow(message, ctx)
     if in_flow is not None:
         return in_flow
+    objecting = objections.continue_objection(message, ctx)
+    if objecting is not None:
+        return objecting
     return help_handlers.answer_unrecognised(message, ctx)
 
 

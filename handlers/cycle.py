@@ -96,11 +96,15 @@ def _scopes(ctx: Context) -> list[Scope]:
     return scopes
 
 
+SCORERS_ONLY = "评分表只发给学院管理员和书院部管理员。"
+
+
 @router.on_command("评分表")
+@only(Role.ACADEMY_ADMIN, Role.COLLEGE_ADMIN, refusal=SCORERS_ONLY)
 def resend_cards(message: Any, ctx: Context) -> Reply:
     scopes = _scopes(ctx)
     if not scopes:
-        return Reply.text("评分表只发给学院管理员和书院部管理员。")
+        return Reply.text(SCORERS_ONLY)
     try:
         cycle = cycles.require_cycle(ctx.session)
     except CycleError as exc:
@@ -124,6 +128,7 @@ def _submit(ctx: Context, scope: Scope) -> str:
 
 
 @router.on_command("提交评分")
+@only(Role.ACADEMY_ADMIN, Role.COLLEGE_ADMIN, refusal="只有学院管理员和书院部管理员需要提交评分。")
 def submit_text(message: Any, ctx: Context) -> Reply:
     scopes = _scopes(ctx)
     if not scopes:
@@ -193,16 +198,18 @@ def exports(message: Any, ctx: Context) -> Reply:
 
 
 MENU_MY_ASSESSMENT = "my_assessment"
+MENTORS_ONLY = "学年考核面向异科导师，您不需要自评或查看考核结果。发送“帮助”查看您可以做什么。"
+NOT_OPEN_YET = "本学年考核还没有开启。开启后机器人会通知您，届时在这里填写自评、查看结果。"
 
 
 @router.on_command("考核结果", "我的考核", "自评")
 @router.on_menu(MENU_MY_ASSESSMENT)
+@only(Role.MENTOR, refusal=MENTORS_ONLY)
 def my_result(message: Any, ctx: Context) -> Reply:
     """While the cycle is open: the self-assessment link and deadline; afterwards: the result."""
-    try:
-        cycle = cycles.require_cycle(ctx.session)
-    except CycleError as exc:
-        return Reply.text(str(exc))
+    cycle = cycles.find_cycle(ctx.session)
+    if cycle is None:  # how the office opens one is the office's business
+        return Reply.text(NOT_OPEN_YET)
     if cycle.status == CycleStatus.OPEN:
         if not any(m.person.id == ctx.person.id for m in members(ctx.session, cycle)):
             return Reply.text("您不在本次考核的导师名单中。")

@@ -3,56 +3,119 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
+
+import sqlalchemy as sa
 
 from bot.chat.context import Context, Reply
 from bot.chat.router import CardKey, Router
-from bot.core.models import ROLE_NAMES, Role
+from bot.core.models import ROLE_NAMES, AcademicYear, Role
+from bot.core.rubrics import current_rubric, example_item
+from bot.records.service import assignment_for, current_year, roster
 from bot.wecom import cards
 
 router = Router("help")
 
 MENU_HELP = "help"
 
-_BY_ROLE: dict[Role, list[str]] = {
-    Role.MENTOR: [
-        "记录个别交流：交流 张三 李四 线上 聊选课",
-        "记录集体活动：活动 读书沙龙 11月20日19:00 图书馆 参加：张三、李四",
-        "记录沟通：沟通 辅导员 昨天 了解学生近况（或 沟通 院长 …）",
-        "记录关爱：关爱 张三 近况与跟进安排（加密保存）",
-        "其他：宣传 …、书院 …、资源 …、月计划 …、月总结 …",
-        "只发命令词（如“交流”）或点菜单“记录”，按卡片一步步填写；发送“取消”退出",
-        "查看本周、本学期进度：我的",
-        "发送照片可作为最近一条记录的佐证",
-        "查看、修改、删除自己的记录：记录",
-        "上传学期计划、月度计划和总结、年度工作总结：上传",
-    ],
-    Role.STUDENT: [
+
+@dataclass(frozen=True)
+class Examples:
+    """What the examples in help name, from the current data: the academic year that contains
+    today (its calendar is imported), two of the mentor's students, an item of the rubric."""
+
+    year: str
+    today: date
+    names: tuple[str, str] = ("张三", "李四")
+    item: str = ""
+
+    def day(self, days: int) -> str:
+        return (self.today + timedelta(days=days)).isoformat()
+
+
+def _mentor(ex: Examples) -> list[str]:
+    one, two = ex.names
+    return [
+        f"记录个别交流：“交流 {one} 线上 聊选课”（或“个别交流 …”）",
+        f"记录集体活动：“活动 读书沙龙 昨天19:00 图书馆 参加：{one}、{two}”（或“集体活动 …”）",
+        "记录沟通：“沟通 辅导员 昨天 了解学生近况”（或 沟通 院长 …）",
+        f"记录关爱：“关爱 {one} 近况与跟进安排”（加密保存）",
+        "其他记录：“宣传 …”“书院 …”“资源 …”“学期计划 …”“月计划 …”（或“计划 …”）"
+        "“月总结 …”（或“总结 …”）",
+        "只发命令词（如“交流”）或点菜单“记录”，按卡片一步步填写；“取消”（或“退出”）退出",
+        "本周、本学期进度：“我的”；发送照片可作为最近一条记录的佐证",
+        "自己的记录：“记录”（或“我的记录”）列出，“查看 1”“修改 1 地点 图书馆”“删除 1”，"
+        "一天内可“恢复”",
+        "上传学期计划、月度计划和总结、年度工作总结：“上传”",
+        "学年考核：“我的考核”（或“自评”“考核结果”）填写自评、查看结果",
+        "公示期间对结果有异议：点结果卡片上的“提出异议”，"
+        f"或发送“异议 {ex.item} 我上传了学期计划，请核实”",
+    ]
+
+
+def _office(ex: Examples) -> list[str]:
+    return [
+        f"开启学年考核：“开启考核 {ex.year}”，可带截止日期："
+        f"开启考核 {ex.year} 自评 {ex.day(14)} 学院 {ex.day(21)} 书院部 {ex.day(28)}",
+        "考核进度与未完成名单：“进度”",
+        "书院部评分表（下载、上传）：“评分表”；评完后“提交评分 书院部”",
+        "公示结果：“公示”（仍有未完成时按提示发送“公示 强制”）",
+        "答复异议：“答复 3 已核实，分数无误”",
+        f"更正分数：“更正 3 {ex.item} 4.5 已核实学期计划”（须写原因）",
+        "异议期满后结束考核：“结束考核”；结束后导出结果：“导出”",
+        f"导出学生评价明细（审计用）：“导出评价”（本学年）或“导出评价 {ex.year}”",
+        "查看一条关爱记录：“查看 #记录编号”",
+    ]
+
+
+def _college_admin(ex: Examples) -> list[str]:
+    return [
+        "本学院考核进度与未完成名单：“进度”",
+        "本学院导师评分表（下载、上传）：“评分表”；评完后“提交评分”",
+        "查看本学院导师的关爱记录：“查看 #记录编号”",
+    ]
+
+
+_BY_ROLE: dict[Role, Any] = {
+    Role.MENTOR: _mentor,
+    Role.STUDENT: lambda ex: [
         "活动结束后会收到评价卡片，点选满意度即可（匿名，导师只能看到汇总）",
     ],
-    Role.COUNSELLOR: ["导师与您沟通后会记录在导师的工作台账中"],
-    Role.COLLEGE_ADMIN: [
-        "考核期间通过机器人接收本学院导师评分表，在卡片链接中上传填好的表格",
-        "查看本学院考核进度：进度",
-    ],
-    Role.ACADEMY_ADMIN: [
-        "开启学年考核：开启考核 2025-2026",
-        "查看全校考核进度：进度",
-        "导出学生评价明细（审计用）：导出评价（本学年）或 导出评价 2025-2026",
-    ],
-    Role.COLLEGE_HEAD: ["考核结果公示时会收到本学院导师排名汇总"],
-    Role.UNIT_HEAD: ["考核结果公示时会收到本单位导师的考核结果"],
-    Role.SYSTEM_ADMIN: ["名单导入与系统维护请使用服务器命令行（见 README）"],
+    Role.COUNSELLOR: lambda ex: ["导师与您沟通后会记录在导师的工作台账中"],
+    Role.COLLEGE_ADMIN: _college_admin,
+    Role.ACADEMY_ADMIN: _office,
+    Role.COLLEGE_HEAD: lambda ex: ["考核结果公示时会收到本学院导师排名汇总"],
+    Role.UNIT_HEAD: lambda ex: ["考核结果公示时会收到本单位导师的考核结果"],
+    Role.SYSTEM_ADMIN: lambda ex: ["名单导入与系统维护请使用服务器命令行（见 README）"],
 }
+# one WeCom text is at most 2,048 bytes: a person with several roles gets several messages
+_MESSAGE_BYTES = 1900
 
 
-def help_text(roles: list[Role]) -> str:
-    lines = [f"您的身份：{'、'.join(ROLE_NAMES[role] for role in roles) or '未分配'}", ""]
-    lines.append("您可以：")
-    for role in roles:
-        lines.extend(f"· {line}" for line in _BY_ROLE.get(role, []))
-    lines.append("· 发送“帮助”查看本说明")
-    return "\n".join(lines)
+def help_texts(roles: list[Role], examples: Examples, *, lead: str = "") -> list[str]:
+    """What a person holding ``roles`` can send, role by role, as one or more texts."""
+    head = f"{lead}您的身份：{'、'.join(ROLE_NAMES[role] for role in roles) or '未分配'}"
+    blocks = [
+        "\n".join(
+            [f"作为{ROLE_NAMES[role]}，您可以：", *(f"· {x}" for x in _BY_ROLE[role](examples))]
+        )
+        for role in roles
+    ]
+    blocks.append("发送“帮助”（或“help”“?”“？”）查看本说明")
+    texts = [head]
+    for block in blocks:
+        joined = f"{texts[-1]}\n\n{block}"
+        if len(joined.encode()) <= _MESSAGE_BYTES:
+            texts[-1] = joined
+        else:
+            texts.append(block)
+    return texts
+
+
+def help_text(roles: list[Role], examples: Examples) -> str:
+    """All of help as one text (tests and short role sets)."""
+    return "\n\n".join(help_texts(roles, examples))
 
 
 def _roles(ctx: Context) -> list[Role]:
@@ -60,15 +123,43 @@ def _roles(ctx: Context) -> list[Role]:
     return [role for role in Role if role in held]
 
 
+def examples_for(ctx: Context) -> Examples:
+    """Examples that work today: the year holding today (else the latest year on record),
+    the first two of the mentor's students this year, an item of the current rubric."""
+    today = ctx.local_now.date()
+    year = current_year(ctx.session, today) or ctx.session.scalar(
+        sa.select(AcademicYear).order_by(AcademicYear.starts_on.desc()).limit(1)
+    )
+    start = today.year if today.month >= 9 else today.year - 1
+    code = year.code if year is not None else f"{start}-{start + 1}"
+    names: tuple[str, str] = ("张三", "李四")
+    if ctx.has_role(Role.MENTOR) and year is not None:
+        assignment = assignment_for(ctx.session, ctx.person.id, year.id)
+        students = [] if assignment is None else [s.name for s in roster(ctx.session, assignment)]
+        if len(students) >= 2:
+            names = (students[0], students[1])
+        elif students:
+            names = (students[0], names[1])
+    return Examples(code, today, names, example_item(current_rubric(ctx.session)))
+
+
+def _answer(ctx: Context, lead: str = "") -> Reply:
+    """Help as the reply; with several roles the first parts go ahead in order."""
+    texts = help_texts(_roles(ctx), examples_for(ctx), lead=lead)
+    for part, text in enumerate(texts[:-1]):
+        ctx.send([ctx.person.userid], Reply.text(text), key=f"cb:{ctx.callback_key}:help{part}")
+    return Reply.text(texts[-1])
+
+
 @router.on_command("帮助", "help", "？", "?")
 @router.on_menu(MENU_HELP)
 def show_help(message: Any, ctx: Context) -> Reply:
-    return Reply.text(help_text(_roles(ctx)))
+    return _answer(ctx)
 
 
 def answer_unrecognised(message: Any, ctx: Context) -> Reply:
     """Anything no handler claims: say so, then what this person can do."""
-    return Reply.text("抱歉，没有理解您的消息。\n\n" + help_text(_roles(ctx)))
+    return _answer(ctx, lead="抱歉，没有理解您的消息。\n\n")
 
 
 @dataclass(frozen=True)
@@ -79,20 +170,23 @@ class HelpTap:
 HELP_CARD = CardKey("help", HelpTap)
 TOPICS = {"full": "查看帮助", "examples": "使用示例"}
 
-_EXAMPLES: dict[Role, list[str]] = {
-    Role.MENTOR: [
-        "交流 张三 线上 聊选课",
-        "交流 张三 李四 昨天 图书馆 讨论考研规划",
-        "活动 读书沙龙 11月20日19:00 图书馆 参加：张三、李四、王五",
-        "我的",
-    ],
-    Role.COLLEGE_ADMIN: ["进度"],
-    Role.ACADEMY_ADMIN: ["开启考核 2025-2026", "进度", "导出评价"],
-}
+
+def _examples(role: Role, ex: Examples) -> list[str]:
+    one, two = ex.names
+    return {
+        Role.MENTOR: [
+            f"交流 {one} 线上 聊选课",
+            f"交流 {one} {two} 昨天 图书馆 讨论考研规划",
+            f"活动 读书沙龙 昨天19:00 图书馆 参加：{one}、{two}",
+            "我的",
+        ],
+        Role.COLLEGE_ADMIN: ["进度", "评分表"],
+        Role.ACADEMY_ADMIN: [f"开启考核 {ex.year}", "进度", "公示", "导出评价"],
+    }.get(role, [])
 
 
-def examples_text(roles: list[Role]) -> str:
-    lines = [example for role in roles for example in _EXAMPLES.get(role, [])]
+def examples_text(roles: list[Role], examples: Examples) -> str:
+    lines = list(dict.fromkeys(line for role in roles for line in _examples(role, examples)))
     if not lines:
         return "您目前不需要输入命令：需要您操作时，机器人会发送卡片给您。"
     return "可以直接发送这样的消息：\n" + "\n".join(f"· {line}" for line in lines)
@@ -119,5 +213,5 @@ def answer_help_card(message: Any, ctx: Context) -> Reply:
     topic = HELP_CARD.unpack(message.event_key).topic
     ctx.update_card(message.response_code, replace_name=f"已{TOPICS.get(topic, '查看')}")
     if topic == "examples":
-        return Reply.text(examples_text(_roles(ctx)))
-    return Reply.text(help_text(_roles(ctx)))
+        return Reply.text(examples_text(_roles(ctx), examples_for(ctx)))
+    return _answer(ctx)

@@ -4,7 +4,8 @@ signed-in download page (the workbook pairs students with ratings, so it never g
 from __future__ import annotations
 
 from bot.chat.context import Context, Reply
-from bot.chat.router import Router
+from bot.chat.router import Router, only
+from bot.core.models import Role
 from bot.cycle import access
 from bot.ratings import export
 from bot.wecom.messages import TextMessage
@@ -15,6 +16,7 @@ REFUSED = "学生评价导出只对书院部开放。"
 
 
 @router.on_command(export.COMMAND)
+@only(Role.ACADEMY_ADMIN, refusal=REFUSED)
 def export_ratings(message: TextMessage, ctx: Context) -> Reply:
     if not access.is_office(ctx.person):
         return Reply.text(REFUSED)

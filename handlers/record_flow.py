@@ -10,13 +10,14 @@ unclear details continues here too.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Any, Literal
 
 from bot.chat.context import Context, Reply
-from bot.chat.router import CardKey, Router
+from bot.chat.router import CardKey, Router, for_roles
 from bot.core.inputs import parse_id
-from bot.core.models import RecordKind
+from bot.core.models import RecordKind, Role
+from bot.cycle.objection_flow import DRAFT
 from bot.records import answers
 from bot.records.flow import (
     FLOW,
@@ -31,6 +32,7 @@ from bot.records.flow import (
     new_flow,
 )
 from bot.records.questions import (
+    HOURS,
     NEXT_PAGE,
     Buttons,
     PickStudents,
@@ -94,6 +96,7 @@ BUTTON_KEYS: dict[str, CardKey[Any]] = {
     "confirm": CONFIRM,
 }
 STUDENTS_QUESTION = "students"
+HOUR_CHOICES = {value for value, _ in HOURS}
 
 
 def start_flow(ctx: Context, scope: Scope, kind: str) -> Reply | None:
@@ -256,8 +259,12 @@ def choose_month(message: TemplateCardEvent, ctx: Context) -> Reply | None:
 @router.on_card(WHEN)
 def choose_day(message: TemplateCardEvent, ctx: Context) -> Reply | None:
     choice = WHEN.unpack(message.event_key).choice
-    back = int(choice) if choice in {"0", "1", "2"} else 0
-    given = answers.Day(ctx.local_now.date() - timedelta(days=back))
+    given: answers.Answer
+    if choice in HOUR_CHOICES:  # the hour of a day already chosen
+        given = answers.Hour(time(int(choice[1:3]), int(choice[3:5])))
+    else:
+        back = int(choice) if choice in {"0", "1", "2"} else 0
+        given = answers.Day(ctx.local_now.date() - timedelta(days=back))
     return _take_tap(message, ctx, WHEN, "time", "已选择", given)
 
 
@@ -281,10 +288,15 @@ def confirm_record(message: TemplateCardEvent, ctx: Context) -> Reply | None:
 
 
 @router.on_command("取消", "退出")
+@for_roles(Role.MENTOR)  # only mentors have conversations to cancel; anyone else is told so
 def cancel_flow(message: TextMessage, ctx: Context) -> Reply:
     state = ctx.conversation
     loaded = state.load(FLOW, now=ctx.now)
+    objection = state.load(DRAFT, now=ctx.now)  # an objection being written (提出异议)
     state.clear(FLOW)
+    state.clear(DRAFT)
+    if objection is not None and not objection.expired:
+        return Reply.text("已取消，异议没有提交。")
     if loaded is None or loaded.expired:
         return Reply.text("当前没有进行中的操作。")
     return Reply.text(CANCELLED)

@@ -11,10 +11,10 @@ import re
 from typing import Any
 
 from bot.chat.context import Context, Reply
-from bot.chat.router import Router
+from bot.chat.router import Router, for_roles
 from bot.core.echo import echo
 from bot.core.inputs import parse_id, parse_whole
-from bot.core.models import RECORD_KIND_NAMES, Record, RecordKind
+from bot.core.models import RECORD_KIND_NAMES, Record, RecordKind, Role
 from bot.core.rubrics import items_counted
 from bot.records.care import audit_read, care_page_url, may_read
 from bot.records.dates import (
@@ -144,6 +144,8 @@ def change_own_record(message: TextMessage, ctx: Context, scope: Scope) -> Reply
                 when = When(when.day, at) if at else when
             if when is None:
                 return Reply.text("没有看懂这个时间。可以发送：今天、昨天、周三、11月20日 19:00")
+            if when.at is None:  # a day alone keeps the record's time of day, never noon
+                when = When(when.day, record.occurred_at.astimezone(ctx.zone).time())
             moment = when.moment(ctx.zone, ctx.now)
             check_moment(moment, ctx.now, scope.year.starts_on, scope.year.ends_on)
         except DateError as exc:
@@ -178,6 +180,9 @@ def change_own_record(message: TextMessage, ctx: Context, scope: Scope) -> Reply
 
 
 @router.on_command("查看")
+# anyone may ask (a refused reader of a care note is audited and told what a missing id gets);
+# only these roles find anything
+@for_roles(Role.MENTOR, Role.COLLEGE_ADMIN, Role.ACADEMY_ADMIN)
 def show_record(message: TextMessage, ctx: Context) -> Reply:
     """查看 3 (own record number 3) or 查看 #123 (a record id, for the office and colleges)."""
     words = message.content.split()

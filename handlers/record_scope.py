@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from bot.chat.context import Context, Reply
+from bot.chat.router import for_roles
 from bot.core.echo import echo
 from bot.core.models import ROLE_NAMES, AcademicYear, MentorAssignment, Role
 from bot.records.flow import FLOW, LAST_RECORD, Flow, Situation
@@ -71,7 +72,7 @@ def for_mentors(
             return scope
         return handler(message, ctx, scope)
 
-    return checked
+    return for_roles(Role.MENTOR)(checked)
 
 
 def open_flow(ctx: Context) -> Flow | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.chat.context import Context, Reply
-from bot.chat.router import Router
+from bot.chat.router import Router, only
 from bot.records import uploads
 from bot.records.uploads import PURPOSES
 from bot.wecom.messages import TextMessage
@@ -15,7 +15,11 @@ def upload_url(ctx: Context, purpose: str) -> str:
     return uploads.upload_url(ctx.settings.PUBLIC_BASE_URL, purpose)
 
 
+UPLOADERS = frozenset(role for purpose in PURPOSES.values() for role in purpose.roles)
+
+
 @router.on_command("上传")
+@only(*sorted(UPLOADERS), refusal="您目前没有需要上传的材料。")
 def offer_uploads(message: TextMessage, ctx: Context) -> Reply:
     allowed = [
         (name, purpose)

@@ -96,7 +96,8 @@ def _typed(kind: Any, value: str, key: str) -> object:
 
 def only(*roles: Role, refusal: str) -> Callable[[H], H]:
     """A role filter: the handler runs for people holding one of ``roles``; anyone else is
-    answered ``refusal`` and the handler does not run (put it below the ``@router.on_…``)."""
+    answered ``refusal`` and the handler does not run (put it below the ``@router.on_…``).
+    The roles are kept on the handler (:func:`roles_of`), so help can be checked against them."""
 
     def decorator(handler: H) -> H:
         @functools.wraps(handler)
@@ -105,9 +106,25 @@ def only(*roles: Role, refusal: str) -> Callable[[H], H]:
                 return Reply.text(refusal)
             return handler(message, ctx)
 
-        return checked  # type: ignore[return-value]
+        return for_roles(*roles)(checked)  # type: ignore[return-value]
 
     return decorator
+
+
+def for_roles(*roles: Role) -> Callable[[H], H]:
+    """Mark ``handler`` as usable by ``roles`` only (the check itself is the caller's, as in
+    :func:`only` and ``handlers.record_scope.for_mentors``)."""
+
+    def mark(handler: H) -> H:
+        handler.allowed_roles = frozenset(roles)  # type: ignore[attr-defined]
+        return handler
+
+    return mark
+
+
+def roles_of(handler: Handler) -> frozenset[Role] | None:
+    """The roles that may use ``handler``; None: everyone on the roster."""
+    return getattr(handler, "allowed_roles", None)
 
 
 @dataclass
@@ -182,6 +199,15 @@ class Dispatcher:
             if found is not None:
                 return found
         return None
+
+    def commands_for(self, role: Role) -> list[str]:
+        """Every text command a person holding ``role`` may use, in registration order."""
+        return [
+            word
+            for router in self.routers
+            for word, handler in router.commands.items()
+            if roles_of(handler) is None or role in roles_of(handler)  # type: ignore[operator]
+        ]
 
     def find(self, table: str, key: str) -> Handler | None:
         for router in self.routers:

@@ -25,6 +25,7 @@ from bot.core.rubrics import example_item
 from bot.cycle.cycles import CycleError, Env, audit
 from bot.cycle.publication import announce, store_results
 from bot.cycle.results import (
+    Results,
     compute,
     current,
     fingerprint,
@@ -37,9 +38,10 @@ from bot.roster.holders import holder_userids
 from scoring.numbers import fmt
 
 
-def raise_objection(
-    session: so.Session, cycle: AssessmentCycle, mentor: Person, text: str, *, now: datetime
-) -> Objection:
+def check_may_object(
+    session: so.Session, cycle: AssessmentCycle, mentor: Person, *, now: datetime
+) -> Results:
+    """The published results, if ``mentor`` may object now; else CycleError saying why."""
     if cycle.status != CycleStatus.PUBLISHED:
         raise CycleError("现在不在考核结果公示期，不能提出异议。")
     if cycle.objections_until is not None and now > cycle.objections_until:
@@ -47,6 +49,13 @@ def raise_objection(
     published = current(session, cycle)
     if not published.has(mentor.id):
         raise CycleError("您不在本次考核的导师名单中。")
+    return published
+
+
+def raise_objection(
+    session: so.Session, cycle: AssessmentCycle, mentor: Person, text: str, *, now: datetime
+) -> Objection:
+    published = check_may_object(session, cycle, mentor, now=now)
     member = published.member(mentor.id)
     objection = Objection(
         cycle_id=cycle.id, mentor_id=mentor.id, text=text[:2000],

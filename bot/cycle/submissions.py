@@ -3,6 +3,7 @@ them, building, checking and saving a workbook, and submitting a scope's scores.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -168,6 +169,28 @@ class Change:
     def line(self) -> str:
         old = "未评" if self.old is None else fmt(self.old)
         return f"{self.name}（{self.number}）{self.item}：{old} → {fmt(self.new)}"
+
+
+SUMMARY_MENTORS = 5  # mentors named in the chat summary of a save; the page has the rest
+SUMMARY_ITEMS = 3  # items named per mentor
+
+
+def saved_summary(title: str, changes: Sequence[Change], url: str) -> Message:
+    """The chat note after a scoring workbook was saved: how many scores for how many mentors,
+    a line for each of the first few mentors, and the link to the page with everything."""
+    by_mentor: dict[tuple[str, str], list[Change]] = {}
+    for change in changes:
+        by_mentor.setdefault((change.name, change.number), []).append(change)
+    lines = [f"**已保存{title} {len(changes)} 项评分（{len(by_mentor)} 位导师）**"]
+    for (name, number), own in list(by_mentor.items())[:SUMMARY_MENTORS]:
+        shown = "、".join(f"{c.item} {fmt(c.new)}" for c in own[:SUMMARY_ITEMS])
+        more = f" 等 {len(own)} 项" if len(own) > SUMMARY_ITEMS else ""
+        lines.append(f"> {name}（{number}）：{shown}{more}")
+    if len(by_mentor) > SUMMARY_MENTORS:
+        lines.append(f"> ……另有 {len(by_mentor) - SUMMARY_MENTORS} 位导师")
+    lines.append(f"[查看全部评分与评分表]({url})")
+    lines.append("全部评完后点卡片上的“提交评分”或发送“提交评分”。")
+    return Message.markdown("\n".join(lines))
 
 
 @dataclass(frozen=True)

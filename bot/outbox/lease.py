@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import sqlalchemy as sa
 
 from bot.core.db import Database
 from bot.core.models import OutboxMessage, OutboxStatus
+from bot.roster.userids import fold
 
+T = TypeVar("T")
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
 
@@ -44,8 +47,14 @@ def claim(database: Database, now: datetime, limit: int) -> list[OutboxMessage]:
     return rows
 
 
-def defer(database: Database, deferred: Sequence[tuple[OutboxMessage, datetime]]) -> None:
-    """Back to pending until ``retry_at``; the claim's attempt is not counted."""
+def defer(
+    database: Database,
+    deferred: Sequence[tuple[OutboxMessage, datetime]],
+    *,
+    reason: str | None = None,
+) -> None:
+    """Back to pending until ``retry_at``; the claim's attempt is not counted. ``reason``
+    (as ``last_error``) marks rows held for their person (:mod:`bot.outbox.order`)."""
     if not deferred:
         return
     by_time: dict[datetime, list[int]] = defaultdict(list)
@@ -61,9 +70,34 @@ def defer(database: Database, deferred: Sequence[tuple[OutboxMessage, datetime]]
                         status=OutboxStatus.PENDING,
                         available_at=retry_at,
                         attempts=OutboxMessage.attempts - 1,
+                        **({} if reason is None else {"last_error": reason}),
                     )
                 )
 
 
-def chunks(ids: Sequence[int], size: int = 500) -> list[Sequence[int]]:
+def held_before(
+    database: Database, rows: Sequence[OutboxMessage], now: datetime, reason: str
+) -> dict[str, tuple[int, datetime]]:
+    """Per person (folded userid) of ``rows``: the earliest row put back with ``reason`` and
+    still waiting, and when it is due; later rows of that person wait for it."""
+    userids = sorted({row.userid for row in rows})
+    found: dict[str, tuple[int, datetime]] = {}
+    with database.session() as session:
+        for chunk in chunks(userids):
+            waiting = session.execute(
+                sa.select(OutboxMessage.userid, OutboxMessage.id, OutboxMessage.available_at)
+                .where(
+                    OutboxMessage.status == OutboxStatus.PENDING,
+                    OutboxMessage.available_at > now,
+                    OutboxMessage.last_error == reason,
+                    OutboxMessage.userid.in_(chunk),
+                )
+                .order_by(OutboxMessage.id)
+            )
+            for userid, row_id, due in waiting:
+                found.setdefault(fold(userid), (row_id, due))
+    return found
+
+
+def chunks(ids: Sequence[T], size: int = 500) -> list[Sequence[T]]:
     return [ids[start : start + size] for start in range(0, len(ids), size)]

@@ -7,7 +7,10 @@ content that is meant to repeat (a second ``帮助`` within the interval would n
 is asked for only where a resend of the same row is the risk: on a row's second and later
 attempts (a crash-resend after the lease, a retry after an answer lost to a timeout), with
 ``DUPLICATE_CHECK_INTERVAL`` (two leases). A row's first attempt is sent without it. Per-person
-limits and the app's call budget are kept in Redis (:mod:`bot.outbox.ratelimit`).
+limits and the app's call budget are kept in Redis (:mod:`bot.outbox.ratelimit`). Each person's
+rows go out in the order queued (:mod:`bot.outbox.order`): the limit is taken in that order, a
+row held by the limit or the call budget holds that person's later rows (also in later passes:
+it is marked ``order.HELD``), and a person's second row of a pass goes in a later call.
 
 A card's task_id is single-use at WeCom, and 42014 answers both a reused and an empty,
 over-long or malformed one: the task_id is written on the rows before the call, and a 42014
@@ -45,8 +48,9 @@ from bot.core.models import OutboxMessage, OutboxStatus
 from bot.core.redis_store import RedisStore, RedisUnavailable
 from bot.core.storage import FileStore
 from bot.ops import metrics
+from bot.outbox import order
 from bot.outbox.alerts import Trouble, alert_administrators
-from bot.outbox.lease import LEASE, MAX_ATTEMPTS, chunks, claim, defer
+from bot.outbox.lease import LEASE, MAX_ATTEMPTS, chunks, claim, defer, held_before
 from bot.outbox.media import MEDIA_EXPIRED_ERRORS, MediaCache, MediaError
 from bot.outbox.queue import MAX_RECIPIENTS_PER_CALL
 from bot.outbox.ratelimit import RateLimiter
@@ -99,38 +103,54 @@ def drain_once(
     rows = claim(database, now, limit)
     report.claimed = len(rows)
     limiter = RateLimiter(store)
+    # each person's rows in the order queued: the limit is taken in that order, and a row
+    # never overtakes an earlier one of its person that is held (:mod:`bot.outbox.order`)
+    queued = order.by_queue_order(rows)
     try:
-        takes = limiter.try_take_many([r.userid for r in rows], now)
+        takes = limiter.try_take_many([r.userid for r in queued], now)
+        rows_to_send, deferred, unused = order.keep_order(
+            queued, takes, held_before(database, queued, now, order.HELD)
+        )
+        limiter.give_back(unused, now)
     except RedisUnavailable:
         _hold(database, rows, now, report)
         return report
     # identical messages go together; a row's first attempt apart from resends, which ask
-    # WeCom's duplicate check (see the module's docstring)
-    groups: dict[tuple[str, bool], list[OutboxMessage]] = defaultdict(list)
-    deferred: list[tuple[OutboxMessage, datetime]] = []
-    for row, retry_at in zip(rows, takes, strict=True):
-        if retry_at is None:
-            groups[(row.payload_hash, _is_resend(row))].append(row)
-        else:
-            deferred.append((row, retry_at))
+    # WeCom's duplicate check (see the module's docstring); a person's second row goes in a
+    # later wave than their first. Within a wave, urgent rows first (the claim's order).
+    sending = {row.id for row in rows_to_send}
+    wave_of = dict(zip((r.id for r in rows_to_send), order.waves(rows_to_send), strict=True))
+    groups: dict[tuple[int, str, bool], list[OutboxMessage]] = defaultdict(list)
+    for row in rows:
+        if row.id in sending:
+            groups[(wave_of[row.id], row.payload_hash, _is_resend(row))].append(row)
     batches = [
         group[start : start + MAX_RECIPIENTS_PER_CALL]
-        for group in groups.values()
+        for _, group in sorted(groups.items(), key=lambda item: item[0][0])
         for start in range(0, len(group), MAX_RECIPIENTS_PER_CALL)
     ]
     trouble = Trouble()
+    waiting: dict[str, datetime] = {}  # people whose earlier row waits for the call budget
     for index, batch in enumerate(batches):
         try:
+            later = [row for row in batch if order.person(row) in waiting]
+            if later:  # an earlier row of theirs was put back in this pass: these wait too
+                limiter.give_back(later, now)
+                deferred += [(row, waiting[order.person(row)]) for row in later]
+                batch = [row for row in batch if order.person(row) not in waiting]
+                if not batch:
+                    continue
             retry_at = limiter.try_call(now)
             if retry_at is not None:  # the app's call budget for this minute is spent
                 limiter.give_back(batch, now)
                 deferred += [(row, retry_at) for row in batch]
+                waiting.update((order.person(row), retry_at) for row in batch)
                 continue
             _send_batch(database, client, batch, now, report, trouble, media)
         except RedisUnavailable:  # this batch and the rest were not sent
             _hold(database, [row for later in batches[index:] for row in later], now, report)
             break
-    defer(database, deferred)
+    defer(database, deferred, reason=order.HELD)
     report.deferred = len(deferred)
     metrics.count_sends(store, report.answers)
     metrics.count_unreachable(store, _reasons(trouble.unreachable))

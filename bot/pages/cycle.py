@@ -26,13 +26,21 @@ from bot.core.models import (
     Submission,
 )
 from bot.core.storage import FileStore, app_file_store
-from bot.cycle import access, cycles, export, messages, progress, publication, submissions
+from bot.cycle import (
+    access,
+    cycles,
+    export,
+    messages,
+    progress,
+    publication,
+    result_detail,
+    submissions,
+)
 from bot.cycle.cycles import CycleError, Env
 from bot.cycle.evidence import figures
 from bot.cycle.results import current, members, rubric_of, saved_scores
 from bot.cycle.submissions import Scope
 from bot.outbox import queue as outbox
-from bot.outbox.queue import Message
 from bot.pages.auth import check_csrf, csrf_token, error_page, login_required
 from bot.pages.files import download_response, xlsx_response
 from scoring.numbers import fmt
@@ -155,14 +163,15 @@ def confirm_workbook(cycle_id: int, scope_name: str) -> Any:
         count = submissions.save_changes(db, cycle, scope, checked.changes, actor=g.person, now=now)
     except CycleError as exc:
         return error_page(409, str(exc))
-    lines = [change.line() for change in checked.changes]
     outbox.enqueue(
         db,
         [g.person.userid],
-        Message.text(
-            f"已保存{submissions.scope_title(db, scope)} {count} 项评分：\n"
-            + messages.fit(lines, 1500)
-            + "\n全部评完后点卡片上的“提交评分”或发送“提交评分”。"
+        submissions.saved_summary(
+            submissions.scope_title(db, scope),
+            checked.changes,
+            messages.hub_url(
+                current_app.extensions["settings"].PUBLIC_BASE_URL, cycle.id, scope.name
+            ),
         ),
         key=f"cycle:{cycle.id}:saved:{scope.name}:{now.timestamp()}",
         now=now,
@@ -218,10 +227,20 @@ def my_result(cycle_id: int) -> Any:
     if not found.has(g.person.id):
         return error_page(403, "您不在本次考核的导师名单中。")
     result = found.of(g.person.id)
+    db = get_session()
+    rubric = rubric_of(cycle)
+    evidence = figures(db, cycle.year, rubric, _env().zone, [g.person.id])
+    lines = result_detail.item_lines(
+        rubric,
+        result_detail.item_scores(found, rubric, g.person.id),
+        evidence.get(g.person.id),
+        result,
+    )
     return render_template(
         "pages/cycle_result.html",
         cycle=cycle,
         result=result,
+        lines=lines,
         fmt=fmt,
         until=publication.objections_until_text(cycle, _env().zone),
     )

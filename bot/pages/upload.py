@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import PurePath
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -24,6 +25,8 @@ from bot.core.storage import StorageError, StoredFile, app_file_store
 from bot.outbox import queue as outbox
 from bot.outbox.queue import Message
 from bot.pages.auth import check_csrf, csrf_token, error_page, login_required
+from bot.records.dates import When
+from bot.records.flow import FLOWS, OTHER_SPEC
 from bot.records.uploads import MB, PURPOSES, Purpose
 
 blueprint = Blueprint("upload", __name__, url_prefix="/m")
@@ -64,6 +67,42 @@ def check_document(filename: str, content: bytes, purpose: Purpose) -> str:
     return suffix
 
 
+def month_choices(today: date, year: AcademicYear) -> list[tuple[str, str]]:
+    """The months a monthly plan or summary may be for: this one (first, the default) back to
+    the academic year's first month, as (``YYYY-MM``, label)."""
+    months = []
+    month = date(today.year, today.month, 1)
+    first = date(year.starts_on.year, year.starts_on.month, 1)
+    while month >= first:
+        label = f"{month.year}年{month.month}月" + ("（本月）" if not months else "")
+        months.append((f"{month:%Y-%m}", label))
+        month = (month - timedelta(days=1)).replace(day=1)
+    return months
+
+
+def _is_monthly(purpose: Purpose) -> bool:
+    kind = purpose.record_kind
+    return kind is not None and "month" in FLOWS.get(kind, OTHER_SPEC).steps
+
+
+def _year_of(session: so.Session, today: date) -> AcademicYear | None:
+    return session.scalar(
+        sa.select(AcademicYear).where(
+            AcademicYear.starts_on <= today, AcademicYear.ends_on >= today
+        )
+    )
+
+
+def _months(purpose: Purpose) -> list[tuple[str, str]]:
+    """The month choice of the page (empty unless the purpose is monthly)."""
+    if not _is_monthly(purpose):
+        return []
+    settings = current_app.extensions["settings"]
+    today = datetime.now(UTC).astimezone(settings.zone).date()
+    year = _year_of(get_session(), today)
+    return [] if year is None else month_choices(today, year)
+
+
 def _purpose_or_404() -> tuple[str, Purpose] | tuple[None, None]:
     name = request.values.get("purpose", "")
     return (name, PURPOSES[name]) if name in PURPOSES else (None, None)
@@ -81,6 +120,8 @@ def _render(name: str, purpose: Purpose, **extra: Any) -> str:
         csrf=csrf_token(),
         max_mb=purpose.max_bytes // MB,
         allowed=ALLOWED_NAMES,
+        months=_months(purpose),
+        chosen=request.values.get("month", ""),
         **extra,
     )
 
@@ -121,16 +162,20 @@ def receive_upload() -> Any:
     year = None
     if purpose.record_kind is not None:
         today = now.astimezone(settings.zone).date()
-        year = session.scalar(
-            sa.select(AcademicYear).where(
-                AcademicYear.starts_on <= today, AcademicYear.ends_on >= today
-            )
-        )
+        year = _year_of(session, today)
         if year is None:
             return _render(name, purpose, error="当前学年尚未配置，请联系书院部。"), 409
+    occurred_at, month_label = now, ""
+    if year is not None and _is_monthly(purpose):
+        months = dict(month_choices(now.astimezone(settings.zone).date(), year))
+        chosen = request.form.get("month") or next(iter(months), "")  # default: this month
+        if chosen not in months:
+            return _render(name, purpose, error="请选择这份材料是哪个月的。"), 400
+        occurred_at = _in_month(chosen, now, settings.zone)
+        month_label = f"（{occurred_at.astimezone(settings.zone):%Y年%-m月}）"
     try:  # the file is stored first; if its rows do not commit, it is removed again
         with app_file_store(current_app).storing(content, suffix, now) as stored:
-            evidence = _save(session, name, purpose, year, stored, filename, now)
+            evidence = _save(session, name, purpose, year, stored, filename, now, occurred_at)
             session.commit()
     except StorageError:  # logged by the store, without the content
         session.rollback()
@@ -142,8 +187,20 @@ def receive_upload() -> Any:
     return render_template(
         "pages/message.html",
         title="上传成功",
-        message=f"已收到“{purpose.title}”：{evidence.filename}。可以关闭本页面，返回企业微信。",
+        message=f"已收到“{purpose.title}”{month_label}：{evidence.filename}。"
+        "可以关闭本页面，返回企业微信。",
     )
+
+
+def _in_month(month: str, now: datetime, zone: ZoneInfo) -> datetime:
+    """When a monthly record for ``month`` (``YYYY-MM``) happened: now in this month, else
+    the month's last day (as the record flow's month question does)."""
+    first = date.fromisoformat(f"{month}-01")
+    local = now.astimezone(zone)
+    if (first.year, first.month) == (local.year, local.month):
+        return now
+    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    return When(last).moment(zone, now)
 
 
 def _save(
@@ -154,6 +211,7 @@ def _save(
     stored: StoredFile,
     filename: str,
     now: datetime,
+    occurred_at: datetime,
 ) -> EvidenceFile:
     """The rows of one stored upload: its record (plans, summaries), the evidence file with
     the type of its checked extension, the audit entry and the confirmation message."""
@@ -164,7 +222,7 @@ def _save(
             mentor_id=g.person.id,
             kind=purpose.record_kind,
             title=purpose.title,
-            occurred_at=now,
+            occurred_at=occurred_at,
             created_at=now,
             updated_at=now,
         )

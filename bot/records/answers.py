@@ -6,12 +6,19 @@ question the flow asked (or a refusal). A tap is turned into an answer by the ha
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, time
+from datetime import date, datetime, time
 
 from bot.core.echo import echo
 from bot.core.inputs import parse_whole
 from bot.core.models import RecordKind
-from bot.records.dates import DateError, When, check_moment, parse_time, parse_when
+from bot.records.dates import (
+    DateError,
+    When,
+    check_moment,
+    check_time,
+    parse_time,
+    parse_when,
+)
 from bot.records.flow import OPTIONAL_STUDENTS, Flow, Situation, spec_for, with_note
 from bot.records.names import Outcome, Student, match_name, search
 from bot.records.questions import last_month_end
@@ -94,6 +101,13 @@ class Day:
 
 
 @dataclass(frozen=True)
+class Hour:
+    """The time of day, for a day already given without one."""
+
+    at: time
+
+
+@dataclass(frozen=True)
 class Place:
     """``online`` and ``place`` when given; neither: the step is skipped."""
 
@@ -117,7 +131,18 @@ class Save:
 
 
 Answer = (
-    Who | Title | TitleChoice | Month | MonthTap | Picked | Named | Day | Place | Note | SkipNote
+    Who
+    | Title
+    | TitleChoice
+    | Month
+    | MonthTap
+    | Picked
+    | Named
+    | Day
+    | Hour
+    | Place
+    | Note
+    | SkipNote
 ) | Save
 
 _STEP_OF: dict[type, str] = {
@@ -129,6 +154,7 @@ _STEP_OF: dict[type, str] = {
     Picked: "students",
     Named: "students",
     Day: "time",
+    Hour: "time",
     Place: "place",
     Note: "note",
     SkipNote: "note",
@@ -161,7 +187,11 @@ def step(flow: Flow, answer: Answer, situation: Situation) -> Flow | Refusal:
         case Named():
             return _named(flow, answer)
         case Day(day, at):
-            return replace(flow, day=day.isoformat(), at=at.strftime("%H:%M") if at else None)
+            return _day(flow, day, at, situation)
+        case Hour(at):
+            if flow.day is None:
+                return Refusal(USED_CARD)
+            return _day(flow, date.fromisoformat(flow.day), at, situation)
         case Place(online, place):
             if online is not None:
                 flow = replace(flow, online=online)
@@ -175,6 +205,21 @@ def step(flow: Flow, answer: Answer, situation: Situation) -> Flow | Refusal:
         case Save():
             return replace(flow, quick=True)
     raise TypeError(f"not an answer: {answer!r}")
+
+
+def _day(flow: Flow, day: date, at: time | None, situation: Situation) -> Flow | Refusal:
+    """The day (and time) taken; a past day without a time asks the hour next. Today
+    without a time is now (shown on the confirm card)."""
+    if at is not None:
+        try:
+            when = datetime.combine(day, at, tzinfo=situation.zone)
+            check_moment(when, situation.now, situation.year_starts, situation.year_ends)
+        except DateError as exc:
+            return Refusal(str(exc), flow)
+    needs = at is None and day != situation.today
+    return replace(
+        flow, day=day.isoformat(), at=at.strftime("%H:%M") if at else None, needs_hour=needs
+    )
 
 
 def _month(flow: Flow, day: date, situation: Situation) -> Flow | Refusal:
@@ -271,6 +316,14 @@ def _read_students(flow: Flow, text: str, situation: Situation) -> Answer | Refu
 
 
 def _read_time(flow: Flow, text: str, situation: Situation) -> Answer | Refusal:
+    if flow.needs_hour:  # the day is given: a time alone answers, a new date also does
+        try:
+            check_time(text)
+        except DateError as exc:
+            return Refusal(str(exc))
+        at = parse_time(text.replace(" ", ""))
+        if at is not None:
+            return Hour(at)
     words = text.split()
     start, end = situation.year_starts, situation.year_ends
     try:

@@ -147,6 +147,9 @@ class Flow:
     page: int = 0
     day: str | None = None
     at: str | None = None
+    # a past day was given without a time: the time step asks the hour before it is done
+    # (never a silent noon)
+    needs_hour: bool = False
     place: str | None = None
     online: bool | None = None
     place_done: bool = False
@@ -210,7 +213,7 @@ def next_step(flow: Flow) -> str:
         "who": flow.kind != TALK,
         "title": bool(flow.title),
         "students": (bool(flow.student_ids) or optional) and not flow.problems and not flow.picking,
-        "time": flow.day is not None,
+        "time": flow.day is not None and not flow.needs_hour,
         "month": flow.day is not None,
         "place": flow.place_done,
         "note": flow.note_done,

@@ -174,7 +174,18 @@ def _pool(flow: Flow, situation: Situation) -> list[Student]:
     return list(situation.students)
 
 
+HOURS = (("h0900", "上午 9:00"), ("h1500", "下午 3:00"), ("h1900", "晚上 7:00"))
+
+
 def _ask_time(flow: Flow, situation: Situation) -> Question:
+    if flow.needs_hour and flow.day is not None:
+        day = date.fromisoformat(flow.day)
+        return Buttons(
+            flow,
+            f"{kind_name(flow)}：几点",
+            f"{day.month}月{day.day}日几点？请点选，或直接发送时间，如 19:30、下午4点",
+            tuple(Button(value, text) for value, text in HOURS),
+        )
     return Buttons(
         flow,
         f"{kind_name(flow)}：时间",

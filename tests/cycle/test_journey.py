@@ -5,6 +5,7 @@ an objection that leads to a correction and a changed ranking, closing and expor
 from __future__ import annotations
 
 import io
+import re
 
 import sqlalchemy as sa
 from openpyxl import load_workbook
@@ -118,7 +119,7 @@ def test_the_whole_cycle(app, database, demo, phone):
     mine = phone.last_text("wanglaoshi")
     assert "您还没有提交自评" in mine and f"/m/cycle/{cycle_id}/self" in mine
     phone.say("zhangsan", "我的考核")
-    assert "不在本次考核的导师名单中" in phone.last_text("zhangsan")
+    assert "学年考核面向异科导师" in phone.last_text("zhangsan")
 
     # 2. a college admin: only their college's workbook; a bad workbook → every problem
     cs_hub = _hub_path(database, "cs_admin")
@@ -241,12 +242,41 @@ def test_the_whole_cycle(app, database, demo, phone):
 
     # 6. an objection reaches the office and the college; a correction needs a reason
     phone.new(low_user)
-    phone.tap(low_user, result, result["button_list"][0]["key"])
-    assert "异议 + 具体内容" in phone.last_text(low_user)
-    phone.say(low_user, "异议 M1 我每周都有两次以上交流，记录在台账中")
+    detail = Browser(app, low_user).get(path_of(result["card_action"]["url"]))  # 查看详情
+    assert detail.status_code == 200
+    for item in [*MAXIMA, "A1", "S1"]:  # every item's score beside the evidence counted
+        assert f'id="item-{item}"' in detail.text
+    assert "个教学周达到" in detail.text  # M1's figures beside its score
+    assert re.search(r"满意度 [0-9.]+%，在 [0-9.]+–[0-9.]+% 档，得 \d+ 分", detail.text)
+    phone.tap(low_user, result, result["button_list"][0]["key"])  # 提出异议: a small flow
+    card = phone.last_card(low_user)
+    assert card["main_title"]["title"] == "提出异议：哪一项（第1/2页）"
+    assert card["checkbox"]["option_list"][0]["text"].startswith("B1 ")
+    phone.tap(low_user, card, card["submit_button"]["key"], [("item", [])])
+    refused, card = phone.new(low_user)  # nothing ticked: said, and the card again
+    assert "请选择一个考核项目" in _text(refused)
+    card = card["template_card"]
+    phone.tap(low_user, card, card["submit_button"]["key"], [("item", ["M1"])])
+    assert "异议项目：M1" in phone.last_text(low_user)
+    phone.say(low_user, "我每周都有两次以上交流，记录在台账中")  # the complaint, not help
+    card = phone.last_card(low_user)
+    fields = {f["keyname"]: f["value"] for f in card["horizontal_content_list"]}
+    assert fields["当前得分"] == "0 / 8" and fields["项目"].startswith("M1 ")
+    with database.session() as session:
+        assert session.scalar(sa.select(sa.func.count(Objection.id))) == 0  # not yet confirmed
+    phone.tap(low_user, card, card["button_list"][0]["key"])
     assert "已收到您的异议" in phone.last_text(low_user)
     notice = phone.last_text("shuyuan_admin")
-    assert "收到异议" in notice and "M1 我每周都有两次以上交流" in notice
+    assert "收到异议" in notice and "【M1 " in notice and "我每周都有两次以上交流" in notice
+    phone.new(target_user)
+    phone.say(target_user, "异议")  # alone: the same steps; 取消 leaves them
+    assert phone.last_card(target_user)["main_title"]["title"].startswith("提出异议：哪一项")
+    phone.say(target_user, "M2")
+    assert "异议项目：M2" in phone.last_text(target_user)
+    phone.say(target_user, "取消")
+    assert phone.last_text(target_user) == "已取消，异议没有提交。"
+    phone.say(target_user, "还在吗")
+    assert phone.last_text(target_user).startswith("抱歉，没有理解")
     assert "收到异议" in phone.last_text("cs_admin")
     assert not [p for p in phone.new("de_admin") if "收到异议" in str(p)]
     with database.session() as session:

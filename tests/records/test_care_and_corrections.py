@@ -271,6 +271,8 @@ def test_the_guided_care_flow_seals_the_note_and_does_not_echo_it(app, phone, da
     phone.tap(
         world.mentor, card, next(b for b in card["button_list"] if b["text"] == "昨天")["key"]
     )
+    card = phone.last_card(world.mentor)  # a past day: which hour
+    phone.tap(world.mentor, card, card["button_list"][2]["key"])  # 晚上 7:00
     assert "请发送关爱记录的内容" in phone.last_text(world.mentor)
     phone.say(world.mentor, NOTE)
     card = phone.last_card(world.mentor)  # the confirm card: the note waits in Redis

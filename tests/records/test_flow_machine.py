@@ -12,6 +12,7 @@ from bot.core.models import RecordKind
 from bot.records import answers
 from bot.records.answers import (
     Day,
+    Hour,
     Month,
     MonthTap,
     Named,
@@ -326,3 +327,19 @@ def test_only_the_last_nine_photos_are_kept():
     for number in range(12):
         flow = with_photo(flow, f"m{number}")
     assert flow.media_ids == tuple(f"m{n}" for n in range(3, 12))
+
+
+def test_a_past_day_without_a_time_asks_the_hour_never_noon():
+    flow = take(new_flow(RecordKind.CONTACT.value), Picked((1,)))
+    flow = take(flow, Day(date(2025, 11, 18)))
+    assert flow.needs_hour and flow.at is None
+    question = ask(flow)
+    assert isinstance(question, Buttons) and question.title == "个别交流：几点"
+    assert question.flow.step == "time" and "11月18日几点" in question.prompt
+    assert read_text(question.flow, "25:00", situation()).text.startswith("时间“25:00”不存在")
+    assert read_text(question.flow, "晚上8点", situation()) == Hour(time(20, 0))
+    flow = take(flow, Hour(time(20, 0)))
+    assert (flow.day, flow.at, flow.needs_hour) == ("2025-11-18", "20:00", False)
+    assert ask(flow).flow.step == "place"
+    today = take(new_flow(RecordKind.CONTACT.value), Picked((1,)))
+    assert not take(today, Day(date(2025, 11, 20))).needs_hour  # today: now, shown to confirm

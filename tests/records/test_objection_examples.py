@@ -13,9 +13,12 @@ def _texts(phone, userid: str) -> list[str]:
     return [m[m["msgtype"]]["content"] for m in phone.new(userid) if m["msgtype"] == "text"]
 
 
-def test_an_empty_objection_is_answered_with_an_example_from_the_rubric(phone, world):
-    phone.say(world.mentor, "异议")
-    assert _texts(phone, world.mentor) == ["请写明异议内容，例如：异议 B4 我上传了学期计划，请核实"]
+def test_an_empty_objection_outside_publication_says_why_with_an_example(phone, world):
+    phone.say(world.mentor, "异议")  # during publication it starts the 提出异议 steps
+    assert _texts(phone, world.mentor) == [
+        "现在不在考核结果公示期，不能提出异议。\n"
+        "公示期间可以这样提出：异议 B4 我上传了学期计划，请核实"
+    ]
 
 
 def test_a_short_correction_is_answered_with_an_example_from_the_rubric(phone, world):

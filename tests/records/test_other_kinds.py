@@ -217,6 +217,7 @@ def test_academy_activity_type_time_place_and_participants(phone, database, worl
     assert card["main_title"]["title"] == "书院空间预约/社区活动：类型"
     _press(phone, world.mentor, card, "参加书院社区活动")
     _press(phone, world.mentor, phone.last_card(world.mentor), "昨天")
+    _press(phone, world.mentor, phone.last_card(world.mentor), "上午 9:00")
     _press(phone, world.mentor, phone.last_card(world.mentor), "线下")
     card = phone.last_card(world.mentor)
     assert card["card_type"] == "vote_interaction"

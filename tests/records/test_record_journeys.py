@@ -197,6 +197,11 @@ def test_guided_contact_flow_from_the_menu(phone, database, world):
     yesterday = next(b for b in card["button_list"] if b["text"] == "昨天")
     phone.tap(world.mentor, card, yesterday["key"])
     card = phone.last_card(world.mentor)
+    assert card["main_title"]["title"] == "个别交流：几点"  # never a silent noon
+    phone.tap(
+        world.mentor, card, next(b for b in card["button_list"] if "7:00" in b["text"])["key"]
+    )
+    card = phone.last_card(world.mentor)
     online = next(b for b in card["button_list"] if b["text"] == "线上")
     phone.tap(world.mentor, card, online["key"])
     card = phone.last_card(world.mentor)
@@ -227,6 +232,8 @@ def test_guided_talk_and_typed_date(phone, database, world):
     phone.say(world.mentor, "明年3月5日")
     assert "没有看懂这个时间" in phone.last_text(world.mentor)
     phone.say(world.mentor, "前天")
+    phone.last_card(world.mentor)
+    phone.say(world.mentor, "下午3点")
     phone.last_card(world.mentor)
     phone.say(world.mentor, "学院会议室")
     card = phone.last_card(world.mentor)
@@ -358,6 +365,8 @@ def test_a_blank_answer_to_the_time_question_is_asked_again(phone, database, wor
     phone.say(world.mentor, "   ")
     assert phone.last_text(world.mentor).startswith("没有看懂这个时间。")
     phone.say(world.mentor, "昨天")
+    assert phone.last_card(world.mentor)["main_title"]["title"] == "个别交流：几点"
+    phone.say(world.mentor, "19:00")
     assert phone.last_card(world.mentor)["main_title"]["title"] == "个别交流：地点"
     assert _records(database) == []
 

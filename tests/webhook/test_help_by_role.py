@@ -1,0 +1,109 @@
+"""帮助 for each role names every command that role may use (derived from the routers), with
+examples that work on the current data; a student tapping 我的考核 is not told how to open one."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from bot.core.models import AssessmentCycle, Role
+from handlers import build_dispatcher
+from handlers.cycle import MENU_MY_ASSESSMENT
+from tests.factories import add_person
+from tests.records.conftest import Phone, build_world
+
+
+@pytest.fixture
+def phone(app, client, database) -> Phone:
+    return Phone(app, client, database)
+
+
+@pytest.fixture
+def people(database) -> dict[Role, str]:
+    world = build_world(database)
+    with database.session() as session:
+        add_person(session, "fudaoyuan", "辅导员甲", Role.COUNSELLOR)
+        add_person(session, "dean", "院长甲", Role.COLLEGE_HEAD)
+        add_person(session, "unithead", "主任甲", Role.UNIT_HEAD)
+        add_person(session, "sysadmin", "系统管理员甲", Role.SYSTEM_ADMIN)
+    return {
+        Role.MENTOR: world.mentor,
+        Role.STUDENT: world.student,
+        Role.COLLEGE_ADMIN: world.college_admin,
+        Role.ACADEMY_ADMIN: world.academy_admin,
+        Role.COUNSELLOR: "fudaoyuan",
+        Role.COLLEGE_HEAD: "dean",
+        Role.UNIT_HEAD: "unithead",
+        Role.SYSTEM_ADMIN: "sysadmin",
+    }
+
+
+def _help(phone: Phone, userid: str) -> str:
+    phone.new(userid)
+    phone.say(userid, "帮助")
+    texts = [m["text"]["content"] for m in phone.new(userid) if m["msgtype"] == "text"]
+    assert texts
+    return "\n".join(texts)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_help_names_every_command_the_role_may_use(phone, people, role):
+    commands = build_dispatcher().commands_for(role)
+    assert "帮助" in commands
+    text = _help(phone, people[role])
+    missing = [word for word in commands if f"“{word}" not in text]
+    assert not missing, f"{role}: help does not name {missing}\n{text}"
+
+
+def test_the_office_has_all_its_commands_and_others_do_not_get_them(phone, people):
+    office = build_dispatcher().commands_for(Role.ACADEMY_ADMIN)
+    for word in ("开启考核", "进度", "评分表", "提交评分", "公示", "答复", "更正", "结束考核"):
+        assert word in office
+    assert {"导出", "导出评价"} <= set(office)
+    assert "开启考核" not in build_dispatcher().commands_for(Role.MENTOR)
+    assert "开启考核" not in _help(phone, people[Role.MENTOR])
+    assert "开启考核" not in _help(phone, people[Role.STUDENT])
+
+
+def test_the_office_example_opens_this_years_cycle(phone, people, database):
+    text = _help(phone, people[Role.ACADEMY_ADMIN])
+    line = next(line for line in text.splitlines() if "开启考核" in line)
+    example = line.split("“", 1)[1].split("”", 1)[0]  # “开启考核 2026-2027”
+    office = people[Role.ACADEMY_ADMIN]
+    phone.say(office, example)
+    answer = phone.new(office)
+
+    def opened(messages) -> bool:
+        return any(
+            "已开启" in m[m["msgtype"]]["content"]
+            for m in messages
+            if m["msgtype"] in ("text", "markdown")
+        )
+
+    cards = [m["template_card"] for m in answer if m["msgtype"] == "template_card"]
+    if not opened(answer) and cards and cards[-1].get("button_list"):  # a summary to confirm
+        phone.tap(office, cards[-1], cards[-1]["button_list"][0]["key"])
+        answer = phone.new(office)
+    assert opened(answer), answer
+    with database.session() as session:
+        opened = session.scalars(sa.select(AssessmentCycle)).one()
+        assert opened.year.code == example.split()[1]  # this year, whose calendar is there
+
+
+def test_mentor_help_uses_their_students_and_names_assessment_and_objections(phone, people):
+    text = _help(phone, people[Role.MENTOR])
+    assert "“我的考核" in text and "“异议" in text and "提出异议" in text
+    assert "“交流 周松 线上 聊选课" in text or "“交流 李四 线上 聊选课" in text
+    assert "11月20日" not in text  # no fixed date that may lie in the future
+
+
+def test_a_student_tapping_my_assessment_is_not_told_how_the_office_opens_one(phone, people):
+    phone.menu(people[Role.STUDENT], MENU_MY_ASSESSMENT)
+    answer = phone.last_text(people[Role.STUDENT])
+    assert "导师" in answer and "开启考核" not in answer
+
+
+def test_a_mentor_before_any_cycle_is_told_it_is_not_open(phone, people):
+    phone.say(people[Role.MENTOR], "我的考核")
+    answer = phone.last_text(people[Role.MENTOR])
+    assert "还没有开启" in answer and "开启考核" not in answer
