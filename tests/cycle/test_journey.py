@@ -25,6 +25,7 @@ from bot.core.storage import FileStore
 from bot.cycle import export
 from bot.cycle.results import compute
 from tests.cycle.conftest import Browser, outbox_for, path_of, save, workbook_rows
+from tests.cycle.test_cycle_order import open_confirmed
 from tests.fonts import cjk_font_installed
 
 COLLEGE_ITEMS = ["B1", "B2", "B3", "B4", "B5", "B6", "M1", "M2", "M3", "M4", "M5", "M6", "M7", "M8"]
@@ -104,7 +105,7 @@ def test_the_whole_cycle(app, database, demo, phone):
     # 1. opening: refused for a student, done by the office; everyone concerned is told
     phone.say("zhangsan", "开启考核 2025-2026")
     assert "只有书院部管理员" in phone.last_text("zhangsan")
-    phone.say("shuyuan_admin", "开启考核 2025-2026 学院 2099-09-10")
+    open_confirmed(phone, "开启考核 2025-2026 学院 2099-09-10")  # a plan card, then 确认开启
     assert "已开启 2025-2026 学年考核" in phone.last_text("shuyuan_admin")
     phone.say("shuyuan_admin", "开启考核 2025-2026")
     assert "已经开启过了" in phone.last_text("shuyuan_admin")
