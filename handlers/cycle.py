@@ -222,11 +222,18 @@ def publish(message: Any, ctx: Context) -> Reply:
 @router.on_command("结束考核")
 @only(Role.ACADEMY_ADMIN, refusal=OFFICE_ONLY)
 def close(message: Any, ctx: Context) -> Reply:
+    """``结束考核``, or ``结束考核 强制 [原因]`` (the reason needed in the objection period)."""
+    words = _words(message)
+    force = bool(words) and words[0] == "强制"
+    reason = " ".join(words[1:]) if force else ""
     try:
         cycle = cycles.require_cycle(ctx.session)
         return Reply.text(
-            closing.close(ctx.session, cycle, actor=ctx.person, now=ctx.now, env=env(ctx))
-        )
+            closing.close(
+                ctx.session, cycle, actor=ctx.person, now=ctx.now, env=env(ctx), force=force,
+                reason=reason,
+            )
+        )  # fmt: skip
     except CycleError as exc:
         return Reply.text(str(exc))
 

@@ -81,12 +81,17 @@ def publish_command(year: str | None, force: bool) -> None:
 
 @cycle_cli.command("close")
 @click.argument("year", required=False)
-def close_command(year: str | None) -> None:
+@click.option("--force", is_flag=True, help="Close with mentors incomplete or objections open.")
+@click.option("--reason", default="", help="Why (needed to close within the objection period).")
+def close_command(year: str | None, force: bool, reason: str) -> None:
     """Close the cycle: results become final and read-only."""
     with get_database().session() as session:
         try:
             cycle = cycles.require_cycle(session, year)
-            answer = closing.close(session, cycle, actor=None, now=datetime.now(UTC), env=_env())
+            answer = closing.close(
+                session, cycle, actor=None, now=datetime.now(UTC), env=_env(), force=force,
+                reason=reason,
+            )  # fmt: skip
         except CycleError as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(answer)

@@ -176,27 +176,8 @@ def announce(
     if only is not None:
         return
     final = stage == "close"
-    scores = results.scores
     for college in result_colleges(results):
-        lines = college_lines(results, college.id)
-        heads = holders(session, Role.COLLEGE_HEAD, unit_id=college.id)
-        if college.head_id:
-            heads.append(session.get(Person, college.head_id))
-        digest = messages.ranking_digest(
-            cycle.year.code, college.name, lines,
-            messages.results_url(env.base_url, cycle.id, college=college.id), final=final,
-        )  # fmt: skip
-        recipients = sorted({p.userid for p in heads if p})
-        outbox.enqueue(
-            session, recipients, digest,
-            key=f"cycle:{cycle.id}:{stage}:college-{college.id}", now=now,
-        )  # fmt: skip
-        chart = college_chart(cycle, results, scores, college, now=now, env=env, final=final)
-        if recipients and chart is not None:
-            outbox.enqueue(
-                session, recipients, chart,
-                key=f"cycle:{cycle.id}:{stage}:chart-{college.id}", now=now,
-            )  # fmt: skip
+        send_college_digest(session, cycle, results, college, now=now, env=env, stage=stage)
     by_unit: dict[int, list[str]] = {}
     for member in results.members:
         if member.unit is not None:
@@ -221,6 +202,37 @@ def announce(
         outbox.enqueue(
             session, [head.userid], Message.markdown(text),
             key=f"cycle:{cycle.id}:{stage}:unit-{unit_id}", now=now,
+        )  # fmt: skip
+
+
+def send_college_digest(
+    session: so.Session,
+    cycle: AssessmentCycle,
+    results: Results,
+    college: Unit,
+    *,
+    now: datetime,
+    env: Env,
+    stage: str,
+) -> None:
+    """The college's ranking (with its outstanding mentors) and chart to its heads."""
+    final = stage == "close"
+    heads = holders(session, Role.COLLEGE_HEAD, unit_id=college.id)
+    if college.head_id:
+        heads.append(session.get(Person, college.head_id))
+    digest = messages.ranking_digest(
+        cycle.year.code, college.name, college_lines(results, college.id),
+        messages.results_url(env.base_url, cycle.id, college=college.id), final=final,
+    )  # fmt: skip
+    recipients = sorted({p.userid for p in heads if p})
+    outbox.enqueue(
+        session, recipients, digest, key=f"cycle:{cycle.id}:{stage}:college-{college.id}", now=now
+    )
+    chart = college_chart(cycle, results, results.scores, college, now=now, env=env, final=final)
+    if recipients and chart is not None:
+        outbox.enqueue(
+            session, recipients, chart,
+            key=f"cycle:{cycle.id}:{stage}:chart-{college.id}", now=now,
         )  # fmt: skip
 
 
