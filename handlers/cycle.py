@@ -11,11 +11,22 @@ from typing import Any, Literal
 from bot.chat.context import Context, Reply
 from bot.chat.router import STALE_CARD, CardKey, Router, only
 from bot.core.echo import echo
-from bot.core.models import CycleStatus, Role
-from bot.cycle import access, closing, cycles, messages, opening, progress, publication, submissions
+from bot.core.models import AssessmentCycle, CycleStatus, Role
+from bot.cycle import (
+    access,
+    closing,
+    cycles,
+    messages,
+    opening,
+    progress,
+    publication,
+    submissions,
+    windows,
+)
 from bot.cycle.cycles import CycleError, Env
 from bot.cycle.results import current, members
 from bot.cycle.submissions import Scope
+from bot.ratings import rules
 from bot.wecom import cards
 
 router = Router("cycle")
@@ -114,7 +125,7 @@ def open_cycle(message: Any, ctx: Context) -> Reply:
     try:
         cycle = opening.open_cycle(
             ctx.session, year_code=tap.year, actor=ctx.person, now=ctx.now, env=env(ctx),
-            deadlines=deadlines,
+            deadlines=deadlines, policy=rules.policy_from(ctx.settings),
         )  # fmt: skip
     except CycleError as exc:
         return Reply.text(str(exc))
@@ -141,7 +152,15 @@ def show_progress(message: Any, ctx: Context) -> Reply:
         cycle = cycles.require_cycle(ctx.session)
     except CycleError as exc:
         return Reply.text(str(exc))
-    return Reply.text(progress.progress_text(ctx.session, cycle, ctx.person, ctx.local_now.date()))
+    notes = _open_windows(ctx, cycle) if cycle.status == CycleStatus.OPEN else []
+    return Reply.text(
+        progress.progress_text(ctx.session, cycle, ctx.person, ctx.local_now.date(), notes)
+    )
+
+
+def _open_windows(ctx: Context, cycle: AssessmentCycle) -> list[str]:
+    policy = rules.policy_from(ctx.settings)
+    return windows.open_windows(ctx.session, cycle, now=ctx.now, policy=policy)
 
 
 def _scopes(ctx: Context) -> list[Scope]:
@@ -210,13 +229,14 @@ def publish(message: Any, ctx: Context) -> Reply:
     force = "强制" in _words(message)
     try:
         cycle = cycles.require_cycle(ctx.session)
-        return Reply.text(
-            publication.publish(
-                ctx.session, cycle, actor=ctx.person, now=ctx.now, env=env(ctx), force=force
-            )
-        )
+        still_open = _open_windows(ctx, cycle) if cycle.status == CycleStatus.OPEN else []
+        answer = publication.publish(
+            ctx.session, cycle, actor=ctx.person, now=ctx.now, env=env(ctx), force=force,
+            open_windows=still_open,
+        )  # fmt: skip
     except CycleError as exc:
         return Reply.text(str(exc))
+    return Reply.text(answer)
 
 
 @router.on_command("结束考核")

@@ -18,10 +18,11 @@ from bot.core.models import (
     Person,
     Role,
 )
-from bot.cycle import messages
+from bot.cycle import messages, windows
 from bot.cycle.cycles import DEFAULT_DAYS, STEPS, CycleError, Env, audit, colleges
 from bot.cycle.results import members
 from bot.outbox import queue as outbox
+from bot.ratings.rules import RatingPolicy
 from bot.roster.holders import holder_userids
 from scoring.rubric import DEFAULT_RUBRIC
 
@@ -111,8 +112,10 @@ def open_cycle(
     env: Env,
     deadlines: Mapping[str, str] | None = None,
     rubric: str = DEFAULT_RUBRIC,
+    policy: RatingPolicy | None = None,
 ) -> AssessmentCycle:
-    """Open the year's cycle and tell mentors, college admins and the office."""
+    """Open the year's cycle and tell mentors, college admins and the office; with the rating
+    ``policy``, also send the year's last month's guidance cards to the students."""
     days = plan_opening(
         session, year_code=year_code, now=now, env=env, deadlines=deadlines
     ).deadlines
@@ -157,4 +160,6 @@ def open_cycle(
         f"cycle-{cycle.id}-academy",
     )
     outbox.enqueue(session, office, card, key=f"cycle:{cycle.id}:open:academy", now=now)
+    if policy is not None:
+        windows.send_last_month_guidance(session, cycle, now=now, policy=policy)
     return cycle

@@ -9,7 +9,15 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from bot.core.models import AssessmentCycle, AuditEntry, CycleStatus, ItemScore, Person, Role
+from bot.core.models import (
+    AssessmentCycle,
+    AuditEntry,
+    CycleStatus,
+    ItemScore,
+    Person,
+    Role,
+    Submission,
+)
 from bot.cycle import cycles, opening, submissions
 from bot.cycle.cycles import Env
 from bot.cycle.results import members, rubric_of, source_of
@@ -40,6 +48,12 @@ def _scored(database, *, skip_college: str | None) -> int:
                         given_at=now,
                     )
                 )  # fmt: skip
+            session.add(
+                Submission(
+                    cycle_id=cycle.id, step="self", subject_id=member.person.id,
+                    submitted_by_id=member.person.id, submitted_at=now,
+                )
+            )  # fmt: skip
         session.flush()
         for college in cycles.colleges(session, cycle):
             if college.code == skip_college:

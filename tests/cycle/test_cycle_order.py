@@ -4,11 +4,24 @@ office confirms the plan on a card before anyone is told."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from bot.core.models import AcademicYear, AssessmentCycle, AuditEntry
+from bot.core.models import (
+    AcademicYear,
+    AssessmentCycle,
+    AuditEntry,
+    CycleStatus,
+    MentorAssignment,
+    MentorStudent,
+    Person,
+    Record,
+    RecordKind,
+    RecordParticipant,
+    Submission,
+)
 
 
 def _cycles(database) -> int:
@@ -86,3 +99,75 @@ def test_opening_shows_the_plan_and_waits_for_confirmation(database, demo, phone
     assert _cycles(database) == 1
     phone.tap("zhangsan", card, card["button_list"][0]["key"])
     assert "只有书院部管理员" in phone.last_text("zhangsan")
+
+
+def _august_contact(database) -> str:
+    """王建国 talked with one of his students on 20 August; that student's userid."""
+    zone = ZoneInfo("Asia/Shanghai")
+    with database.session() as session:
+        mentor = session.scalar(sa.select(Person).where(Person.userid == "wanglaoshi"))
+        year = session.scalar(sa.select(AcademicYear).where(AcademicYear.code == "2025-2026"))
+        student = session.scalars(
+            sa.select(Person)
+            .join(MentorStudent, MentorStudent.student_id == Person.id)
+            .join(MentorAssignment, MentorAssignment.id == MentorStudent.assignment_id)
+            .where(MentorAssignment.mentor_id == mentor.id, MentorAssignment.year_id == year.id)
+        ).first()
+        at = datetime(2026, 8, 20, 15, 0, tzinfo=zone)
+        record = Record(
+            year_id=year.id, mentor_id=mentor.id, kind=RecordKind.CONTACT, title="",
+            occurred_at=at, created_at=at, updated_at=at,
+        )  # fmt: skip
+        record.participants = [RecordParticipant(student_id=student.id)]
+        session.add(record)
+        session.commit()
+        return student.userid
+
+
+def test_august_guidance_cards_go_out_at_opening_and_hold_publication(database, demo, phone):
+    student = _august_contact(database)
+    phone.new(student)
+    open_confirmed(phone)
+    cards = [p["template_card"] for p in phone.new(student) if p["msgtype"] == "template_card"]
+    assert any("8月个别指导" in str(card) and "王建国" in str(card) for card in cards), cards
+
+    phone.say("shuyuan_admin", "进度")
+    progress = phone.last_text("shuyuan_admin")
+    assert "学生对“8月个别指导”的评价尚未截止" in progress
+    phone.say("shuyuan_admin", "公示")
+    refusal = phone.last_text("shuyuan_admin")
+    assert "学生对“8月个别指导”的评价尚未截止" in refusal and "公示 强制" in refusal
+    with database.session() as session:
+        assert session.scalars(sa.select(AssessmentCycle)).one().status == CycleStatus.OPEN
+    phone.say("shuyuan_admin", "公示 强制")
+    assert "已公示" in phone.last_text("shuyuan_admin")
+    with database.session() as session:
+        entry = session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "publish")).one()
+        assert any("8月个别指导" in line for line in entry.after["open_windows"])
+        assert len(entry.after["missing_self"]) == 20
+
+
+def test_publication_waits_for_self_assessments_and_says_whose(database, demo, phone):
+    open_confirmed(phone)
+    with database.session() as session:
+        cycle = session.scalars(sa.select(AssessmentCycle)).one()
+        mentors = session.scalars(
+            sa.select(Person).join(MentorAssignment, MentorAssignment.mentor_id == Person.id)
+        ).all()
+        for mentor in mentors:
+            if mentor.userid != "wanglaoshi":
+                session.add(
+                    Submission(
+                        cycle_id=cycle.id, step="self", subject_id=mentor.id,
+                        submitted_by_id=mentor.id, submitted_at=datetime.now(ZoneInfo("UTC")),
+                    )
+                )  # fmt: skip
+        session.commit()
+    phone.say("shuyuan_admin", "进度")
+    assert "导师自评：19/20 位已提交；尚未提交：王建国\n" in phone.last_text("shuyuan_admin")
+    phone.say("cs_admin", "进度")
+    mine = phone.last_text("cs_admin")
+    assert "本学院导师自评：6/7 位已提交；尚未提交：王建国" in mine
+    phone.say("shuyuan_admin", "公示")
+    refusal = phone.last_text("shuyuan_admin")
+    assert "尚未提交自评的导师：王建国\n" in refusal and "公示 强制" in refusal

@@ -247,7 +247,9 @@ def test_the_whole_cycle(app, database, demo, phone):
     progress = phone.last_text("shuyuan_admin")
     assert "计算机与物联网学院：已提交" in progress
     assert "数字经济学院：已评 0/6 位，未提交" in progress
-    assert "尚未提交：数字经济学院" in progress
+    assert "尚未提交评分：数字经济学院" in progress
+    assert "导师自评：0/20 位已提交；尚未提交：王建国、" in progress and "等 20 位" in progress
+    assert "可以发送“公示”" not in progress and "公示 强制" in progress
     phone.say("cs_admin", "进度")
     mine = phone.last_text("cs_admin")
     assert "计算机与物联网学院" in mine and "数字经济学院" not in mine
@@ -256,7 +258,9 @@ def test_the_whole_cycle(app, database, demo, phone):
 
     # 5. publication: refused while a college is missing, then published anyway
     phone.say("shuyuan_admin", "公示")
-    assert "尚未提交：数字经济学院" in phone.last_text("shuyuan_admin")
+    refusal = phone.last_text("shuyuan_admin")
+    assert "尚未提交评分：数字经济学院" in refusal and "尚未提交自评的导师：王建国、" in refusal
+    assert "公示 强制" in refusal
     phone.say("shuyuan_admin", "公示 强制")
     office_news = phone.new("shuyuan_admin")
     published = "\n".join(_text(p) for p in office_news if p["msgtype"] in ("text", "markdown"))
@@ -278,6 +282,10 @@ def test_the_whole_cycle(app, database, demo, phone):
     assert "计算机与物联网学院 2025-2026 学年导师考核排名（公示）" in digest
     assert "王建国" in digest
     assert "王建国" in phone.last_text("ice_dean")  # head of his own unit
+    phone.say("shuyuan_admin", "进度")
+    after = phone.last_text("shuyuan_admin")
+    assert "（公示中）" in after and "可以" not in after and "公示 强制" not in after
+    assert "逾期未提交评分：数字经济学院" in after
     with database.session() as session:
         cycle = session.get(AssessmentCycle, cycle_id)
         assert cycle.status == CycleStatus.PUBLISHED and cycle.objections_until is not None

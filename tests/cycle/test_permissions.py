@@ -65,7 +65,7 @@ def _publish(app, database, *, close: bool = False) -> int:
                 session, cycle, Scope(f"college-{college.id}", college.id), actor=admin, now=now
             )
         submissions.submit(session, cycle, Scope("academy", None), actor=office, now=now)
-        publication.publish(session, cycle, actor=office, now=now, env=ENV)
+        publication.publish(session, cycle, actor=office, now=now, env=ENV, force=True)
         if close:
             closing.close(session, cycle, actor=office, now=now + timedelta(days=30), env=ENV)
         return cycle.id
