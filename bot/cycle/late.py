@@ -6,9 +6,8 @@ a note."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 
-import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from bot.core.models import (
@@ -21,8 +20,13 @@ from bot.core.models import (
     Submission,
     Unit,
 )
-from bot.cycle.cycles import CycleError, Env, audit
-from bot.cycle.publication import announce, send_college_digest, store_results
+from bot.cycle.cycles import OBJECTION_WORKING_DAYS, CycleError, Env, audit
+from bot.cycle.publication import (
+    add_working_days,
+    announce,
+    send_college_digest,
+    store_results,
+)
 from bot.cycle.results import compute, current, fingerprint, members, saved_scores
 from bot.cycle.submissions import Change, Scope, is_late
 from bot.outbox import queue as outbox
@@ -87,9 +91,14 @@ def accept_late_college(
             submitted_by_id=actor.id, submitted_at=now,
         )
     )  # fmt: skip
+    extended = extend_objections(cycle, now=now, env=env)
     audit(
         session, actor=actor, action="accept_late", entity="assessment_cycle", entity_id=cycle.id,
-        now=now, after={"college_id": college.id, "scores": len(changes), "reason": reason},
+        now=now,
+        after={
+            "college_id": college.id, "scores": len(changes), "reason": reason,
+            "objections_until": extended,
+        },
     )  # fmt: skip
     session.flush()
     after = compute(session, cycle)
@@ -110,6 +119,8 @@ def accept_late_college(
         f"{college.name}的逾期评分已由书院部补录（{len(changes)} 项，原因：{reason}）。"
         f"本学院 {done}/{len(group)} 位导师结果已完成，优秀导师：{'、'.join(best) or '无'}。"
     )
+    if extended:
+        note += f"异议期延长至 {extended}，本学院导师可在此前提出异议。"
     admins = holder_userids(session, Role.COLLEGE_ADMIN, unit_id=college.id)
     office = holder_userids(session, Role.ACADEMY_ADMIN)
     outbox.enqueue(
@@ -119,17 +130,12 @@ def accept_late_college(
     return note
 
 
-def late_colleges(session: so.Session, cycle: AssessmentCycle) -> list[Unit]:
-    """Colleges with mentors in the cycle that have not submitted (after 公示: late ones)."""
-    done = set(
-        session.scalars(
-            sa.select(Submission.subject_id).where(
-                Submission.cycle_id == cycle.id, Submission.step == "college"
-            )
-        )
-    )
-    seen: dict[int, Unit] = {}
-    for member in members(session, cycle):
-        if member.college.id not in done:
-            seen.setdefault(member.college.id, member.college)
-    return list(seen.values())
+def extend_objections(cycle: AssessmentCycle, *, now: datetime, env: Env) -> str | None:
+    """A late college's mentors get the whole objection period from now: the period is
+    extended when it would end sooner; the new last day (``9月18日``), or None."""
+    until = add_working_days(now.astimezone(env.zone).date(), OBJECTION_WORKING_DAYS)
+    ends = datetime.combine(until, time(23, 59, 59), tzinfo=env.zone)
+    if cycle.objections_until is not None and cycle.objections_until >= ends:
+        return None
+    cycle.objections_until = ends
+    return f"{until.month}月{until.day}日"

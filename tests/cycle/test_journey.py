@@ -114,7 +114,10 @@ def late_college(app, database, phone) -> None:
     """After 公示 强制 without 数字经济学院: its admin cannot upload any more and is sent to the
     office; the office uploads the college's workbook, gives a reason, and every score becomes a
     correction; the college's mentors get their ranked result, its head the ranking, its admin
-    and the office a note naming the outstanding mentors."""
+    and the office a note naming the outstanding mentors. The objection period had ended: it
+    is extended so that the late college's mentors have the whole of it."""
+    with database.session() as session:
+        end_objection_period(database, session.scalar(sa.select(AssessmentCycle.id)))
     de_hub = _hub_path(database, "de_admin")
     de_browser = Browser(app, "de_admin")
     filled = _fill_college(de_browser.get(de_hub + "/workbook.xlsx").data)
@@ -134,7 +137,7 @@ def late_college(app, database, phone) -> None:
         phone.new(userid)
     done = office.post(de_hub + "/confirm", data={"reason": "学院逾期提交，经书院部核对"})
     assert "数字经济学院的逾期评分已由书院部补录（84 项" in done.text
-    assert "本学院 6/6 位导师结果已完成" in done.text
+    assert "本学院 6/6 位导师结果已完成" in done.text and "异议期延长至" in done.text
     with database.session() as session:
         late = session.scalars(
             sa.select(Correction).where(Correction.reason.startswith("逾期补录"))
@@ -143,6 +146,7 @@ def late_college(app, database, phone) -> None:
         assert all("学院逾期提交，经书院部核对" in c.reason for c in late)
     liu = phone.last_card("liulaoshi")
     assert "已更新" in liu["main_title"]["title"] and "学院排名第" in liu["main_title"]["desc"]
+    assert liu["button_list"][0]["text"] == "提出异议"
     digest = _text(phone.new("de_dean")[0])
     assert "数字经济学院 2025-2026 学年导师考核排名（公示）" in digest and "优秀导师" in digest
     assert "逾期评分已由书院部补录" in phone.last_text("de_admin")
