@@ -44,10 +44,10 @@ def _cards(live: LiveApp, userid: str) -> list[dict]:
     ]
 
 
-def open_year(live: LiveApp, *, drain: bool = True) -> None:
-    """The office sends 开启考核 2025-2026 and taps 确认开启 on the plan card it gets back
-    (``drain``: send the outbox here; otherwise a running sender does, and this waits)."""
-    assert live.simulator.send_text("shuyuan_admin", "开启考核 2025-2026") == 200
+def open_year(live: LiveApp, text: str = "开启考核 2025-2026", *, drain: bool = True) -> None:
+    """The office sends ``text`` and taps 确认开启 on the plan card it gets back (``drain``:
+    send the outbox here; otherwise a running sender does, and this waits)."""
+    assert live.simulator.send_text("shuyuan_admin", text) == 200
     deadline = time.monotonic() + 15
     while not (found := _cards(live, "shuyuan_admin")):
         assert time.monotonic() < deadline, "no opening card"
