@@ -4,22 +4,35 @@ exports, for the academy office and college administrators; a mentor's own resul
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from bot.chat.context import Context, Reply
-from bot.chat.router import STALE_CARD, Router, only
+from bot.chat.router import STALE_CARD, CardKey, Router, only
 from bot.core.echo import echo
-from bot.core.models import CycleStatus, Role
-from bot.cycle import access, closing, cycles, messages, opening, progress, publication, submissions
+from bot.core.models import AssessmentCycle, CycleStatus, Role
+from bot.cycle import (
+    access,
+    closing,
+    cycles,
+    messages,
+    opening,
+    progress,
+    publication,
+    submissions,
+    windows,
+)
 from bot.cycle.cycles import CycleError, Env
 from bot.cycle.results import current, members
 from bot.cycle.submissions import Scope
+from bot.ratings import rules
+from bot.wecom import cards
 
 router = Router("cycle")
 
 _DEADLINE = re.compile(r"^(自评|学院|书院部)(?:截止)?[:：]?(\d{4}-\d{1,2}-\d{1,2})$")
-_STEP_WORDS = {"自评": "self", "学院": "college", "书院部": "academy"}
+_STEP_WORDS = {"自评": "self", "学院": "college", "书院部": "academy", "公示": "publish"}
 
 
 def env(ctx: Context) -> Env:
@@ -34,14 +47,33 @@ def _words(message: Any) -> list[str]:
     return message.content.split()[1:]
 
 
+@dataclass(frozen=True)
+class OpenTap:
+    """The plan the office confirms: the year and each deadline ("-" when not given)."""
+
+    year: str
+    self_day: str
+    college_day: str
+    academy_day: str
+    publish_day: str
+    choice: Literal["open", "cancel"]
+
+
+OPEN = CardKey("cycle_open", OpenTap)
+_NO_DAY = "-"
+
+
 @router.on_command("开启考核")
 @only(Role.ACADEMY_ADMIN, refusal=OFFICE_ONLY)
-def open_cycle(message: Any, ctx: Context) -> Reply:
+def ask_to_open_cycle(message: Any, ctx: Context) -> Reply:
+    """``开启考核 2025-2026 [自评 日期] [学院 日期] [书院部 日期] [公示 日期]``: checked, then
+    shown on a card with 确认开启 / 取消; nothing is opened before the tap."""
     words = _words(message)
     if not words or not re.fullmatch(r"\d{4}-\d{4}", words[0]):
         return Reply.text(
             "请写明学年，例如：开启考核 2025-2026\n"
-            "可加截止日期：开启考核 2025-2026 自评 2026-09-05 学院 2026-09-10 书院部 2026-09-12"
+            "可加截止日期（按此顺序）：开启考核 2025-2026 自评 2026-09-05 学院 2026-09-10 "
+            "书院部 2026-09-12 公示 2026-09-15"
         )
     deadlines: dict[str, str] = {}
     rest = " ".join(words[1:]).replace("截止", "")
@@ -49,21 +81,57 @@ def open_cycle(message: Any, ctx: Context) -> Reply:
     for word, day in zip(tokens[::2], tokens[1::2], strict=False):
         if word not in _STEP_WORDS:
             return Reply.text(
-                f"看不懂“{echo(word)}”：截止日期写作 自评/学院/书院部 + 日期（2026-09-05）"
+                f"看不懂“{echo(word)}”：日期写作 自评/学院/书院部/公示 + 日期（2026-09-05）"
             )
         try:
             deadlines[_STEP_WORDS[word]] = _iso(day)
         except ValueError:
             return Reply.text(f"“{echo(day)}”不是日期，请写作 2026-09-05。")
+    if len(tokens) % 2:
+        last = echo(tokens[-1])
+        return Reply.text(f"“{last}”后面缺少日期，请写作 {last} 2026-09-05。")
+    try:
+        plan = opening.plan_opening(
+            ctx.session, year_code=words[0], now=ctx.now, env=env(ctx), deadlines=deadlines
+        )
+    except CycleError as exc:
+        return Reply.text(str(exc))
+    days = [plan.deadlines.get(step, _NO_DAY) for step in opening.ORDER]
+    card = cards.button_interaction(
+        f"开启 {plan.year_code} 学年导师考核？",
+        desc=(
+            f"{plan.colleges} 个学院、{plan.mentors} 位导师。"
+            "开启后将通知导师、各学院管理员和书院部。"
+        ),
+        sub_title="\n".join(messages.deadline_lines(plan.deadlines)),
+        task_id=ctx.new_task_id("cycle-open"),
+        buttons=[
+            cards.Button(OPEN.pack(plan.year_code, *days, "open"), "确认开启", 1),
+            cards.Button(OPEN.pack(plan.year_code, *days, "cancel"), "取消", 4),
+        ],
+    )
+    return Reply.template_card(card)
+
+
+@router.on_card(OPEN)
+@only(Role.ACADEMY_ADMIN, refusal=OFFICE_ONLY)
+def open_cycle(message: Any, ctx: Context) -> Reply:
+    tap = OPEN.unpack(message.event_key)
+    if tap.choice == "cancel":
+        ctx.update_card(message.response_code, replace_name="已取消")
+        return Reply.text(f"已取消，没有开启 {tap.year} 学年考核。")
+    given = (tap.self_day, tap.college_day, tap.academy_day, tap.publish_day)
+    deadlines = {s: d for s, d in zip(opening.ORDER, given, strict=True) if d != _NO_DAY}
     try:
         cycle = opening.open_cycle(
-            ctx.session, year_code=words[0], actor=ctx.person, now=ctx.now, env=env(ctx),
-            deadlines=deadlines,
+            ctx.session, year_code=tap.year, actor=ctx.person, now=ctx.now, env=env(ctx),
+            deadlines=deadlines, policy=rules.policy_from(ctx.settings),
         )  # fmt: skip
     except CycleError as exc:
         return Reply.text(str(exc))
+    ctx.update_card(message.response_code, replace_name="已开启")
     return Reply.text(
-        f"已开启 {words[0]} 学年考核，已通知导师、各学院管理员和书院部。\n"
+        f"已开启 {tap.year} 学年考核，已通知导师、各学院管理员和书院部。\n"
         + "\n".join(messages.deadline_lines(cycle.deadlines))
         + "\n随时发送“进度”查看。"
     )
@@ -84,7 +152,15 @@ def show_progress(message: Any, ctx: Context) -> Reply:
         cycle = cycles.require_cycle(ctx.session)
     except CycleError as exc:
         return Reply.text(str(exc))
-    return Reply.text(progress.progress_text(ctx.session, cycle, ctx.person, ctx.local_now.date()))
+    notes = _open_windows(ctx, cycle) if cycle.status == CycleStatus.OPEN else []
+    return Reply.text(
+        progress.progress_text(ctx.session, cycle, ctx.person, ctx.local_now.date(), notes)
+    )
+
+
+def _open_windows(ctx: Context, cycle: AssessmentCycle) -> list[str]:
+    policy = rules.policy_from(ctx.settings)
+    return windows.open_windows(ctx.session, cycle, now=ctx.now, policy=policy)
 
 
 def _scopes(ctx: Context) -> list[Scope]:
@@ -158,23 +234,31 @@ def publish(message: Any, ctx: Context) -> Reply:
     force = "强制" in _words(message)
     try:
         cycle = cycles.require_cycle(ctx.session)
-        return Reply.text(
-            publication.publish(
-                ctx.session, cycle, actor=ctx.person, now=ctx.now, env=env(ctx), force=force
-            )
-        )
+        still_open = _open_windows(ctx, cycle) if cycle.status == CycleStatus.OPEN else []
+        answer = publication.publish(
+            ctx.session, cycle, actor=ctx.person, now=ctx.now, env=env(ctx), force=force,
+            open_windows=still_open,
+        )  # fmt: skip
     except CycleError as exc:
         return Reply.text(str(exc))
+    return Reply.text(answer)
 
 
 @router.on_command("结束考核")
 @only(Role.ACADEMY_ADMIN, refusal=OFFICE_ONLY)
 def close(message: Any, ctx: Context) -> Reply:
+    """``结束考核``, or ``结束考核 强制 [原因]`` (the reason needed in the objection period)."""
+    words = _words(message)
+    force = bool(words) and words[0] == "强制"
+    reason = " ".join(words[1:]) if force else ""
     try:
         cycle = cycles.require_cycle(ctx.session)
         return Reply.text(
-            closing.close(ctx.session, cycle, actor=ctx.person, now=ctx.now, env=env(ctx))
-        )
+            closing.close(
+                ctx.session, cycle, actor=ctx.person, now=ctx.now, env=env(ctx), force=force,
+                reason=reason,
+            )
+        )  # fmt: skip
     except CycleError as exc:
         return Reply.text(str(exc))
 

@@ -473,7 +473,7 @@ class Correction(Base):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     item_score_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("item_score.id"))
     objection_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("objection.id"))
-    old_tenths: so.Mapped[int]
+    old_tenths: so.Mapped[int | None]  # None: a score added late (a late college)
     new_tenths: so.Mapped[int]
     reason: so.Mapped[str] = so.mapped_column(sa.Text)
     corrected_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("person.id"))

@@ -11,8 +11,9 @@ from flask.cli import AppGroup
 
 from bot.core.db import get_database
 from bot.core.storage import FileStore
-from bot.cycle import closing, cycles, export, opening, progress, publication
+from bot.cycle import closing, cycles, export, opening, progress, publication, windows
 from bot.cycle.cycles import CycleError, Env
+from bot.ratings.jobs import current_policy
 
 cycle_cli = AppGroup("cycle", help="年度考核.")
 
@@ -43,7 +44,7 @@ def open_command(year: str, deadlines: str) -> None:
         try:
             cycle = opening.open_cycle(
                 session, year_code=year, actor=None, now=datetime.now(UTC), env=_env(),
-                deadlines=_deadlines(deadlines),
+                deadlines=_deadlines(deadlines), policy=current_policy(),
             )  # fmt: skip
         except (CycleError, ValueError) as exc:
             raise click.ClickException(str(exc)) from None
@@ -71,9 +72,12 @@ def publish_command(year: str | None, force: bool) -> None:
     with get_database().session() as session:
         try:
             cycle = cycles.require_cycle(session, year)
+            now = datetime.now(UTC)
+            still_open = windows.open_windows(session, cycle, now=now, policy=current_policy())
             answer = publication.publish(
-                session, cycle, actor=None, now=datetime.now(UTC), env=_env(), force=force
-            )
+                session, cycle, actor=None, now=now, env=_env(), force=force,
+                open_windows=still_open if cycle.status.value == "open" else (),
+            )  # fmt: skip
         except CycleError as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(answer)
@@ -81,12 +85,17 @@ def publish_command(year: str | None, force: bool) -> None:
 
 @cycle_cli.command("close")
 @click.argument("year", required=False)
-def close_command(year: str | None) -> None:
+@click.option("--force", is_flag=True, help="Close with mentors incomplete or objections open.")
+@click.option("--reason", default="", help="Why (needed to close within the objection period).")
+def close_command(year: str | None, force: bool, reason: str) -> None:
     """Close the cycle: results become final and read-only."""
     with get_database().session() as session:
         try:
             cycle = cycles.require_cycle(session, year)
-            answer = closing.close(session, cycle, actor=None, now=datetime.now(UTC), env=_env())
+            answer = closing.close(
+                session, cycle, actor=None, now=datetime.now(UTC), env=_env(), force=force,
+                reason=reason,
+            )  # fmt: skip
         except CycleError as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(answer)

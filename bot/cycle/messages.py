@@ -30,6 +30,7 @@ SUBMIT = CardKey("cycle_submit", SubmitTap)
 OBJECT = CardKey("cycle_object", ObjectTap)
 
 STEP_NAMES = {"self": "导师自评与年度总结", "college": "学院评分", "academy": "书院部评分"}
+PUBLISH_NAME = "公示"
 ACADEMY_SCOPE = "academy"
 
 
@@ -58,12 +59,20 @@ def results_url(base: str, cycle_id: int, **scope: int) -> str:
     return f"{base}/m/cycle/{cycle_id}/results.xlsx{query}"
 
 
+def month_day(iso: str) -> str:
+    day = date.fromisoformat(iso)
+    return f"{day.month}月{day.day}日"
+
+
 def deadline_lines(deadlines: Mapping[str, str]) -> list[str]:
-    return [
-        f"{STEP_NAMES[step]}：{date.fromisoformat(day).month}月{date.fromisoformat(day).day}日前"
+    lines = [
+        f"{STEP_NAMES[step]}：{month_day(day)}前"
         for step, day in deadlines.items()
         if step in STEP_NAMES
     ]
+    if deadlines.get("publish"):
+        lines.append(f"{PUBLISH_NAME}：{month_day(deadlines['publish'])}")
+    return lines
 
 
 def opening_for_mentor(

@@ -3,7 +3,7 @@ colleges, heads, with charts and workbooks), the objection period set."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,7 +25,7 @@ from bot.core.models import (
 )
 from bot.cycle import charts, export, messages
 from bot.cycle.cycles import OBJECTION_WORKING_DAYS, CycleError, Env, audit, log
-from bot.cycle.progress import progress
+from bot.cycle.progress import missing_self, named, progress
 from bot.cycle.results import (
     Results,
     compute,
@@ -59,14 +59,26 @@ def publish(
     now: datetime,
     env: Env,
     force: bool = False,
+    open_windows: Sequence[str] = (),
 ) -> str:
-    """公示: compute results, tell mentors, college heads, unit heads and the office."""
+    """公示: compute results, tell mentors, college heads, unit heads and the office. Refused,
+    naming them, while a college or the office has not submitted, a mentor has not
+    self-assessed, or one of ``open_windows`` (students' rating windows still open, one line
+    each) is open; ``force`` publishes anyway and the audit log records what was missing."""
     if cycle.status != CycleStatus.OPEN:
         raise CycleError("本次考核已经公示过了。")
     missing = missing_steps(session, cycle)
-    if missing and not force:
+    lacking_self = missing_self(session, cycle)
+    windows = list(open_windows)
+    if (missing or lacking_self or windows) and not force:
+        reasons = []
+        if missing:
+            reasons.append(f"尚未提交评分：{'、'.join(missing)}")
+        if lacking_self:
+            reasons.append(f"尚未提交自评的导师：{named(lacking_self)}")
+        reasons.extend(windows)
         raise CycleError(
-            f"尚未提交：{'、'.join(missing)}。如仍要公示，请发送“公示 强制”（将注明缺少的部分）。"
+            "\n".join(reasons) + "\n如仍要公示，请发送“公示 强制”（将注明缺少的部分）。"
         )
     local_today = now.astimezone(env.zone).date()
     until = add_working_days(local_today, OBJECTION_WORKING_DAYS)
@@ -75,13 +87,19 @@ def publish(
     cycle.objections_until = datetime.combine(until, time(23, 59, 59), tzinfo=env.zone)
     audit(
         session, actor=actor, action="publish", entity="assessment_cycle", entity_id=cycle.id,
-        now=now, after={"missing": missing, "objections_until": until.isoformat()},
+        now=now,
+        after={
+            "missing": missing, "objections_until": until.isoformat(),
+            "missing_self": [m.person.id for m in lacking_self], "open_windows": windows,
+        },
     )  # fmt: skip
     results = compute(session, cycle)
     store_results(session, cycle, results, reason=ResultsReason.PUBLISH, actor=actor, now=now)
     announce(session, cycle, results, now=now, env=env, stage="publish")
     office = holder_userids(session, Role.ACADEMY_ADMIN)
     note = f"（缺少：{'、'.join(missing)}，相关导师结果未完成）" if missing else ""
+    if lacking_self:
+        note += f"（{len(lacking_self)} 位导师未提交自评）"
     outbox.enqueue(
         session,
         office,
@@ -176,27 +194,8 @@ def announce(
     if only is not None:
         return
     final = stage == "close"
-    scores = results.scores
     for college in result_colleges(results):
-        lines = college_lines(results, college.id)
-        heads = holders(session, Role.COLLEGE_HEAD, unit_id=college.id)
-        if college.head_id:
-            heads.append(session.get(Person, college.head_id))
-        digest = messages.ranking_digest(
-            cycle.year.code, college.name, lines,
-            messages.results_url(env.base_url, cycle.id, college=college.id), final=final,
-        )  # fmt: skip
-        recipients = sorted({p.userid for p in heads if p})
-        outbox.enqueue(
-            session, recipients, digest,
-            key=f"cycle:{cycle.id}:{stage}:college-{college.id}", now=now,
-        )  # fmt: skip
-        chart = college_chart(cycle, results, scores, college, now=now, env=env, final=final)
-        if recipients and chart is not None:
-            outbox.enqueue(
-                session, recipients, chart,
-                key=f"cycle:{cycle.id}:{stage}:chart-{college.id}", now=now,
-            )  # fmt: skip
+        send_college_digest(session, cycle, results, college, now=now, env=env, stage=stage)
     by_unit: dict[int, list[str]] = {}
     for member in results.members:
         if member.unit is not None:
@@ -221,6 +220,37 @@ def announce(
         outbox.enqueue(
             session, [head.userid], Message.markdown(text),
             key=f"cycle:{cycle.id}:{stage}:unit-{unit_id}", now=now,
+        )  # fmt: skip
+
+
+def send_college_digest(
+    session: so.Session,
+    cycle: AssessmentCycle,
+    results: Results,
+    college: Unit,
+    *,
+    now: datetime,
+    env: Env,
+    stage: str,
+) -> None:
+    """The college's ranking (with its outstanding mentors) and chart to its heads."""
+    final = stage == "close"
+    heads = holders(session, Role.COLLEGE_HEAD, unit_id=college.id)
+    if college.head_id:
+        heads.append(session.get(Person, college.head_id))
+    digest = messages.ranking_digest(
+        cycle.year.code, college.name, college_lines(results, college.id),
+        messages.results_url(env.base_url, cycle.id, college=college.id), final=final,
+    )  # fmt: skip
+    recipients = sorted({p.userid for p in heads if p})
+    outbox.enqueue(
+        session, recipients, digest, key=f"cycle:{cycle.id}:{stage}:college-{college.id}", now=now
+    )
+    chart = college_chart(cycle, results, results.scores, college, now=now, env=env, final=final)
+    if recipients and chart is not None:
+        outbox.enqueue(
+            session, recipients, chart,
+            key=f"cycle:{cycle.id}:{stage}:chart-{college.id}", now=now,
         )  # fmt: skip
 
 

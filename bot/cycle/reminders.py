@@ -149,6 +149,8 @@ def assessment_calendar(
         ).all()
         for cycle in cycles:
             for name, value in sorted((cycle.deadlines or {}).items()):
+                if name == "publish":  # the planned 公示 day: the office's own step, not reminded
+                    continue
                 step = STEPS.get(name)
                 parsed = parse_deadline(value, rules.zone)
                 if step is None or parsed is None:

@@ -199,11 +199,44 @@ class Checked:
     changes: list[Change]
 
 
+def is_late(session: so.Session, cycle: AssessmentCycle, scope: Scope) -> bool:
+    """A college that had not submitted when the office published: its workbook may still be
+    accepted by the office (bot.cycle.late) until the cycle closes."""
+    return (
+        cycle.status == CycleStatus.PUBLISHED
+        and scope.college_id is not None
+        and not is_submitted(session, cycle, scope)
+    )
+
+
+def may_upload(session: so.Session, person: Person, cycle: AssessmentCycle, scope: Scope) -> bool:
+    """Scoring while the cycle is open; after publication the office, for a late college."""
+    if cycle.status == CycleStatus.OPEN:
+        return may_score(person, scope)
+    return access.is_office(person) and is_late(session, cycle, scope)
+
+
+def required_items(cycle: AssessmentCycle, scope: Scope) -> list[str]:
+    """The items every mentor of the scope must have before it is submitted (not the bonus)."""
+    rubric = rubric_of(cycle)
+    return [i.id for i in scope_items(cycle, scope) if rubric.role_of(i.id) != "bonus"]
+
+
 def check_upload(
-    session: so.Session, cycle: AssessmentCycle, scope: Scope, content: bytes
+    session: so.Session,
+    cycle: AssessmentCycle,
+    scope: Scope,
+    content: bytes,
+    *,
+    accept_late: bool = False,
 ) -> Checked:
-    """Every problem of an uploaded workbook, or the changes it would make."""
-    if cycle.status != CycleStatus.OPEN:
+    """Every problem of an uploaded workbook, or the changes it would make. With
+    ``accept_late`` (the office) a late college's workbook is checked after publication too,
+    and must then leave every mentor of the college with all their scores."""
+    late = accept_late and is_late(session, cycle, scope)
+    if cycle.status != CycleStatus.OPEN and not late:
+        if is_late(session, cycle, scope):
+            return Checked(["考核已公示。逾期的评分表请发给书院部，由书院部补录。"], [])
         return Checked(["考核已公示或结束，评分不能再通过评分表修改。"], [])
     if is_submitted(session, cycle, scope):
         return Checked(["本范围的评分已经提交，不能再修改。如需更正，请联系书院部。"], [])
@@ -225,6 +258,22 @@ def check_upload(
             old_value = None if old is None else Decimal(old.tenths) / 10
             if old_value != value:
                 changes.append(Change(number, person.name, item_id, old_value, value))
+    if late:
+        items = required_items(cycle, scope)
+        lacking = [
+            f"{person.name}（{number}）缺 {'、'.join(missing)}"
+            for number, person in people.items()
+            if (
+                missing := [
+                    i
+                    for i in items
+                    if (person.id, i, scope.source) not in saved
+                    and i not in parsed.scores.get(number, {})
+                ]
+            )
+        ]
+        if lacking:
+            return Checked([f"补录的评分表须评全本学院每位导师：{m}" for m in lacking], [])
     return Checked([], changes)
 
 
@@ -285,9 +334,7 @@ def submit(
         raise CycleError("考核已公示或结束。")
     if is_submitted(session, cycle, scope):
         return f"{scope_title(session, scope)}的评分已经提交过了。"
-    items = [i.id for i in scope_items(cycle, scope) if not i.id.startswith("E")]
-    rubric = rubric_of(cycle)
-    items = [i for i in items if rubric.role_of(i) != "bonus"]
+    items = required_items(cycle, scope)
     saved = saved_scores(session, cycle, scope.source)
     lacking = [
         m.person.name

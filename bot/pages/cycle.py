@@ -36,6 +36,7 @@ from bot.cycle import (
     result_detail,
     submissions,
 )
+from bot.cycle import late as late_college
 from bot.cycle.cycles import CycleError, Env
 from bot.cycle.evidence import figures
 from bot.cycle.results import current, members, rubric_of, saved_scores
@@ -83,8 +84,9 @@ def _hub(cycle: AssessmentCycle, scope: Scope, **extra: Any) -> str:
         scope=scope,
         title=submissions.scope_title(db, scope),
         row=row,
-        may_score=submissions.may_score(g.person, scope),
-        open=cycle.status == CycleStatus.OPEN,
+        may_score=submissions.may_upload(db, g.person, cycle, scope),
+        open=cycle.status == CycleStatus.OPEN or submissions.is_late(db, cycle, scope),
+        late=cycle.status != CycleStatus.OPEN,
         csrf=csrf_token(),
         **extra,
     )
@@ -117,25 +119,37 @@ def upload_workbook(cycle_id: int, scope_name: str) -> Any:
     if not isinstance(found, tuple) or not isinstance(found[0], AssessmentCycle):
         return found
     cycle, scope = found
-    if not submissions.may_score(g.person, scope):
+    db = get_session()
+    if not submissions.may_upload(db, g.person, cycle, scope) and (
+        cycle.status == CycleStatus.OPEN or not submissions.may_score(g.person, scope)
+    ):  # a college admin after 公示 is told below where a late workbook goes
         return error_page(403, "只有本学院的管理员可以上传本学院的评分表。")
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _hub(cycle, scope, problems=["请选择填好的评分表（.xlsx）。"]), 400
     content = upload.read(6 * 1024 * 1024)
-    checked = submissions.check_upload(get_session(), cycle, scope, content)
+    late = access.is_office(g.person)
+    checked = submissions.check_upload(db, cycle, scope, content, accept_late=late)
     if checked.problems:
         return _hub(cycle, scope, problems=checked.problems), 400
     if not checked.changes:
         return _hub(cycle, scope, notice="评分表与已保存的分数相同，没有需要保存的修改。")
     stored = _store().put(content, ".xlsx", datetime.now(UTC))
     session[PENDING] = {"cycle": cycle.id, "scope": scope.name, "key": stored.key}
+    return _confirm_page(cycle, scope, checked.changes)
+
+
+def _confirm_page(
+    cycle: AssessmentCycle, scope: Scope, changes: list[submissions.Change], problem: str = ""
+) -> str:
     return render_template(
         "pages/cycle_confirm.html",
         cycle=cycle,
         scope=scope,
         title=submissions.scope_title(get_session(), scope),
-        changes=[change.line() for change in checked.changes],
+        changes=[change.line() for change in changes],
+        late=cycle.status != CycleStatus.OPEN,
+        problem=problem,
         csrf=csrf_token(),
     )
 
@@ -151,14 +165,29 @@ def confirm_workbook(cycle_id: int, scope_name: str) -> Any:
     pending = session.get(PENDING) or {}
     if pending.get("cycle") != cycle.id or pending.get("scope") != scope.name:
         return error_page(400, "没有待确认的评分表，请重新上传。")
-    if not submissions.may_score(g.person, scope):
-        return error_page(403, "只有本学院的管理员可以保存本学院的评分。")
     db = get_session()
+    if not submissions.may_upload(db, g.person, cycle, scope):
+        return error_page(403, "只有本学院的管理员可以保存本学院的评分。")
     content = _store().read(pending["key"])
-    checked = submissions.check_upload(db, cycle, scope, content)
+    late = access.is_office(g.person)
+    checked = submissions.check_upload(db, cycle, scope, content, accept_late=late)
     if checked.problems:
         return _hub(cycle, scope, problems=checked.problems), 400
     now = datetime.now(UTC)
+    if cycle.status != CycleStatus.OPEN:  # the office accepting a late college
+        reason = (request.form.get("reason") or "").strip()
+        if not reason:
+            return _confirm_page(cycle, scope, checked.changes, "请写明补录的原因。"), 400
+        try:
+            note = late_college.accept_late_college(
+                db, cycle, scope, checked.changes, reason=reason, actor=g.person, now=now,
+                env=_env(),
+            )  # fmt: skip
+        except CycleError as exc:
+            return error_page(409, str(exc))
+        db.commit()
+        session.pop(PENDING, None)
+        return _hub(cycle, scope, notice=note)
     try:
         count = submissions.save_changes(db, cycle, scope, checked.changes, actor=g.person, now=now)
     except CycleError as exc:

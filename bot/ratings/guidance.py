@@ -19,12 +19,16 @@ from bot.ratings.rules import RatingPolicy
 
 
 def ensure_monthly_guidance(
-    session: so.Session, now: datetime, policy: RatingPolicy
+    session: so.Session,
+    now: datetime,
+    policy: RatingPolicy,
+    month: tuple[datetime, datetime] | None = None,
 ) -> list[Record]:
-    """Last month's MONTHLY_GUIDANCE record per mentor, with every student contacted then."""
+    """Last month's (or ``month``'s: [start, end)) MONTHLY_GUIDANCE record per mentor, with
+    every student contacted then."""
     from bot.records.service import current_year
 
-    start, end = rules.previous_month(now, policy.zone)
+    start, end = month or rules.previous_month(now, policy.zone)
     contacted: dict[int, set[int]] = defaultdict(set)
     for mentor_id, student_id in session.execute(
         sa.select(Record.mentor_id, RecordParticipant.student_id)

@@ -15,6 +15,7 @@ from bot.records.dates import DateError, check_moment
 from bot.records.flow import NEEDS_STUDENTS, Flow, Situation
 from bot.records.questions import moment_of, summary_fields
 from bot.records.service import NewRecord, create_record
+from bot.records.year_note import year_note
 
 UNREADABLE = "这次填写的内容已无法读取，没有保存。请重新记录。"
 
@@ -65,6 +66,8 @@ def save_flow(
     items = "、".join(items_counted(session, record))
     done = RECORD_KIND_NAMES[kind].removesuffix("记录")  # 已记录关爱, not 已记录关爱记录
     lines = [f"已记录{done}（计入考核指标 {items}）"]
+    if note := year_note(session, year):
+        lines.append(note)
     lines.extend(f"{name}：{value}" for name, value in summary_fields(flow, situation))
     if flow.media_ids:
         lines.append(f"佐证照片：{len(flow.media_ids)} 张")

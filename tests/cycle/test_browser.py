@@ -19,6 +19,7 @@ from bot.devtools.simulator.chat import sync_directory
 from tests.browser import chromium_context, require_chromium, running_sender
 from tests.cycle.conftest import END_OF_YEAR, save
 from tests.cycle.test_journey import _fill_college
+from tests.cycle.test_live import open_year
 from tests.live import LiveApp, serve
 
 pytestmark = pytest.mark.browser
@@ -50,7 +51,7 @@ def _scores(live: LiveApp) -> int:
 
 def test_college_admin_scores_the_college_in_the_browser(live, browser, tmp_path):
     expect = playwright_api.expect
-    assert live.simulator.send_text("shuyuan_admin", "开启考核 2025-2026") == 200
+    open_year(live, drain=False)
 
     chat = browser.new_page()
     chat.goto(live.base_url + "/simulator/")

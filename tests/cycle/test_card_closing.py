@@ -20,6 +20,7 @@ from bot.devtools.demo_data import seed_demo
 from bot.devtools.simulator.chat import sync_directory
 from bot.outbox import sender
 from tests.cycle.conftest import END_OF_YEAR
+from tests.cycle.test_live import open_year
 from tests.live import LiveApp, serve
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -51,7 +52,7 @@ def test_scoring_cards_of_colleges_that_did_not_submit_close_after_the_deadline(
     today = datetime.now(UTC).astimezone(ZONE).date()
     later = today + timedelta(days=30)
     command = f"开启考核 2025-2026 自评 {today} 学院 {today} 书院部 {later}"
-    assert live.simulator.send_text("shuyuan_admin", command) == 200
+    open_year(live, command)
     report = live.drain()
     assert report.failed == 0 and report.dead == 0
     card = _scoring_card(live, "cs_admin")["payload"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from openpyxl import load_workbook
@@ -26,6 +27,7 @@ from bot.core.storage import FileStore
 from bot.cycle import export
 from bot.cycle.results import compute
 from tests.cycle.conftest import Browser, outbox_for, path_of, save, workbook_rows
+from tests.cycle.test_cycle_order import open_confirmed
 from tests.fonts import cjk_font_installed
 
 COLLEGE_ITEMS = ["B1", "B2", "B3", "B4", "B5", "B6", "M1", "M2", "M3", "M4", "M5", "M6", "M7", "M8"]
@@ -101,11 +103,64 @@ def _assert_digest_and_chart(app, news: list[dict]) -> None:
     _assert_chart(app, news[1]["image"])
 
 
+def end_objection_period(database, cycle_id: int) -> None:
+    """The days pass: the objection period ended yesterday."""
+    with database.session() as session:
+        cycle = session.get(AssessmentCycle, cycle_id)
+        cycle.objections_until = datetime.now(UTC) - timedelta(days=1)
+        session.commit()
+
+
+def late_college(app, database, phone) -> None:
+    """After 公示 强制 without 数字经济学院: its admin cannot upload any more and is sent to the
+    office; the office uploads the college's workbook, gives a reason, and every score becomes a
+    correction; the college's mentors get their ranked result, its head the ranking, its admin
+    and the office a note naming the outstanding mentors. The objection period had ended: it
+    is extended so that the late college's mentors have the whole of it."""
+    with database.session() as session:
+        end_objection_period(database, session.scalar(sa.select(AssessmentCycle.id)))
+    de_hub = _hub_path(database, "de_admin")
+    de_browser = Browser(app, "de_admin")
+    filled = _fill_college(de_browser.get(de_hub + "/workbook.xlsx").data)
+    refused = de_browser.upload(de_hub + "/upload", filled)
+    assert refused.status_code == 400 and "由书院部补录" in refused.text
+    office = Browser(app, "shuyuan_admin")
+    assert "书院部可以上传本学院填好的评分表补录" in office.get(de_hub).text
+    book, sheet, headers = workbook_rows(filled)
+    sheet.cell(4, headers["B1 评分（满分 2）"]).value = None  # a mentor left without B1
+    partial = office.upload(de_hub + "/upload", save(book))
+    assert partial.status_code == 400 and "须评全本学院每位导师" in partial.text
+    confirm = office.upload(de_hub + "/upload", filled)
+    assert "补录原因" in confirm.text and "确认补录" in confirm.text
+    no_reason = office.post(de_hub + "/confirm")
+    assert no_reason.status_code == 400 and "请写明补录的原因" in no_reason.text
+    for userid in ("liulaoshi", "de_dean", "de_admin", "wanglaoshi"):
+        phone.new(userid)
+    done = office.post(de_hub + "/confirm", data={"reason": "学院逾期提交，经书院部核对"})
+    assert "数字经济学院的逾期评分已由书院部补录（84 项" in done.text
+    assert "本学院 6/6 位导师结果已完成" in done.text and "异议期延长至" in done.text
+    with database.session() as session:
+        late = session.scalars(
+            sa.select(Correction).where(Correction.reason.startswith("逾期补录"))
+        ).all()
+        assert len(late) == 6 * 14 and all(c.old_tenths is None for c in late)
+        assert all("学院逾期提交，经书院部核对" in c.reason for c in late)
+    liu = phone.last_card("liulaoshi")
+    assert "已更新" in liu["main_title"]["title"] and "学院排名第" in liu["main_title"]["desc"]
+    assert liu["button_list"][0]["text"] == "提出异议"
+    digest = _text(phone.new("de_dean")[0])
+    assert "数字经济学院 2025-2026 学年导师考核排名（公示）" in digest and "优秀导师" in digest
+    assert "逾期评分已由书院部补录" in phone.last_text("de_admin")
+    assert not phone.new("wanglaoshi")  # another college's mentor: nothing changed for him
+    phone.say("shuyuan_admin", "进度")
+    assert "数字经济学院：已提交" in phone.last_text("shuyuan_admin")
+
+
 def test_the_whole_cycle(app, database, demo, phone):
     # 1. opening: refused for a student, done by the office; everyone concerned is told
     phone.say("zhangsan", "开启考核 2025-2026")
     assert "只有书院部管理员" in phone.last_text("zhangsan")
-    phone.say("shuyuan_admin", "开启考核 2025-2026 学院 2099-09-10")
+    open_confirmed(phone, "开启考核 2025-2026 学院 2099-09-10")  # a plan card, then 确认开启
     assert "已开启 2025-2026 学年考核" in phone.last_text("shuyuan_admin")
     phone.say("shuyuan_admin", "开启考核 2025-2026")
     assert "已经开启过了" in phone.last_text("shuyuan_admin")
@@ -197,7 +252,9 @@ def test_the_whole_cycle(app, database, demo, phone):
     progress = phone.last_text("shuyuan_admin")
     assert "计算机与物联网学院：已提交" in progress
     assert "数字经济学院：已评 0/6 位，未提交" in progress
-    assert "尚未提交：数字经济学院" in progress
+    assert "尚未提交评分：数字经济学院" in progress
+    assert "导师自评：0/20 位已提交；尚未提交：王建国、" in progress and "等 20 位" in progress
+    assert "可以发送“公示”" not in progress and "公示 强制" in progress
     phone.say("cs_admin", "进度")
     mine = phone.last_text("cs_admin")
     assert "计算机与物联网学院" in mine and "数字经济学院" not in mine
@@ -206,7 +263,9 @@ def test_the_whole_cycle(app, database, demo, phone):
 
     # 5. publication: refused while a college is missing, then published anyway
     phone.say("shuyuan_admin", "公示")
-    assert "尚未提交：数字经济学院" in phone.last_text("shuyuan_admin")
+    refusal = phone.last_text("shuyuan_admin")
+    assert "尚未提交评分：数字经济学院" in refusal and "尚未提交自评的导师：王建国、" in refusal
+    assert "公示 强制" in refusal
     phone.say("shuyuan_admin", "公示 强制")
     office_news = phone.new("shuyuan_admin")
     published = "\n".join(_text(p) for p in office_news if p["msgtype"] in ("text", "markdown"))
@@ -228,6 +287,10 @@ def test_the_whole_cycle(app, database, demo, phone):
     assert "计算机与物联网学院 2025-2026 学年导师考核排名（公示）" in digest
     assert "王建国" in digest
     assert "王建国" in phone.last_text("ice_dean")  # head of his own unit
+    phone.say("shuyuan_admin", "进度")
+    after = phone.last_text("shuyuan_admin")
+    assert "（公示中）" in after and "可以" not in after and "公示 强制" not in after
+    assert "逾期未提交评分：数字经济学院" in after
     with database.session() as session:
         cycle = session.get(AssessmentCycle, cycle_id)
         assert cycle.status == CycleStatus.PUBLISHED and cycle.objections_until is not None
@@ -306,11 +369,17 @@ def test_the_whole_cycle(app, database, demo, phone):
             == 1
         )
 
-    # 7. closing: not with an open objection; answered; then final, read-only, exports
+    # 7. the late college: its admin is sent to the office, the office accepts its workbook
+    late_college(app, database, phone)
+
+    # 8. closing: not with an open objection, not in the objection period; then final, exports
     phone.say("shuyuan_admin", "结束考核")
     assert "没有答复" in phone.last_text("shuyuan_admin")
     phone.say("shuyuan_admin", f"答复 {objection_id} 已核实并更正 M1 为 8 分")
     assert "已核实并更正" in phone.last_text(low_user)
+    phone.say("shuyuan_admin", "结束考核")
+    assert "异议期内不能结束考核" in phone.last_text("shuyuan_admin")
+    end_objection_period(database, cycle_id)
     phone.new("cs_dean")
     phone.say("shuyuan_admin", "结束考核")
     office_news = phone.new("shuyuan_admin")
@@ -337,7 +406,7 @@ def test_the_whole_cycle(app, database, demo, phone):
         person = session.scalar(sa.select(Person).where(Person.userid == "wanglaoshi"))
         person.name = '=HYPERLINK("http://x")'
         session.commit()
-        assert session.scalar(sa.select(sa.func.count(Submission.id))) == 3
+        assert session.scalar(sa.select(sa.func.count(Submission.id))) == 4  # the late one too
     phone.say("shuyuan_admin", "导出")
     links = phone.last_text("shuyuan_admin")
     for name in ("outstanding", "history", "results"):
@@ -353,8 +422,6 @@ def test_the_whole_cycle(app, database, demo, phone):
     outstanding = load_workbook(
         io.BytesIO(office.get(f"/m/cycle/{cycle_id}/export/outstanding.xlsx").data)
     ).active
-    assert outstanding.max_row >= 3  # at least one per ranked college
-    assert not any(
-        r[0].value == "数字经济学院" for r in outstanding.iter_rows(min_row=2)
-    )  # nobody ranked there
+    assert outstanding.max_row >= 4  # at least one per college, the late one included
+    assert any(r[0].value == "数字经济学院" for r in outstanding.iter_rows(min_row=2))
     assert ScoreSource.SELF  # self-assessment is covered in test_pages

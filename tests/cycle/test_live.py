@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from collections.abc import Iterator
 from urllib.parse import quote
 
@@ -43,8 +44,28 @@ def _cards(live: LiveApp, userid: str) -> list[dict]:
     ]
 
 
+def open_year(live: LiveApp, text: str = "开启考核 2025-2026", *, drain: bool = True) -> None:
+    """The office sends ``text`` and taps 确认开启 on the plan card it gets back (``drain``:
+    send the outbox here; otherwise a running sender does, and this waits)."""
+    assert live.simulator.send_text("shuyuan_admin", text) == 200
+    deadline = time.monotonic() + 15
+    while not (found := _cards(live, "shuyuan_admin")):
+        assert time.monotonic() < deadline, "no opening card"
+        if drain:
+            live.drain()
+        else:
+            time.sleep(0.1)
+    card = found[-1]["payload"]
+    assert card["main_title"]["title"] == "开启 2025-2026 学年导师考核？"
+    status = live.simulator.tap_card(
+        "shuyuan_admin", task_id=card["task_id"], card_type=card["card_type"],
+        event_key=card["button_list"][0]["key"], selected=[],
+    )  # fmt: skip
+    assert status == 200
+
+
 def test_college_workbook_round_trip_in_the_browser(live):
-    assert live.simulator.send_text("shuyuan_admin", "开启考核 2025-2026") == 200
+    open_year(live)
     report = live.drain()
     assert report.failed == 0 and report.dead == 0
     [entry] = _cards(live, "cs_admin")
@@ -88,7 +109,7 @@ def test_college_workbook_round_trip_in_the_browser(live):
 def test_publication_shows_the_chart_and_the_workbook_in_the_simulator(live):
     """What a person using the demo sees: the college head's digest with its chart inline,
     the office's results workbook as a file that downloads under its name."""
-    assert live.simulator.send_text("shuyuan_admin", "开启考核 2025-2026") == 200
+    open_year(live)
     assert live.simulator.send_text("shuyuan_admin", "公示 强制") == 200
     report = live.drain()
     assert (report.failed, report.dead, report.errors) == (0, 0, {})

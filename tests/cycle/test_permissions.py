@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -65,9 +65,9 @@ def _publish(app, database, *, close: bool = False) -> int:
                 session, cycle, Scope(f"college-{college.id}", college.id), actor=admin, now=now
             )
         submissions.submit(session, cycle, Scope("academy", None), actor=office, now=now)
-        publication.publish(session, cycle, actor=office, now=now, env=ENV)
+        publication.publish(session, cycle, actor=office, now=now, env=ENV, force=True)
         if close:
-            closing.close(session, cycle, actor=office, now=now, env=ENV)
+            closing.close(session, cycle, actor=office, now=now + timedelta(days=30), env=ENV)
         return cycle.id
 
 
@@ -288,8 +288,11 @@ def test_command_line_cycle(app, runner, database, demo, tmp_path):
     assert refused.exit_code != 0 and "尚未提交" in refused.output
     published = runner.invoke(args=["cycle", "publish", "--force"])
     assert "已公示" in published.output
-    closed = runner.invoke(args=["cycle", "close"])
-    assert "考核已结束" in closed.output
+    early = runner.invoke(args=["cycle", "close"])
+    assert early.exit_code != 0 and "异议期内不能结束考核" in early.output
+    closed = runner.invoke(args=["cycle", "close", "--force", "--reason", "演示：提前结束"])
+    assert "考核已结束" in closed.output and "原因：演示：提前结束" in closed.output
+    assert "20 位导师结果未完成：" in closed.output  # nobody was scored
     target = tmp_path / "results.xlsx"
     exported = runner.invoke(args=["cycle", "export", "results", str(target)])
     assert exported.exit_code == 0

@@ -83,7 +83,7 @@ def _run(session, year: str, now: datetime, *, close: bool, low: int = 0) -> Ass
         scope = Scope(f"college-{college.id}", college.id)
         submissions.submit(session, cycle, scope, actor=admin, now=now)
     submissions.submit(session, cycle, Scope("academy", None), actor=office, now=now)
-    publication.publish(session, cycle, actor=office, now=now, env=ENV)
+    publication.publish(session, cycle, actor=office, now=now, env=ENV, force=True)
     if close:
         closing.close(session, cycle, actor=office, now=now + timedelta(days=10), env=ENV)
     return cycle
