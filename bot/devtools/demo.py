@@ -17,6 +17,7 @@ import argparse
 import base64
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -175,6 +176,10 @@ def main() -> None:
     print("例如：导师 wanglaoshi 发送“帮助”或“交流 张三 线上 聊选课”")
     if not args.no_browser:
         threading.Timer(1.0, lambda: webbrowser.open(url)).start()
+    # Ctrl+C and SIGTERM stop the demo even when it was started with SIGINT ignored (a shell's
+    # background job, nohup), which Python would otherwise inherit
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         while scheduler.poll() is None:
             threading.Event().wait(1.0)

@@ -59,6 +59,8 @@ def test_the_demo_serves_the_simulator_with_a_scheduler_process_and_stops_on_ctr
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        # started as a shell's background job is: SIGINT ignored, which Python inherits
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     base = f"http://127.0.0.1:{port}"
     try:
