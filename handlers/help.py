@@ -12,6 +12,7 @@ from bot.chat.context import Context, Reply
 from bot.chat.router import CardKey, Router
 from bot.core.models import ROLE_NAMES, AcademicYear, Role
 from bot.core.rubrics import current_rubric, example_item
+from bot.cycle.opening import opens_from
 from bot.records.service import assignment_for, current_year, roster
 from bot.wecom import cards
 
@@ -27,6 +28,7 @@ class Examples:
 
     year: str
     today: date
+    assessed: str = ""  # the year whose assessment the office may open today
     names: tuple[str, str] = ("张三", "李四")
     item: str = ""
 
@@ -56,8 +58,8 @@ def _mentor(ex: Examples) -> list[str]:
 
 def _office(ex: Examples) -> list[str]:
     return [
-        f"开启学年考核：“开启考核 {ex.year}”，可带截止日期："
-        f"开启考核 {ex.year} 自评 {ex.day(14)} 学院 {ex.day(21)} 书院部 {ex.day(28)}",
+        f"开启学年考核：“开启考核 {ex.assessed}”，可带截止日期："
+        f"开启考核 {ex.assessed} 自评 {ex.day(14)} 学院 {ex.day(21)} 书院部 {ex.day(28)}",
         "考核进度与未完成名单：“进度”",
         "书院部评分表（下载、上传）：“评分表”；评完后“提交评分 书院部”",
         "公示结果：“公示”（仍有未完成时按提示发送“公示 强制”）",
@@ -124,14 +126,18 @@ def _roles(ctx: Context) -> list[Role]:
 
 
 def examples_for(ctx: Context) -> Examples:
-    """Examples that work today: the year holding today (else the latest year on record),
-    the first two of the mentor's students this year, an item of the current rubric."""
+    """Examples that work today: the year holding today (else the latest year on record), the
+    latest year whose assessment may be opened today (else last year's code), the first two
+    of the mentor's students this year, an item of the current rubric."""
     today = ctx.local_now.date()
     year = current_year(ctx.session, today) or ctx.session.scalar(
         sa.select(AcademicYear).order_by(AcademicYear.starts_on.desc()).limit(1)
     )
     start = today.year if today.month >= 9 else today.year - 1
     code = year.code if year is not None else f"{start}-{start + 1}"
+    years = ctx.session.scalars(sa.select(AcademicYear).order_by(AcademicYear.starts_on.desc()))
+    openable = next((held for held in years if opens_from(held) <= today), None)
+    assessed = openable.code if openable is not None else f"{start - 1}-{start}"
     names: tuple[str, str] = ("张三", "李四")
     if ctx.has_role(Role.MENTOR) and year is not None:
         assignment = assignment_for(ctx.session, ctx.person.id, year.id)
@@ -140,7 +146,7 @@ def examples_for(ctx: Context) -> Examples:
             names = (students[0], students[1])
         elif students:
             names = (students[0], names[1])
-    return Examples(code, today, names, example_item(current_rubric(ctx.session)))
+    return Examples(code, today, assessed, names, example_item(current_rubric(ctx.session)))
 
 
 def _answer(ctx: Context, lead: str = "") -> Reply:
@@ -181,7 +187,7 @@ def _examples(role: Role, ex: Examples) -> list[str]:
             "我的",
         ],
         Role.COLLEGE_ADMIN: ["进度", "评分表"],
-        Role.ACADEMY_ADMIN: [f"开启考核 {ex.year}", "进度", "公示", "导出评价"],
+        Role.ACADEMY_ADMIN: [f"开启考核 {ex.assessed}", "进度", "公示", "导出评价"],
     }.get(role, [])
 
 

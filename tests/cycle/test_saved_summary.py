@@ -7,11 +7,12 @@ from decimal import Decimal
 
 from bot.cycle.submissions import SUMMARY_MENTORS, Change, saved_summary
 from tests.cycle.conftest import outbox_for
+from tests.cycle.test_cycle_order import open_confirmed
 from tests.cycle.test_journey import _score_college
 
 
 def test_saving_a_workbook_sends_a_summary_per_mentor_with_the_page(app, database, demo, phone):
-    phone.say("shuyuan_admin", "开启考核 2025-2026")
+    open_confirmed(phone)
     assert "已开启" in phone.last_text("shuyuan_admin")
     before = len(outbox_for(database, "cs_admin"))
     hub = _score_college(app, database, "cs_admin")

@@ -3,14 +3,16 @@ examples that work on the current data; a student tapping 我的考核 is not to
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 import sqlalchemy as sa
 
-from bot.core.models import AssessmentCycle, Role
+from bot.core.models import AcademicYear, AssessmentCycle, Role
 from handlers import build_dispatcher
 from handlers.cycle import MENU_MY_ASSESSMENT
 from tests.factories import add_person
-from tests.records.conftest import Phone, build_world
+from tests.records.conftest import Phone, build_world, year_around
 
 
 @pytest.fixture
@@ -65,7 +67,12 @@ def test_the_office_has_all_its_commands_and_others_do_not_get_them(phone, peopl
     assert "开启考核" not in _help(phone, people[Role.STUDENT])
 
 
-def test_the_office_example_opens_this_years_cycle(phone, people, database):
+def test_the_office_example_opens_the_year_that_has_ended(phone, people, database):
+    this_year = datetime.now(UTC).date()
+    code, starts, ends = year_around(this_year - timedelta(days=365))
+    with database.session() as session:  # last year's calendar: the year that may be opened
+        session.add(AcademicYear(code=code, starts_on=starts, ends_on=ends))
+        session.commit()
     text = _help(phone, people[Role.ACADEMY_ADMIN])
     line = next(line for line in text.splitlines() if "开启考核" in line)
     example = line.split("“", 1)[1].split("”", 1)[0]  # “开启考核 2026-2027”
@@ -87,7 +94,7 @@ def test_the_office_example_opens_this_years_cycle(phone, people, database):
     assert opened(answer), answer
     with database.session() as session:
         opened = session.scalars(sa.select(AssessmentCycle)).one()
-        assert opened.year.code == example.split()[1]  # this year, whose calendar is there
+        assert opened.year.code == example.split()[1] == code
 
 
 def test_mentor_help_uses_their_students_and_names_assessment_and_objections(phone, people):
