@@ -235,7 +235,7 @@ def care_card(ctx: Context, record: Record, number: str) -> dict[str, Any]:
 
 def _heading(ctx: Context, record: Record, number: str) -> str:
     """``3：集体活动（M2、M5）``: the list number, the kind and the items it counts for."""
-    items = "、".join(items_counted(ctx.session, record))
+    items = "、".join(items_counted(ctx.session, record)) or "不计入考核指标"
     return f"{number}：{RECORD_KIND_NAMES[record.kind]}（{items}）"
 
 

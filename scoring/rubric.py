@@ -132,11 +132,35 @@ class Requirement:
 class Records:
     """What a record evidences. ``kinds``: the items every record of a kind counts for;
     ``activities``: the regulation's activity types (words a group activity's title names)
-    and the further items each counts for; a title naming none is ``other_activity``."""
+    and the further items each counts for; a title naming none is ``other_activity``;
+    ``topics``: words a contact's content names (career guidance…) and the further items
+    such a contact counts for; ``offline_only``: items a record marked 线上 never counts for."""
 
     kinds: dict[RecordKind, tuple[StrictStr, ...]]
     activities: dict[StrictStr, tuple[StrictStr, ...]] = Field(default_factory=dict)
     other_activity: StrictStr = "其他"
+    topics: dict[StrictStr, tuple[StrictStr, ...]] = Field(default_factory=dict)
+    offline_only: tuple[StrictStr, ...] = ()
+
+    def words(self, kind: str) -> Mapping[str, tuple[str, ...]]:
+        """The type words of ``kind``'s records: activity types or contact topics (none for
+        other kinds)."""
+        if kind == RecordKind.GROUP_ACTIVITY:
+            return self.activities
+        if kind == RecordKind.CONTACT:
+            return self.topics
+        return {}
+
+
+@dataclass(frozen=True, config=_CONFIG)
+class Periods:
+    """When a calendar period counts toward a target: a teaching week only with at least
+    ``week_teaching_days`` working days (public holidays off, make-up days on), a month only
+    with at least ``month_teaching_days`` teaching days (working days in teaching weeks).
+    0 (a rubric without ``[periods]``): every teaching week, every month of a semester."""
+
+    week_teaching_days: Annotated[StrictInt, Field(ge=0, le=7)] = 0
+    month_teaching_days: Annotated[StrictInt, Field(ge=0, le=31)] = 0
 
 
 @dataclass(frozen=True, config=_CONFIG)
@@ -152,6 +176,7 @@ class Rubric:
     records: Records
     groups: tuple[Group, ...] = ()
     evidence: dict[StrictStr, tuple[Requirement, ...]] = Field(default_factory=dict)
+    periods: Periods = Field(default_factory=Periods)
     source: StrictStr = ""
     score_decimals: Annotated[StrictInt, Field(ge=0, le=6)] = 1
 
@@ -175,31 +200,56 @@ class Rubric:
     def bonus_items(self) -> tuple[Item, ...]:
         return tuple(i for i in self.items if self.role_of(i.id) == "bonus")
 
-    def items_for(self, kind: str, activity: str | None = None) -> tuple[str, ...]:
-        """The items a record of ``kind`` (with the activity type its title named) evidences,
-        in rubric order; none for a kind the rubric does not count. An activity type stored in
-        another rubric's words counts as the longest of this rubric's words it contains."""
-        key = (str(kind), activity)
+    def items_for(
+        self, kind: str, activity: str | None = None, online: bool | None = None
+    ) -> tuple[str, ...]:
+        """The items a record of ``kind`` evidences, in rubric order; none for a kind the rubric
+        does not count. ``activity``: the type its text named (a group activity's type, a
+        contact's topic; stored in another rubric's words it counts as the longest of this
+        rubric's words it contains); ``online``: marked 线上, which drops the offline-only items.
+        The one answer to "what does this record count for": evidence, confirmations, lists."""
+        key = (str(kind), activity, bool(online))  # a database's 1 / 0 too
         found = self._items_of.get(key)
         if found is None:
             wanted = set(self.records.kinds.get(RecordKind(kind), ())) if kind in _KINDS else set()
             if activity is not None:  # a word of this rubric, or one naming such a word
-                words = self.records.activities
-                wanted.update(words.get(activity) or words.get(self.activity_type(activity), ()))
+                words = self.records.words(kind)
+                named = words.get(activity)
+                if named is None:
+                    named = words.get(self._word_in(activity, kind) or "", ())
+                wanted.update(named)
+            if online:
+                wanted.difference_update(self.records.offline_only)
             found = self._items_of[key] = tuple(i.id for i in self.items if i.id in wanted)
         return found
+
+    def record_type(self, kind: str, text: str) -> str | None:
+        """What a record's text names, kept with the record: a group activity's type (the
+        longest matching word, else ``records.other_activity``), a contact's topic (None when
+        it names none); None for other kinds."""
+        if kind == RecordKind.GROUP_ACTIVITY:
+            return self.activity_type(text)
+        if kind == RecordKind.CONTACT:
+            return self._word_in(text, kind)
+        return None
 
     def activity_type(self, title: str) -> str:
         """The activity type ``title`` names (the longest matching word, so that 读书分享会
         is 读书分享, not 分享会), else ``records.other_activity``."""
-        for word in self._activity_words:
-            if word in title:
+        return self._word_in(title, RecordKind.GROUP_ACTIVITY) or self.records.other_activity
+
+    def _word_in(self, text: str, kind: str) -> str | None:
+        for word in self._words_by_length.get(str(kind), ()):
+            if word in text:
                 return word
-        return self.records.other_activity
+        return None
 
     @cached_property
-    def _activity_words(self) -> tuple[str, ...]:
-        return tuple(sorted(self.records.activities, key=len, reverse=True))
+    def _words_by_length(self) -> dict[str, tuple[str, ...]]:
+        return {
+            str(kind): tuple(sorted(self.records.words(kind), key=len, reverse=True))
+            for kind in (RecordKind.GROUP_ACTIVITY, RecordKind.CONTACT)
+        }
 
     @cached_property
     def _items_of(self) -> dict[tuple[str, str | None], tuple[str, ...]]:
@@ -452,6 +502,8 @@ def _check_records(rubric: Rubric) -> list[str]:
     countable = {i.id for i in rubric.items if rubric.role_of(i.id) != "satisfaction"}
     named = [(f"records.kinds.{kind.value}", items) for kind, items in records.kinds.items()]
     named += [(f"records.activities.{word}", items) for word, items in records.activities.items()]
+    named += [(f"records.topics.{word}", items) for word, items in records.topics.items()]
+    named += [("records.offline_only", records.offline_only)]
     for where, items in named:
         for item_id in items:
             if item_id not in countable:
@@ -465,21 +517,21 @@ def _check_records(rubric: Rubric) -> list[str]:
 
 def _check_evidence(rubric: Rubric) -> list[str]:
     problems = []
-    scored = {i.id for i in rubric.scored_items}
+    scored = {i.id for i in rubric.scored_items + rubric.bonus_items}
     for item_id, requirements in rubric.evidence.items():
         if item_id not in scored:
-            problems.append(f"规则：台账依据只能对应人工评分的考核项 — {item_id} 不是 B/M/A 项")
+            problems.append(
+                f"规则：台账依据只能对应人工评分的考核项或加分项 — {item_id} 不是 B/M/A/E 项"
+            )
         if not requirements:
             problems.append(f"规则：台账依据至少一项要求 — {item_id} 为空")
-        by_activity = {i for items in rubric.records.activities.values() for i in items}
         for requirement in requirements:
             if not requirement.kinds:
                 problems.append(f"规则：台账要求须列出记录类型 — {item_id}「{requirement.label}」")
             for kind in requirement.kinds:
-                counted = rubric.records.kinds.get(kind, ())
-                if item_id not in counted and not (
-                    kind == RecordKind.GROUP_ACTIVITY and item_id in by_activity
-                ):
+                counted = set(rubric.records.kinds.get(kind, ()))
+                counted.update(i for items in rubric.records.words(kind).values() for i in items)
+                if item_id not in counted:
                     problems.append(
                         f"规则：台账要求的记录类型须计入该项 — {item_id}「{requirement.label}」"
                         f"列出 {kind.value}，但 records 中该类记录不计入 {item_id}"

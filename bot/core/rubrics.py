@@ -44,8 +44,24 @@ def rubric_for_year(session: so.Session, year_id: int) -> Rubric:
 
 
 def items_counted(session: so.Session, record: Record) -> tuple[str, ...]:
-    """The items ``record`` evidences, as the rubric of its year says, in rubric order."""
-    return rubric_for_year(session, record.year_id).items_for(record.kind, record.activity_type)
+    """The items ``record`` evidences, as the rubric of its year says, in rubric order: the
+    same ``Rubric.items_for`` the evidence figures fold with (kind, type, 线上)."""
+    rubric = rubric_for_year(session, record.year_id)
+    return rubric.items_for(record.kind, record.activity_type, record.online)
+
+
+def counted_line(session: so.Session, record: Record) -> str:
+    """What the mentor is told a record counts for, from :func:`items_counted`: ``计入考核指标
+    M2、M5``; a 线上 record says which items it would have counted for offline (线下 only)."""
+    rubric = rubric_for_year(session, record.year_id)
+    items = rubric.items_for(record.kind, record.activity_type, record.online)
+    line = f"计入考核指标 {'、'.join(items)}" if items else "不计入考核指标"
+    if record.online:
+        offline = rubric.items_for(record.kind, record.activity_type, False)
+        dropped = [item for item in offline if item not in items]
+        if dropped:
+            line += f"；线上活动不计入 {'、'.join(dropped)}（须线下）"
+    return line
 
 
 def example_item(rubric: Rubric) -> str:
