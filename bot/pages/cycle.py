@@ -223,6 +223,7 @@ def my_result(cycle_id: int) -> Any:
         cycle=cycle,
         result=result,
         fmt=fmt,
+        satisfaction_shown=messages.satisfaction_shown,
         until=publication.objections_until_text(cycle, _env().zone),
     )
 
