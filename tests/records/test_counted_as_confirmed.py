@@ -85,3 +85,26 @@ def test_an_online_activity_is_told_why_it_misses_the_offline_item(phone, databa
     phone.say(world.mentor, "活动 读书沙龙 昨天19:00 线上 参加：张三")
     answer = phone.last_text(world.mentor)
     assert answer.startswith("已记录集体活动（计入考核指标 M5；线上活动不计入 M2（须线下））")
+
+
+def test_an_online_activity_is_no_offline_activity_for_my_progress_or_the_mid_semester_check(
+    phone, database, world
+):
+    from datetime import UTC, datetime
+
+    from bot.core.models import RecordKind
+    from bot.reminders import counts_by_mentor
+
+    phone.say(world.mentor, "活动 读书沙龙 昨天19:00 线上 参加：张三")
+    phone.say(world.mentor, "活动 茶话会 昨天19:00 图书馆 参加：张三")
+    phone.new(world.mentor)
+    phone.say(world.mentor, "我的")
+    assert '本学期线下集体活动：<font color="warning">1</font> / 2' in phone.last_text(world.mentor)
+    with database.session() as session:
+        year = session.get(AcademicYear, world.year_id)
+        start = datetime.combine(year.starts_on, datetime.min.time(), tzinfo=UTC)
+        now = datetime.now(UTC)
+        kinds = [RecordKind.GROUP_ACTIVITY]
+        every = counts_by_mentor(session, year.id, kinds, start, now)
+        offline = counts_by_mentor(session, year.id, kinds, start, now, offline=True)
+    assert (every[world.ids[world.mentor]], offline[world.ids[world.mentor]]) == (2, 1)
