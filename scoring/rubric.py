@@ -134,13 +134,16 @@ class Records:
     ``activities``: the regulation's activity types (words a group activity's title names)
     and the further items each counts for; a title naming none is ``other_activity``;
     ``topics``: words a contact's content names (career guidance…) and the further items
-    such a contact counts for; ``offline_only``: items a record marked 线上 never counts for."""
+    such a contact counts for; ``offline_only``: items a record marked 线上 never counts for;
+    ``alone``: types whose records count only for the items their word names, not for the
+    kind's own (a paper recorded as an activity is no 线下集体活动)."""
 
     kinds: dict[RecordKind, tuple[StrictStr, ...]]
     activities: dict[StrictStr, tuple[StrictStr, ...]] = Field(default_factory=dict)
     other_activity: StrictStr = "其他"
     topics: dict[StrictStr, tuple[StrictStr, ...]] = Field(default_factory=dict)
     offline_only: tuple[StrictStr, ...] = ()
+    alone: tuple[StrictStr, ...] = ()
 
     def words(self, kind: str) -> Mapping[str, tuple[str, ...]]:
         """The type words of ``kind``'s records: activity types or contact topics (none for
@@ -214,10 +217,10 @@ class Rubric:
             wanted = set(self.records.kinds.get(RecordKind(kind), ())) if kind in _KINDS else set()
             if activity is not None:  # a word of this rubric, or one naming such a word
                 words = self.records.words(kind)
-                named = words.get(activity)
-                if named is None:
-                    named = words.get(self._word_in(activity, kind) or "", ())
-                wanted.update(named)
+                word = activity if activity in words else self._word_in(activity, kind)
+                if word in self.records.alone:
+                    wanted.clear()
+                wanted.update(words.get(word or "", ()))
             if online:
                 wanted.difference_update(self.records.offline_only)
             found = self._items_of[key] = tuple(i.id for i in self.items if i.id in wanted)
@@ -504,6 +507,9 @@ def _check_records(rubric: Rubric) -> list[str]:
     named += [(f"records.activities.{word}", items) for word, items in records.activities.items()]
     named += [(f"records.topics.{word}", items) for word, items in records.topics.items()]
     named += [("records.offline_only", records.offline_only)]
+    for word in records.alone:
+        if word not in records.activities and word not in records.topics:
+            problems.append(f"规则：records.alone 只能列出已定义的活动类型或话题 — {word}")
     for where, items in named:
         for item_id in items:
             if item_id not in countable:

@@ -60,7 +60,8 @@ COUNTS = [
     ("resume contact", CONTACT, "帮他改简历", True, ("M1", "M7")),
     ("civil-service exam contact", CONTACT, "考公的准备", None, ("M1", "M7")),
     ("subject competition: E1, never M4", GROUP, "学科竞赛辅导", False, ("M2", "E1")),
-    ("paper: E2", GROUP, "导师制论文撰写", False, ("M2", "E2")),
+    ("paper: E2 only, no activity", GROUP, "导师制论文撰写", False, ("E2",)),
+    ("experience report: E2 only", GROUP, "经验交流报告发表", None, ("E2",)),
     ("lecture keeps M4", GROUP, "学术讲座", False, ("M2", "M4")),
     ("publicity: M6", RecordKind.PUBLICITY, "", None, ("M6",)),
 ]
