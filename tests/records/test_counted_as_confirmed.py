@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from bot.core.models import AcademicYear, TeachingWeek
+from bot.core.models import AcademicYear, Record, TeachingWeek
 from bot.core.models import Semester as SemesterRow
 from bot.cycle.evidence import figures
 from scoring import load_rubric
@@ -109,3 +109,15 @@ def test_an_online_activity_is_no_offline_activity_for_my_progress_or_the_mid_se
         every = counts_by_mentor(session, year.id, kinds, start, now)
         offline = counts_by_mentor(session, year.id, kinds, start, now, offline=True)
     assert (every[world.ids[world.mentor]], offline[world.ids[world.mentor]]) == (2, 1)
+
+
+def test_changing_a_contact_s_content_changes_what_it_counts_for(phone, database, world):
+    phone.say(world.mentor, "交流 张三 图书馆 聊选课")
+    assert phone.last_text(world.mentor).startswith("已记录个别交流（计入考核指标 M1）")
+    phone.say(world.mentor, "修改 1 内容 聊考研的准备")
+    assert phone.last_text(world.mentor).startswith("已修改第 1 条的内容")
+    phone.say(world.mentor, "查看 1")
+    assert "个别交流（M1、M7）" in phone.last_text(world.mentor)
+    with database.session() as session:
+        record = session.scalar(sa.select(Record))
+        assert record.activity_type == "考研"
