@@ -227,7 +227,14 @@ def test_broken_rubric_exits_2_naming_the_rule(tmp_path: Path) -> None:
 def test_rubric_check_prints_the_table() -> None:
     done = run("rubric", "check", str(RUBRIC_2021))
     assert done.returncode == 0, done.stderr
-    for words in ("M8", "完满教育与书院育人项目", "90.0–100.0 → 20 分", "60.1–74.9 → 10 分"):
+    for words in (
+        "M8",
+        "完满教育与书院育人项目",
+        "90.0–100.0 → 20 分",
+        "60.1–74.9 → 10 分",
+        "标记为线上的记录不计入：M2",
+        "教学周至少 3 个教学日、月份至少 10 个教学日才计入",
+    ):
         assert words in done.stdout
 
 
