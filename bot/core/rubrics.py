@@ -50,18 +50,19 @@ def items_counted(session: so.Session, record: Record) -> tuple[str, ...]:
     return rubric.items_for(record.kind, record.activity_type, record.online)
 
 
-def counted_line(session: so.Session, record: Record) -> str:
-    """What the mentor is told a record counts for, from :func:`items_counted`: ``计入考核指标
-    M2、M5``; a 线上 record says which items it would have counted for offline (线下 only)."""
+def counted_items(session: so.Session, record: Record) -> str:
+    """The items a mentor is told a record counts for, from :func:`items_counted`: ``M2、M5``,
+    ``无``; a 线上 record also says which items it would have counted for offline:
+    ``M5；线上活动不计入 M2（须线下）``."""
     rubric = rubric_for_year(session, record.year_id)
     items = rubric.items_for(record.kind, record.activity_type, record.online)
-    line = f"计入考核指标 {'、'.join(items)}" if items else "不计入考核指标"
+    text = "、".join(items) or "无"
     if record.online:
         offline = rubric.items_for(record.kind, record.activity_type, False)
         dropped = [item for item in offline if item not in items]
         if dropped:
-            line += f"；线上活动不计入 {'、'.join(dropped)}（须线下）"
-    return line
+            text += f"；线上活动不计入 {'、'.join(dropped)}（须线下）"
+    return text
 
 
 def example_item(rubric: Rubric) -> str:

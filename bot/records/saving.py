@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import sqlalchemy.orm as so
 
 from bot.core.models import RECORD_KIND_NAMES, AcademicYear, Person, Record, RecordKind
-from bot.core.rubrics import counted_line
+from bot.core.rubrics import counted_items
 from bot.records import evidence
 from bot.records.answers import Refusal
 from bot.records.care import unseal
@@ -62,8 +62,9 @@ def save_flow(
     )
     for media_id in flow.media_ids:
         evidence.attach_photo(session, record, media_id, owner=mentor, now=now)
+    items = counted_items(session, record)
     done = RECORD_KIND_NAMES[kind].removesuffix("记录")  # 已记录关爱, not 已记录关爱记录
-    lines = [f"已记录{done}（{counted_line(session, record)}）"]
+    lines = [f"已记录{done}（计入考核指标 {items}）"]
     lines.extend(f"{name}：{value}" for name, value in summary_fields(flow, situation))
     if flow.media_ids:
         lines.append(f"佐证照片：{len(flow.media_ids)} 张")

@@ -17,7 +17,7 @@ from bot.cycle.evidence import figures
 from scoring import load_rubric
 
 RUBRIC = load_rubric()
-COUNTED = re.compile(r"（(?:计入考核指标 ([^；）]*)|不计入考核指标)")
+COUNTED = re.compile(r"（计入考核指标 ([^；）]*)")
 
 
 def _teach_every_week(database, year_id: int) -> None:
@@ -75,7 +75,7 @@ def test_the_confirmation_names_exactly_what_the_evidence_counts(
     assert answer.startswith("已记录"), answer
     match = COUNTED.search(answer)
     assert match, answer
-    told = tuple(match.group(1).split("、")) if match.group(1) else ()
+    told = () if match.group(1) == "无" else tuple(match.group(1).split("、"))
     after = _counted(database, world, zone)
     gained = tuple(item for item in after if after[item] > before.get(item, 0))
     assert told == items
