@@ -101,11 +101,14 @@ def counts_by_mentor(
     kinds: Sequence[RecordKind],
     start: datetime,
     end: datetime,
+    *,
+    offline: bool = False,
 ) -> dict[int, int]:
     """Live records of ``kinds`` per mentor with ``start <= occurred_at < end``: the same
     rule as ``bot.records.progress`` (我的), grouped in one query for every mentor. Callers
-    pass ``end`` no later than now: what is recorded so far."""
-    rows = session.execute(
+    pass ``end`` no later than now: what is recorded so far. ``offline``: leave out records
+    marked 线上 (for an item the rubric counts only offline)."""
+    query = (
         sa.select(Record.mentor_id, sa.func.count(Record.id))
         .where(
             Record.year_id == year_id,
@@ -116,6 +119,9 @@ def counts_by_mentor(
         )
         .group_by(Record.mentor_id)
     )
+    if offline:
+        query = query.where(sa.or_(Record.online.is_(None), Record.online.is_(False)))
+    rows = session.execute(query)
     return {mentor_id: count for mentor_id, count in rows}
 
 

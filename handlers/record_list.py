@@ -16,6 +16,7 @@ from bot.core.echo import echo
 from bot.core.inputs import parse_id, parse_whole
 from bot.core.models import RECORD_KIND_NAMES, Record, RecordKind, Role
 from bot.core.rubrics import items_counted
+from bot.ratings.rules import RATED_KINDS
 from bot.records.care import audit_read, care_page_url, may_read
 from bot.records.dates import (
     DateError,
@@ -242,6 +243,8 @@ def care_card(ctx: Context, record: Record, number: str) -> dict[str, Any]:
 def _heading(ctx: Context, record: Record, number: str) -> str:
     """``3：集体活动（M2、M5）``: the list number, the kind and the items it counts for."""
     items = "、".join(items_counted(ctx.session, record))
+    if not items:  # e.g. the month's guidance, which students rate, or a 线上 tea talk
+        items = "供学生评价" if record.kind in RATED_KINDS else "不计入考核指标"
     return f"{number}：{RECORD_KIND_NAMES[record.kind]}（{items}）"
 
 

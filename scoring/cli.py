@@ -116,4 +116,17 @@ def print_rubric(rubric: Rubric, out: TextIO) -> None:
                 per = PER_NAMES[Per(req.per)].lstrip("个")
                 credit = "达标计" if req.credit == "met" else "按比例计"
                 write(f"  {item_id:<4} {req.label}：每{per} {req.target} 条 [{kinds}]，{credit}\n")
+        records = rubric.records
+        if records.offline_only:
+            write(f"  标记为线上的记录不计入：{'、'.join(records.offline_only)}\n")
+        if records.topics:
+            topics = sorted({i for items in records.topics.values() for i in items})
+            count = len(records.topics)
+            write(f"  个别交流内容含话题词（共 {count} 个）时另计入：{'、'.join(topics)}\n")
+        periods = rubric.periods
+        if periods.week_teaching_days or periods.month_teaching_days:
+            write(
+                f"  教学周至少 {periods.week_teaching_days} 个教学日、月份至少 "
+                f"{periods.month_teaching_days} 个教学日才计入（节假日按国家安排，含调休）\n"
+            )
     write("\n考核方案有效 (rubric OK)\n")

@@ -44,6 +44,9 @@ class MentorResult:
     outstanding: bool
     flags: tuple[str, ...]
     missing: tuple[str, ...] = ()  # scored items without a score yet
+    # some rated activity has fewer ratings than the anonymity threshold: the mentor is not
+    # shown ``satisfaction`` (it, less the activities they are shown, would give that one away)
+    satisfaction_hidden: bool = False
 
 
 @dataclass(frozen=True)
@@ -254,7 +257,16 @@ def score_mentor(mentor: MentorInput, rubric: Rubric) -> MentorResult:
         outstanding=False,
         flags=(NO_RATINGS,) if satisfaction is None else (),
         missing=tuple(missing),
+        satisfaction_hidden=satisfaction_hidden(mentor.activity_ratings, rubric),
     )
+
+
+def satisfaction_hidden(activity_ratings: Sequence[Sequence[int]], rubric: Rubric) -> bool:
+    """True when the annual satisfaction must not be shown to the mentor: one of the rated
+    activities it averages has fewer ratings than the anonymity threshold, and the mentor
+    sees the others (每项满 3 人的活动), so subtracting would reveal it."""
+    threshold = rubric.satisfaction.anonymity_threshold
+    return any(0 < len(ratings) < threshold for ratings in activity_ratings)
 
 
 def evaluate(mentors: Iterable[MentorInput], rubric: Rubric) -> Assessment:

@@ -13,7 +13,7 @@ import enum
 import functools
 import itertools
 from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -66,15 +66,17 @@ class RecordFact(NamedTuple):
     it counts for (immutable; a named tuple rather than a dataclass because millions of them
     are made in one pass).
 
-    ``activity``: the activity type a group activity's title names (读书沙龙…), else None.
-    A record counts for an item's requirement when its kind is one of the requirement's kinds
-    and the rubric's ``[records]`` table says the (kind, activity) evidences the item.
+    ``activity``: the type the record's text names (a group activity's type 读书沙龙…, a
+    contact's topic 考研…), else None; ``online``: marked 线上. A record counts for an item's
+    requirement when its kind is one of the requirement's kinds and the rubric's
+    ``[records]`` tables say the (kind, activity, online) evidences the item.
     """
 
     mentor_id: MentorKey
     kind: str
     occurred_on: date
     activity: str | None
+    online: bool | None = None
 
 
 def _as_is(value: Any) -> Any:
@@ -126,14 +128,25 @@ class Semester:
                 raise ValueError(f"teaching week {week.start}..{week.end} outside {self.name}")
 
 
+def weekdays(day: date) -> bool:
+    """Monday to Friday: the working days when no official calendar is given."""
+    return day.weekday() < 5
+
+
 @dataclass(frozen=True)
 class Calendar:
-    """The academic year: its dates, semesters (with teaching weeks) and counted months."""
+    """The academic year: its dates, semesters (with teaching weeks) and counted months.
+    ``workday``: whether a day is a working day (the bot passes China's official calendar:
+    public holidays off, make-up days on); a teaching day is a working day in a teaching week.
+    """
 
     start: date
     end: date
     semesters: tuple[Semester, ...]
     months: tuple[tuple[int, int], ...]  # (year, month) pairs in which monthly targets apply
+    workday: Callable[[date], bool] = field(default=weekdays, compare=False, repr=False)
+    as_of: date | None = None  # a year not over: only periods ended before this day count
+    pending: frozenset[str] = frozenset()  # semesters not over by ``as_of``: not counted yet
 
     def __post_init__(self) -> None:
         ordered = sorted(self.semesters, key=lambda s: s.start)
@@ -145,7 +158,12 @@ class Calendar:
                 raise ValueError(f"semester {semester.name} outside the academic year")
 
     @classmethod
-    def for_year(cls, first_year: int, semesters: Iterable[Semester]) -> Calendar:
+    def for_year(
+        cls,
+        first_year: int,
+        semesters: Iterable[Semester],
+        workday: Callable[[date], bool] = weekdays,
+    ) -> Calendar:
         """Academic year ``first_year``-09-01..next year's 08-31; the counted months are
         those that overlap a semester."""
         semesters = tuple(semesters)
@@ -161,13 +179,14 @@ class Calendar:
             end=date(first_year + 1, 8, 31),
             semesters=semesters,
             months=tuple(months),
+            workday=workday,
         )
 
     def period_count(self, per: str) -> int:
         if per == Per.TEACHING_WEEK:
             return sum(len(s.teaching_weeks) for s in self.semesters)
         if per == Per.SEMESTER:
-            return len(self.semesters)
+            return sum(1 for s in self.semesters if s.name not in self.pending)
         if per == Per.MONTH:
             return len(self.months)
         return 1
@@ -178,8 +197,9 @@ class Calendar:
         semesters: dict[date, int] = {}
         week_index = 0
         for semester_index, semester in enumerate(self.semesters):
-            for day in DateRange(semester.start, semester.end).days():
-                semesters[day] = semester_index
+            if semester.name not in self.pending:
+                for day in DateRange(semester.start, semester.end).days():
+                    semesters[day] = semester_index
             for week in semester.teaching_weeks:
                 for day in week.days():
                     weeks[day] = week_index
@@ -189,6 +209,49 @@ class Calendar:
             day: (weeks.get(day), semesters.get(day), months.get((day.year, day.month)), 0)
             for day in DateRange(self.start, self.end).days()
         }
+
+    def teaching_days(self) -> set[date]:
+        """Working days inside the teaching weeks."""
+        return {
+            day
+            for semester in self.semesters
+            for week in semester.teaching_weeks
+            for day in week.days()
+            if self.workday(day)
+        }
+
+    def counted(
+        self, week_days: int = 1, month_days: int = 1, as_of: date | None = None
+    ) -> Calendar:
+        """The calendar of the periods that count toward targets: teaching weeks with at least
+        ``week_days`` teaching days, months with at least ``month_days``, and, for a year not
+        over (``as_of`` before its end), only the periods that ended before ``as_of``."""
+        teaching = self.teaching_days()
+        done = (lambda end: end < as_of) if as_of is not None else (lambda _end: True)
+        semesters = []
+        for semester in self.semesters:
+            weeks = tuple(
+                week
+                for week in semester.teaching_weeks
+                if sum(1 for day in week.days() if day in teaching) >= week_days and done(week.end)
+            )
+            semesters.append(replace(semester, teaching_weeks=weeks))
+        per_month: dict[tuple[int, int], int] = {}
+        for day in teaching:
+            per_month[(day.year, day.month)] = per_month.get((day.year, day.month), 0) + 1
+        months = tuple(
+            month
+            for month in self.months
+            if per_month.get(month, 0) >= month_days and done(_month_end(*month))
+        )
+        pending = frozenset(s.name for s in self.semesters if not done(s.end))
+        return replace(
+            self, semesters=tuple(semesters), months=months, as_of=as_of, pending=pending
+        )
+
+
+def _month_end(year: int, month: int) -> date:
+    return (date(year, month, 28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
 
 
 _SLOT = {Per.TEACHING_WEEK: 0, Per.SEMESTER: 1, Per.MONTH: 2, Per.YEAR: 3}
@@ -206,12 +269,18 @@ class RequirementFigure:
     periods_met: int  # periods that reached the target
     records: int  # records counted inside those periods
     compliance: Fraction | None  # None when the calendar has no such period
+    as_of: date | None = None  # the year is not over: periods ended before this day only
 
     @property
     def summary(self) -> str:
         """The figure for scorers, in Chinese."""
         unit = PER_NAMES[Per(self.per)]
+        so_far = (
+            "" if self.as_of is None else f"（学年未结束，只计 {_day(self.as_of)}前已结束的周期）"
+        )
         if self.compliance is None:
+            if self.as_of is not None:
+                return f"{self.label}：{_day(self.as_of)}前尚无已结束的{unit.lstrip('个')}"
             return f"{self.label}：日历中没有{unit.lstrip('个')}"
         percent = fmt(round_to(self.compliance * 100, 1))
         if self.per == Per.YEAR:
@@ -221,7 +290,11 @@ class RequirementFigure:
                 f"{self.label}：{self.periods} {unit}中 {self.periods_met} {unit}"
                 f"达到 {self.target} 条（共 {self.records} 条）"
             )
-        return f"{head}，完成度 {percent}%"
+        return f"{head}，完成度 {percent}%{so_far}"
+
+
+def _day(day: date) -> str:
+    return f"{day.month}月{day.day}日"
 
 
 @dataclass(frozen=True)
@@ -243,19 +316,27 @@ class MentorEvidence:
 
 
 def evidence_figures(
-    records: Iterable[RecordFact] | Iterable[tuple[MentorKey, str, Any, Any]],
+    records: Iterable[RecordFact] | Iterable[tuple[MentorKey, str, Any, Any, Any]],
     calendar: Calendar,
     rubric: Rubric,
     mentors: Iterable[MentorKey] = (),
     encoding: Encoding = AS_RECORD_FACTS,
+    as_of: date | None = None,
 ) -> dict[MentorKey, MentorEvidence]:
     """Figures and suggested scores for every mentor in ``mentors`` or in ``records``.
 
     One pass over ``records`` (RecordFacts, or tuples in their field order whose day
-    ``encoding`` decodes); the rubric says which items each (kind, activity) evidences.
-    Records outside the academic year or outside every period of a requirement (e.g. a
-    contact in a vacation week) do not count toward it.
+    ``encoding`` decodes); the rubric says which items each (kind, activity, online)
+    evidences. Records outside the academic year or outside every counted period of a
+    requirement (a contact in a vacation week or a week of public holidays) do not count
+    toward it; the rubric's ``[periods]`` say which weeks and months count. ``as_of``: for a
+    year not over yet, only the periods that ended before that day count (and the figures
+    say so).
     """
+    if as_of is not None and as_of > calendar.end:
+        as_of = None
+    periods = rubric.periods
+    calendar = calendar.counted(periods.week_teaching_days, periods.month_teaching_days, as_of)
     requirements = [
         (item_id, requirement)
         for item_id in _rubric_order(rubric)
@@ -277,7 +358,7 @@ def evidence_figures(
 
 
 def _fold(
-    records: Iterable[tuple[MentorKey, str, Any, Any]],
+    records: Iterable[tuple[MentorKey, str, Any, Any, Any]],
     days: dict[date, tuple[int | None, int | None, int | None, int]],
     routes: dict[str, list[tuple[int, str, int]]],
     rubric: Rubric,
@@ -290,18 +371,18 @@ def _fold(
     get_count = counts.get
     periods_of: dict[Any, tuple[int | None, int | None, int | None, int] | None] = {}
     get_periods = periods_of.get
-    matching: dict[tuple[str, Any], list[tuple[int, int]]] = {}
+    matching: dict[tuple[str, Any, Any], list[tuple[int, int]]] = {}
     unseen = _UNSEEN
-    for mentor_id, kind, day, activity in records:  # RecordFact's fields, in order
+    for mentor_id, kind, day, activity, online in records:  # RecordFact's fields, in order
         periods = get_periods(day, unseen)
         if periods is unseen:
             periods = periods_of[day] = days.get(encoding.day(day))  # type: ignore[arg-type]
         if periods is None:
             continue
-        found = matching.get((kind, activity))
+        found = matching.get((kind, activity, online))
         if found is None:
-            names = rubric.items_for(kind, activity)
-            found = matching[(kind, activity)] = [
+            names = rubric.items_for(kind, activity, online)
+            found = matching[(kind, activity, online)] = [
                 (key, slot) for key, item_id, slot in routes.get(kind, ()) if item_id in names
             ]
         for key, slot in found:
@@ -329,13 +410,16 @@ def _mentor_evidence(
     figures: dict[str, list[RequirementFigure]] = {}
     for key, (item_id, requirement) in enumerate(requirements):
         figure = _figure(requirement, by_key.get(key, []), calendar.period_count(requirement.per))
+        if calendar.as_of is not None:
+            figure = replace(figure, as_of=calendar.as_of)
         figures.setdefault(item_id, []).append(figure)
     items = []
     for item_id, item_figures in figures.items():
         known = [f.compliance for f in item_figures if f.compliance is not None]
         maximum = rubric.item_by_id[item_id].max
         compliance = sum(known, Fraction(0)) / len(known) if known else None
-        suggested = None if compliance is None else suggest(maximum, compliance)
+        shown_only = rubric.role_of(item_id) == "bonus"  # achieved or not: the college says
+        suggested = None if compliance is None or shown_only else suggest(maximum, compliance)
         items.append(ItemEvidence(item_id, maximum, tuple(item_figures), compliance, suggested))
     return MentorEvidence(mentor, tuple(items))
 

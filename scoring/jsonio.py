@@ -108,7 +108,15 @@ def _mentor(entry: object, position: int, sat_item: str) -> tuple[MentorInput | 
     ratings = _ratings(entry.get("activity_ratings", []), f"{who} 项 {sat_item}", problems)
     if problems:
         return None, problems
-    return MentorInput(str(mentor_id), str(college), scores, bonus, ratings), []
+    # colleges are compared (ranking, outstanding lists) by name: " 计算机学院" is 计算机学院
+    return MentorInput(str(mentor_id), str(college).strip(), scores, bonus, ratings), []
+
+
+def _shown(value: object) -> str:
+    """A JSON value as the input wrote it: 4.5 as a number, not the string "4.5"."""
+    if isinstance(value, Decimal):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _is_number(value: object) -> bool:
@@ -125,8 +133,7 @@ def _scores(value: object, who: str, problems: list[str]) -> dict[str, Decimal]:
         if _is_number(score):
             scores[item_id] = Decimal(score)
         else:
-            shown = json.dumps(score, ensure_ascii=False, default=str)
-            problems.append(f"{who} 项 {item_id}：分数 {shown} 不是数字 (not a number)")
+            problems.append(f"{who} 项 {item_id}：分数 {_shown(score)} 不是数字 (not a number)")
     return scores
 
 
@@ -150,7 +157,7 @@ def _ratings(value: object, who: str, problems: list[str]) -> tuple[tuple[int, .
             if type(level) is not int:
                 problems.append(
                     f"{who}：activity_ratings[{a}][{r}] 评价等级 "
-                    f"{json.dumps(level, ensure_ascii=False, default=str)} 不是 1–5 的整数"
+                    f"{_shown(level)} 不是 1–5 的整数"
                     " (rating level must be an integer)"
                 )
         activities.append(tuple(ratings))

@@ -44,8 +44,25 @@ def rubric_for_year(session: so.Session, year_id: int) -> Rubric:
 
 
 def items_counted(session: so.Session, record: Record) -> tuple[str, ...]:
-    """The items ``record`` evidences, as the rubric of its year says, in rubric order."""
-    return rubric_for_year(session, record.year_id).items_for(record.kind, record.activity_type)
+    """The items ``record`` evidences, as the rubric of its year says, in rubric order: the
+    same ``Rubric.items_for`` the evidence figures fold with (kind, type, 线上)."""
+    rubric = rubric_for_year(session, record.year_id)
+    return rubric.items_for(record.kind, record.activity_type, record.online)
+
+
+def counted_items(session: so.Session, record: Record) -> str:
+    """The items a mentor is told a record counts for, from :func:`items_counted`: ``M2、M5``,
+    ``无``; a 线上 record also says which items it would have counted for offline:
+    ``M5；线上活动不计入 M2（须线下）``."""
+    rubric = rubric_for_year(session, record.year_id)
+    items = rubric.items_for(record.kind, record.activity_type, record.online)
+    text = "、".join(items) or "无"
+    if record.online:
+        offline = rubric.items_for(record.kind, record.activity_type, False)
+        dropped = [item for item in offline if item not in items]
+        if dropped:
+            text += f"；线上活动不计入 {'、'.join(dropped)}（须线下）"
+    return text
 
 
 def example_item(rubric: Rubric) -> str:

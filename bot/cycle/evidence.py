@@ -1,4 +1,5 @@
-"""The database side of the evidence figures: the year's calendar and the stream of its
+"""The database side of the evidence figures: the year's calendar (teaching weeks, with
+China's official working days: public holidays off, make-up days on) and the stream of its
 records (one query, read in batches, as the driver's rows), folded by
 ``scoring.evidence_figures``."""
 
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from bot.calendar import is_working_day
 from bot.core.models import AcademicYear, MentorAssignment, Record
 from bot.core.models import Semester as SemesterRow
 from scoring import Calendar, DateRange, Encoding, MentorEvidence, RecordFact, Rubric, Semester
@@ -44,12 +46,13 @@ def calendar_for(session: so.Session, year: AcademicYear) -> Calendar:
             )
             for row in semesters
         ],
+        workday=is_working_day,
     )
 
 
 def record_rows(
     session: so.Session, year: AcademicYear, zone: ZoneInfo, college_id: int | None = None
-) -> tuple[Iterator[tuple[int, str, Any, str | None]], Encoding]:
+) -> tuple[Iterator[tuple[int, str, Any, str | None, bool | None]], Encoding]:
     """The year's non-deleted records (of one college's mentors when given) as the driver's
     rows in RecordFact's field order, and the :class:`~scoring.Encoding` of their day.
 
@@ -74,6 +77,7 @@ def record_rows(
         sa.type_coerce(record.kind, sa.String),
         moment,
         record.activity_type,
+        record.online,
     ).where(record.year_id == year.id, record.deleted_at.is_(None))
     if college_id is not None:
         assigned = MentorAssignment.__table__.c
@@ -91,8 +95,13 @@ def record_facts(
     """:func:`record_rows` decoded, one RecordFact per record (to look at them; the figures
     fold the rows as they come)."""
     rows, encoding = record_rows(session, year, zone, college_id)
-    for mentor_id, kind, day, activity in rows:
-        yield RecordFact(mentor_id, kind, encoding.day(day), activity)
+    for mentor_id, kind, day, activity, online in rows:
+        yield RecordFact(mentor_id, kind, encoding.day(day), activity, _boolean(online))
+
+
+def _boolean(value: Any) -> bool | None:
+    """SQLite's driver gives a boolean column as 0 / 1."""
+    return None if value is None else bool(value)
 
 
 _STREAM_OPEN = "evidence_stream_open"
@@ -154,12 +163,19 @@ def figures(
     zone: ZoneInfo,
     mentor_ids: Iterable[int],
     college_id: int | None = None,
+    *,
+    now: datetime | None = None,
 ) -> dict[int, MentorEvidence]:
-    """Figures and suggested scores per mentor id, in one pass over the records."""
+    """Figures and suggested scores per mentor id, in one pass over the records. ``now``:
+    while the year is not over (a cycle opened early), only the periods ended before today
+    count, and the figures say so."""
     calendar = calendar_for(session, year)
     rows, encoding = record_rows(session, year, zone, college_id)
+    as_of = None if now is None else now.astimezone(zone).date()
     with _cyclic_collector_paused():
-        result = fold_figures(rows, calendar, rubric, mentors=list(mentor_ids), encoding=encoding)
+        result = fold_figures(
+            rows, calendar, rubric, mentors=list(mentor_ids), encoding=encoding, as_of=as_of
+        )
     return {int(key): value for key, value in result.items()}  # type: ignore[call-overload]
 
 

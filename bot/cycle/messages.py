@@ -129,11 +129,10 @@ def result_card(
         desc = f"结果未完成：缺少 {'、'.join(result.missing)} 的评分"
     else:
         desc = f"总分 {fmt(result.total)}，学院排名第 {result.rank}"
-    satisfaction = "无学生评价" if result.satisfaction is None else f"{fmt(result.satisfaction)}%"
     fields = [
         ("学院考核", fmt(result.college_points)),
         ("书院部考核", fmt(result.academy_points)),
-        ("学生满意度", f"{satisfaction}（{fmt(result.satisfaction_points)} 分）"),
+        ("学生满意度", satisfaction_shown(result)),
         ("加分", fmt(result.bonus_points)),
         ("优秀导师", "是" if result.outstanding else "否"),
     ]
@@ -158,6 +157,21 @@ def result_card(
             url=result_url(base, cycle_id),
         )
     return Message.template_card(card)
+
+
+WITHHELD = "部分活动评价人数不足，不显示百分比"
+
+
+def satisfaction_shown(result: MentorResult) -> str:
+    """The satisfaction as a mentor may see it: the band's points, and the annual percentage
+    only when no rated activity is below the anonymity threshold (it, less the activities the
+    mentor is shown, would give such an activity away)."""
+    points = f"{fmt(result.satisfaction_points)} 分"
+    if result.satisfaction is None:
+        return f"无学生评价（{points}）"
+    if result.satisfaction_hidden:
+        return f"{points}（{WITHHELD}）"
+    return f"{fmt(result.satisfaction)}%（{points}）"
 
 
 def ranking_digest(

@@ -206,6 +206,7 @@ def dump(results: Results, rubric: Rubric) -> tuple[list[dict[str, Any]], list[d
                 "academy_points": str(result.academy_points),
                 "satisfaction": _text(result.satisfaction),
                 "satisfaction_points": str(result.satisfaction_points),
+                "satisfaction_hidden": result.satisfaction_hidden,
                 "bonus_points": str(result.bonus_points),
                 "total": _text(result.total),
                 "rank": result.rank,
@@ -246,6 +247,7 @@ def load_assessment(mentors: list[dict[str, Any]], colleges: list[dict[str, Any]
                 outstanding=m["outstanding"],
                 flags=tuple(m["flags"]),
                 missing=tuple(m["missing"]),
+                satisfaction_hidden=m.get("satisfaction_hidden", False),
             )
             for m in mentors
         ),

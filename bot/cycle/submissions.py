@@ -110,14 +110,20 @@ def summaries(session: so.Session, person_ids: list[int]) -> dict[int, int]:
 
 
 def build_workbook(
-    session: so.Session, cycle: AssessmentCycle, scope: Scope, env: Env
+    session: so.Session,
+    cycle: AssessmentCycle,
+    scope: Scope,
+    env: Env,
+    *,
+    now: datetime | None = None,
 ) -> tuple[str, bytes]:
-    """(file name, xlsx bytes) of the scope's workbook with everything known so far."""
+    """(file name, xlsx bytes) of the scope's workbook with everything known so far (at
+    ``now``: a year not over yet counts only the periods ended so far)."""
     items = scope_items(cycle, scope)
     people = members(session, cycle, scope.college_id)
     ids = [m.person.id for m in people]
     rubric = rubric_of(cycle)
-    evidence = figures(session, cycle.year, rubric, env.zone, ids, scope.college_id)
+    evidence = figures(session, cycle.year, rubric, env.zone, ids, scope.college_id, now=now)
     scores = saved_scores(session, cycle)
     summary = summaries(session, ids)
     rows = []

@@ -148,6 +148,7 @@ def plan_records(rows: Rows, *, year: str, zone: ZoneInfo, seed: int = 2025) -> 
                             RecordKind.CONTACT,
                             at(day, rng.choice(CONTACT_TIMES)),
                             f"{topic}交流",
+                            activity_type=RUBRIC.record_type(RecordKind.CONTACT, topic),
                             online=online,
                             place=None if online else "书院导师工作室",
                             note=f"围绕“{topic}”交流，约定后续跟进。",

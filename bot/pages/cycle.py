@@ -107,7 +107,7 @@ def download_workbook(cycle_id: int, scope_name: str) -> Any:
     found = _scope_or_error(cycle_id, scope_name)
     if not isinstance(found, tuple) or not isinstance(found[0], AssessmentCycle):
         return found
-    name, content = submissions.build_workbook(get_session(), *found, _env())
+    name, content = submissions.build_workbook(get_session(), *found, _env(), now=datetime.now(UTC))
     return xlsx_response(name, content)
 
 
@@ -271,6 +271,7 @@ def my_result(cycle_id: int) -> Any:
         result=result,
         lines=lines,
         fmt=fmt,
+        satisfaction_shown=messages.satisfaction_shown,
         until=publication.objections_until_text(cycle, _env().zone),
     )
 
@@ -332,7 +333,9 @@ def _self_context(cycle: AssessmentCycle) -> tuple[list[Any], dict[str, str], di
     db = get_session()
     rubric = rubric_of(cycle)
     items = [i for i in rubric.items if rubric.role_of(i.id) in ("college", "academy", "bonus")]
-    evidence = figures(db, cycle.year, rubric, _env().zone, [g.person.id]).get(g.person.id)
+    evidence = figures(
+        db, cycle.year, rubric, _env().zone, [g.person.id], now=datetime.now(UTC)
+    ).get(g.person.id)
     text = {}
     for item in items:
         if evidence is not None and item.id in rubric.evidence:

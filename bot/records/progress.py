@@ -1,6 +1,9 @@
 """我的: a mentor's progress against the regulation's minimums, from their own records.
 
-Ratings are shown as aggregates only, and only for records with at least 3 ratings.
+The minimums and what a record counts for are the rubric's (its ``[[evidence.ITEM]]``
+requirements and ``Rubric.items_for``: a 线上 activity is no offline group activity). Ratings
+are shown as aggregates only, and only for records with at least the rubric's anonymity
+threshold of ratings (``[satisfaction] anonymity_threshold``).
 """
 
 from __future__ import annotations
@@ -14,8 +17,19 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from bot.core.models import AcademicYear, Rating, Record, RecordKind, Semester
+from bot.core.rubrics import rubric_for_year
+from scoring import Rubric
 
-MIN_RATINGS = 3
+# (label, kind, period): the rows of 我的, their goals from the rubric's requirement for the
+# kind over that period, counting the records that evidence the requirement's item
+ROWS = (
+    ("本周个别交流", RecordKind.CONTACT, "teaching_week"),
+    ("本学期线下集体活动", RecordKind.GROUP_ACTIVITY, "semester"),
+    ("本学期与辅导员沟通", RecordKind.COUNSELLOR_TALK, "semester"),
+    ("本学期与学院负责人交流", RecordKind.LEADER_TALK, "semester"),
+    ("本月计划", RecordKind.MONTHLY_PLAN, "month"),
+    ("本月宣传素材", RecordKind.PUBLICITY, "month"),
+)
 
 
 @dataclass(frozen=True)
@@ -31,8 +45,9 @@ class Target:
 
 @dataclass(frozen=True)
 class RatingSummary:
-    activities: int  # records with at least MIN_RATINGS ratings
+    activities: int  # records with at least ``threshold`` ratings
     satisfaction: Decimal | None  # mean share of 4–5 ratings, percent, one decimal
+    threshold: int = 3  # the rubric's anonymity threshold
 
 
 @dataclass(frozen=True)
@@ -46,30 +61,22 @@ def _start(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=zone)
 
 
-def _count(
-    session: so.Session,
-    mentor_id: int,
-    kinds: tuple[RecordKind, ...],
-    start: datetime,
-    end: datetime,
-) -> int:
-    return (
-        session.scalar(
-            sa.select(sa.func.count(Record.id)).where(
-                Record.mentor_id == mentor_id,
-                Record.kind.in_(kinds),
-                Record.deleted_at.is_(None),
-                Record.occurred_at >= start,
-                Record.occurred_at < end,
-            )
-        )
-        or 0
-    )
+def goal_of(rubric: Rubric, kind: RecordKind, per: str) -> tuple[str, int] | None:
+    """(item, records needed) of the rubric's requirement over ``per`` that ``kind``'s
+    records evidence for the kind's own item (a group activity's: the offline activities);
+    None when the rubric sets none."""
+    own = rubric.records.kinds.get(kind, ())
+    for item_id, requirements in rubric.evidence.items():
+        for requirement in requirements:
+            if item_id in own and kind in requirement.kinds and requirement.per == per:
+                return item_id, requirement.target
+    return None
 
 
 def progress(
     session: so.Session, *, mentor_id: int, year: AcademicYear, now: datetime, zone: ZoneInfo
 ) -> Progress:
+    rubric = rubric_for_year(session, year.id)
     today = now.astimezone(zone).date()
     week_start = today - timedelta(days=today.weekday())
     month_start = today.replace(day=1)
@@ -79,27 +86,53 @@ def progress(
             Semester.year_id == year.id, Semester.starts_on <= today, Semester.ends_on >= today
         )
     )
-    sem_start = _start(semester.starts_on if semester else year.starts_on, zone)
-    sem_end = _start((semester.ends_on if semester else year.ends_on) + timedelta(days=1), zone)
+    periods = {
+        "teaching_week": (_start(week_start, zone), _start(week_start + timedelta(days=7), zone)),
+        "month": (_start(month_start, zone), _start(next_month, zone)),
+        "semester": (
+            _start(semester.starts_on if semester else year.starts_on, zone),
+            _start((semester.ends_on if semester else year.ends_on) + timedelta(days=1), zone),
+        ),
+    }
+    rows = [(label, kind, per, goal_of(rubric, kind, per)) for label, kind, per in ROWS]
+    rows = [(label, kind, per, goal) for label, kind, per, goal in rows if goal is not None]
+    earliest = min(periods[per][0] for _, _, per, _ in rows) if rows else None
+    latest = max(periods[per][1] for _, _, per, _ in rows) if rows else None
+    records = (
+        session.execute(
+            sa.select(Record.kind, Record.activity_type, Record.online, Record.occurred_at).where(
+                Record.mentor_id == mentor_id,
+                Record.year_id == year.id,
+                Record.kind.in_([kind for _, kind, _, _ in rows]),
+                Record.deleted_at.is_(None),
+                Record.occurred_at >= earliest,
+                Record.occurred_at < latest,
+            )
+        ).all()
+        if rows
+        else []
+    )
+    targets = []
+    for label, kind, per, (item_id, goal) in rows:  # type: ignore[misc]
+        start, end = periods[per]
+        done = sum(
+            1
+            for r_kind, activity, online, at in records
+            if r_kind == kind
+            and start <= at < end
+            and item_id in rubric.items_for(r_kind, activity, online)
+        )
+        targets.append(Target(label, done, goal))
+    threshold = rubric.satisfaction.anonymity_threshold
+    return Progress(
+        targets, semester is not None, rating_summary(session, mentor_id, year.id, threshold)
+    )
 
-    def count(kinds: tuple[RecordKind, ...], start: datetime, end: datetime) -> int:
-        return _count(session, mentor_id, kinds, start, end)
 
-    week = (_start(week_start, zone), _start(week_start + timedelta(days=7), zone))
-    month = (_start(month_start, zone), _start(next_month, zone))
-    targets = [
-        Target("本周个别交流", count((RecordKind.CONTACT,), *week), 2),
-        Target("本学期集体活动", count((RecordKind.GROUP_ACTIVITY,), sem_start, sem_end), 2),
-        Target("本学期与辅导员沟通", count((RecordKind.COUNSELLOR_TALK,), sem_start, sem_end), 1),
-        Target("本学期与学院负责人交流", count((RecordKind.LEADER_TALK,), sem_start, sem_end), 1),
-        Target("本月计划", count((RecordKind.MONTHLY_PLAN,), *month), 1),
-        Target("本月宣传素材", count((RecordKind.PUBLICITY,), *month), 2),
-    ]
-    return Progress(targets, semester is not None, rating_summary(session, mentor_id, year.id))
-
-
-def rating_summary(session: so.Session, mentor_id: int, year_id: int) -> RatingSummary:
-    """Mean satisfaction over the year's records that have at least 3 ratings."""
+def rating_summary(
+    session: so.Session, mentor_id: int, year_id: int, threshold: int
+) -> RatingSummary:
+    """Mean satisfaction over the year's records that have at least ``threshold`` ratings."""
     good = sa.func.sum(sa.case((Rating.level >= 4, 1), else_=0))
     rows = session.execute(
         sa.select(Rating.record_id, sa.func.count(Rating.id), good)
@@ -111,13 +144,13 @@ def rating_summary(session: so.Session, mentor_id: int, year_id: int) -> RatingS
             Rating.attended.is_(True),
         )
         .group_by(Rating.record_id)
-        .having(sa.func.count(Rating.id) >= MIN_RATINGS)
+        .having(sa.func.count(Rating.id) >= threshold)
     ).all()
     if not rows:
-        return RatingSummary(0, None)
+        return RatingSummary(0, None, threshold)
     shares = [Decimal(int(row[2] or 0) * 100) / Decimal(row[1]) for row in rows]
     mean = (sum(shares) / len(shares)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-    return RatingSummary(len(rows), mean)
+    return RatingSummary(len(rows), mean, threshold)
 
 
 def progress_text(result: Progress, name: str) -> str:
@@ -134,10 +167,10 @@ def progress_text(result: Progress, name: str) -> str:
     lines.append("")
     summary = result.ratings
     if summary.satisfaction is None:
-        lines.append("学生评价：暂无（评价满3人的活动才显示汇总）")
+        lines.append(f"学生评价：暂无（评价满{summary.threshold}人的活动才显示汇总）")
     else:
         lines.append(
             f"学生评价：{summary.activities} 项活动，平均满意度 {summary.satisfaction}%"
-            "（仅统计评价满3人的活动，评价匿名）"
+            f"（仅统计评价满{summary.threshold}人的活动，评价匿名）"
         )
     return "\n".join(lines)

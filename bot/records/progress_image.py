@@ -22,7 +22,7 @@ import structlog
 from PIL import Image, ImageDraw, ImageFont
 
 from bot.core import fonts
-from bot.records.progress import MIN_RATINGS, Progress, Target
+from bot.records.progress import Progress, Target
 
 log = structlog.get_logger(__name__)
 
@@ -106,11 +106,11 @@ def _lines(result: Progress) -> list[tuple[str, bool]]:
     """The lines under the rows: (text, muted)."""
     summary = result.ratings
     if summary.satisfaction is None:
-        lines = [(f"学生评价：暂无（评价满{MIN_RATINGS}人的活动才显示汇总）", False)]
+        lines = [(f"学生评价：暂无（评价满{summary.threshold}人的活动才显示汇总）", False)]
     else:
         lines = [
             (f"学生评价：{summary.activities} 项活动，平均满意度 {summary.satisfaction}%", False),
-            (f"仅统计评价满{MIN_RATINGS}人的活动，评价匿名", True),
+            (f"仅统计评价满{summary.threshold}人的活动，评价匿名", True),
         ]
     if not result.semester_known:
         lines.append(("本学年的学期日期尚未设置，“本学期”按整个学年统计", True))

@@ -36,6 +36,7 @@ from bot.core.models import (
     Unit,
     UnitKind,
 )
+from bot.core.rubrics import rubric_for_year
 from bot.outbox.queue import Message
 from bot.records.flow import START_RECORD
 from bot.records.service import current_year
@@ -152,7 +153,12 @@ def mid_semester_check(
         year = semester.year
         start = local_start(semester.starts_on, rules)
         end = min(local_start(semester.ends_on + timedelta(days=1), rules), now)
-        activities = counts_by_mentor(session, year.id, [RecordKind.GROUP_ACTIVITY], start, end)
+        rubric = rubric_for_year(session, year.id)
+        own = rubric.records.kinds.get(RecordKind.GROUP_ACTIVITY, ())
+        offline = any(item in rubric.records.offline_only for item in own)  # 线下集体活动
+        activities = counts_by_mentor(
+            session, year.id, [RecordKind.GROUP_ACTIVITY], start, end, offline=offline
+        )
         counsellor = counts_by_mentor(session, year.id, [RecordKind.COUNSELLOR_TALK], start, end)
         leader = counts_by_mentor(session, year.id, [RecordKind.LEADER_TALK], start, end)
         messages = {}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import sqlalchemy.orm as so
 
 from bot.core.models import RECORD_KIND_NAMES, AcademicYear, Person, Record, RecordKind
-from bot.core.rubrics import items_counted
+from bot.core.rubrics import counted_items
 from bot.records import evidence
 from bot.records.answers import Refusal
 from bot.records.care import unseal
@@ -63,7 +63,7 @@ def save_flow(
     )
     for media_id in flow.media_ids:
         evidence.attach_photo(session, record, media_id, owner=mentor, now=now)
-    items = "、".join(items_counted(session, record))
+    items = counted_items(session, record)
     done = RECORD_KIND_NAMES[kind].removesuffix("记录")  # 已记录关爱, not 已记录关爱记录
     lines = [f"已记录{done}（计入考核指标 {items}）"]
     if note := year_note(session, year):

@@ -95,12 +95,17 @@ def title_for(new: NewRecord) -> str:
     return new.note[:50]
 
 
-def activity_named(session: so.Session, year_id: int, kind: RecordKind, title: str) -> str | None:
-    """The activity type a group activity's title names, in the words of the year's rubric;
-    None for other kinds."""
-    if kind != RecordKind.GROUP_ACTIVITY:
-        return None
-    return rubric_for_year(session, year_id).activity_type(title)
+def activity_named(
+    session: so.Session, year_id: int, kind: RecordKind, title: str, note: str | None = None
+) -> str | None:
+    """What the record's text names, in the words of the year's rubric: a group activity's
+    type (from its title), a contact's topic (from its title and content, e.g. 考研); None for
+    other kinds. ``Rubric.items_for`` reads it to say what the record counts for."""
+    if kind == RecordKind.GROUP_ACTIVITY:
+        return rubric_for_year(session, year_id).activity_type(title)
+    if kind == RecordKind.CONTACT:
+        return rubric_for_year(session, year_id).record_type(kind, f"{title} {note or ''}")
+    return None
 
 
 def create_record(
@@ -120,7 +125,7 @@ def create_record(
         year_id=year.id,
         mentor_id=mentor.id,
         kind=new.kind,
-        activity_type=activity_named(session, year.id, new.kind, title),
+        activity_type=activity_named(session, year.id, new.kind, title, new.note),
         title=title,
         occurred_at=new.occurred_at,
         place=new.place,
@@ -249,8 +254,10 @@ def update_record(
         if name not in {"occurred_at", "place", "online", "note", "title"}:
             raise ValueError(f"{name} cannot be changed")
         setattr(record, name, value)
-        if name == "title":
-            record.activity_type = activity_named(session, record.year_id, record.kind, value)
+        if name in ("title", "note"):
+            record.activity_type = activity_named(
+                session, record.year_id, record.kind, record.title, record.note
+            )
     if student_ids is not None:
         record.participants = [
             RecordParticipant(student_id=sid) for sid in dict.fromkeys(student_ids)

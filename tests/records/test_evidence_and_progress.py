@@ -174,11 +174,11 @@ def test_progress_counts_against_the_minimums(phone, database, world):
     assert message["msgtype"] == "markdown"
     content = message["markdown"]["content"]
     assert '本周个别交流：<font color="warning">1</font> / 2' in content
-    assert '本学期集体活动：<font color="warning">1</font> / 2' in content
+    assert '本学期线下集体活动：<font color="warning">1</font> / 2' in content
     assert '本学期与辅导员沟通：<font color="info">1</font> / 1' in content
     assert '本学期与学院负责人交流：<font color="warning">0</font> / 1' in content
     assert '本月计划：<font color="info">1</font> / 1' in content
-    assert '本月宣传素材：<font color="warning">1</font> / 2' in content
+    assert '本月宣传素材：<font color="info">1</font> / 1' in content  # the mentor's part
     assert "学生评价：暂无" in content
     phone.menu(world.mentor, progress.MENU_MINE)
     assert "本周个别交流" in phone.last_text(world.mentor)
@@ -234,3 +234,32 @@ def test_the_media_worker_outlives_a_redis_outage(database, world, tmp_path):
         run_fetcher(database, client, LocalFileStore(tmp_path), interval=0.01, stop=stop)
     assert len(client.calls) == 3  # it kept going until told to stop
     assert [entry["event"] for entry in logs].count("redis_unavailable") == 1
+
+
+def test_the_anonymity_threshold_is_the_rubric_s(phone, database, world, monkeypatch):
+    """我的 reads the threshold from the year's rubric: with 2, two ratings are shown."""
+    from bot.records import progress as progress_rules
+    from scoring.rubric import rubric_from_dict
+    from tests.scoring.scoring_helpers import rubric_data
+
+    data = rubric_data()
+    data["satisfaction"]["anonymity_threshold"] = 2
+    two = rubric_from_dict(data)
+    monkeypatch.setattr(progress_rules, "rubric_for_year", lambda _session, _year_id: two)
+    phone.say(world.mentor, "活动 观影 今天 书院影音室 参加：张三、李四、周松")
+    phone.new(world.mentor)
+    with database.session() as session:
+        record = session.scalar(sa.select(Record))
+        for student, level in (("zhangsan", 5), ("lisi", 4)):
+            session.add(
+                Rating(
+                    record_id=record.id,
+                    student_id=world.ids[student],
+                    level=level,
+                    attended=True,
+                    created_at=datetime.now(UTC),
+                )
+            )
+    phone.say(world.mentor, "我的")
+    text = phone.last_text(world.mentor)
+    assert "1 项活动，平均满意度 100.0%（仅统计评价满2人的活动，评价匿名）" in text

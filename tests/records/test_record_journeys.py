@@ -23,7 +23,7 @@ def _records(database):
 def test_quick_contact_is_recorded_and_confirmed(phone, database, world):
     phone.say(world.mentor, "交流 张三 李四 线上 聊选课")
     answer = phone.last_text(world.mentor)
-    assert answer.startswith("已记录个别交流（计入考核指标 M1、M7）")
+    assert answer.startswith("已记录个别交流（计入考核指标 M1）")  # not career guidance
     assert "张三、李四" in answer
     assert "聊选课" in answer
     [(record, students)] = _records(database)
@@ -31,7 +31,7 @@ def test_quick_contact_is_recorded_and_confirmed(phone, database, world):
     assert students == ["lisi", "zhangsan"]
     assert record.online is True
     assert record.note == "聊选课"
-    assert RUBRIC.items_for(record.kind, record.activity_type) == ("M1", "M7")
+    assert RUBRIC.items_for(record.kind, record.activity_type, record.online) == ("M1",)
     assert abs(record.occurred_at - datetime.now(UTC)) < timedelta(minutes=2)
     with database.session() as session:
         [entry] = session.scalars(sa.select(AuditEntry)).all()
@@ -41,7 +41,7 @@ def test_quick_contact_is_recorded_and_confirmed(phone, database, world):
 
 def test_pinyin_and_initials_find_the_students(phone, database, world):
     phone.say(world.mentor, "交流 lisi 昨天 图书馆 讨论考研规划")
-    assert phone.last_text(world.mentor).startswith("已记录个别交流")
+    assert phone.last_text(world.mentor).startswith("已记录个别交流（计入考核指标 M1、M7）")
     [(record, students)] = _records(database)
     assert students == ["lisi"]
     assert record.place == "图书馆"

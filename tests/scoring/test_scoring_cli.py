@@ -172,6 +172,39 @@ def test_several_problems_give_several_lines_naming_each_mentor(tmp_path: Path) 
     assert sum("T1" in line and "重复" in line for line in lines) == 1
 
 
+def test_a_rating_level_of_4_5_is_reported_as_the_number_it_is(tmp_path: Path) -> None:
+    data = (
+        '{"mentors": [{"id": "T001", "college": "A", "item_scores": {"B1": "2"},'
+        ' "bonus": [], "activity_ratings": [[5, 4.5]]}]}'
+    )
+    done = run("evaluate", write(tmp_path, data))
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert "评价等级 4.5 不是 1–5 的整数" in lines[1], lines
+    assert '"4.5"' not in done.stderr  # a number, not a string
+    assert '分数 "2" 不是数字' in lines[0]  # a string stays a string
+
+
+def test_college_names_are_compared_after_trimming_spaces(tmp_path: Path) -> None:
+    scores = {item: 1 for item in ("B1", "B2", "B3", "B4", "B5", "B6", "M1", "M2", "M3")}
+    scores |= {item: 1 for item in ("M4", "M5", "M6", "M7", "M8", "A1", "A2", "A3")}
+    mentors = [
+        _mentor(id="T1", college="计算机学院", item_scores=scores | {"B1": 2}),
+        _mentor(id="T2", college=" 计算机学院 ", item_scores=scores),
+        _mentor(id="T3", college="计算机学院\u3000", item_scores=scores),
+    ]
+    done = run("evaluate", write(tmp_path, {"mentors": mentors}))
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert [c["college"] for c in result["colleges"]] == ["计算机学院"]
+    assert result["colleges"][0]["ranked"] == 3
+    assert [(m["college"], m["rank"]) for m in result["mentors"]] == [
+        ("计算机学院", 1),
+        ("计算机学院", 2),
+        ("计算机学院", 2),
+    ]
+
+
 def test_missing_input_file_exits_2(tmp_path: Path) -> None:
     done = run("evaluate", str(tmp_path / "nope.json"))
     assert done.returncode == 2 and done.stdout == ""
@@ -194,7 +227,14 @@ def test_broken_rubric_exits_2_naming_the_rule(tmp_path: Path) -> None:
 def test_rubric_check_prints_the_table() -> None:
     done = run("rubric", "check", str(RUBRIC_2021))
     assert done.returncode == 0, done.stderr
-    for words in ("M8", "完满教育与书院育人项目", "90.0–100.0 → 20 分", "60.1–74.9 → 10 分"):
+    for words in (
+        "M8",
+        "完满教育与书院育人项目",
+        "90.0–100.0 → 20 分",
+        "60.1–74.9 → 10 分",
+        "标记为线上的记录不计入：M2",
+        "教学周至少 3 个教学日、月份至少 10 个教学日才计入",
+    ):
         assert words in done.stdout
 
 

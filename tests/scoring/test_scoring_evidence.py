@@ -66,10 +66,11 @@ def records() -> list[RecordFact]:
     ]
     # A1: three bookings in spring (counts 2 of 2), none in autumn → 1/2
     facts += [fact(RecordKind.ACADEMY_BOOKING, date(2026, 5, d)) for d in (1, 2, 3)]
-    # M6: 2 items in September, 1 in October, over 11 months against 2 each → 3/22
+    # M6: a month counts when it has 10 teaching days (September, March): September has
+    # items, October is not counted (one teaching week) → 1/2
     facts += [fact(RecordKind.PUBLICITY, date(2025, 9, d)) for d in (2, 3)]
     facts.append(fact(RecordKind.PUBLICITY, date(2025, 10, 2)))
-    # B4: both semester plans, a monthly plan every counted month, no summaries → 2/3
+    # B4: both semester plans, a monthly plan every month, no summaries → 2/3
     facts += [fact(RecordKind.SEMESTER_PLAN, date(2025, 9, 1))]
     facts += [fact(RecordKind.SEMESTER_PLAN, date(2026, 2, 25))]
     facts += [fact(RecordKind.MONTHLY_PLAN, date(y, m, 1)) for (y, m) in CALENDAR.months]
@@ -105,10 +106,13 @@ def test_hand_worked_figures_and_suggestions() -> None:
         "M3": (Fraction(3, 4), Decimal("2.5")),  # 3 × 3/4 = 2.25 → 2.5
         "M4": (Fraction(0), Decimal(0)),
         "M5": (Fraction(1, 2), Decimal(2)),
-        "M6": (Fraction(3, 22), Decimal("0.5")),  # 5 × 3/22 = 0.68 → 0.5
+        "M6": (Fraction(1, 2), Decimal("2.5")),  # 5 × 1/2
         "M7": (Fraction(0), Decimal(0)),
         "M8": (Fraction(0), Decimal(0)),
         "A1": (Fraction(1, 2), Decimal(5)),
+        "A3": (Fraction(0), Decimal(0)),
+        "E1": (Fraction(0), None),  # bonus evidence: a figure, never a suggested score
+        "E2": (Fraction(0), None),
     }
     m1 = figures.item("M1").requirements[0]
     assert (m1.periods, m1.periods_met, m1.records) == (8, 6, 13)
@@ -127,9 +131,10 @@ def test_mentors_without_records_get_zero_figures_and_several_mentors_are_separa
     facts = [fact(RecordKind.PUBLICITY, date(2025, 9, 2), mentor="T2")] * 30
     result = evidence_figures(facts, CALENDAR, rubric(), mentors=["T1", "T2"])
     assert set(result) == {"T1", "T2"}
-    assert all(item.suggested == 0 for item in result["T1"].items)
+    assert all(item.suggested in (0, None) for item in result["T1"].items)
+    assert all(item.compliance == 0 for item in result["T1"].items)
     m6 = result["T2"].item("M6")
-    assert m6.compliance == Fraction(1, 11)  # one month reached 2 of 2, capped
+    assert m6.compliance == Fraction(1, 2)  # September of the two counted months
     assert m6.requirements[0].records == 30
 
 
@@ -150,9 +155,9 @@ def test_one_pass_over_a_single_use_stream() -> None:
 def test_encoded_rows_give_the_same_figures_decoding_each_distinct_value_once() -> None:
     """Rows as a database gives them (the day as text, say), with the Encoding that decodes
     them, fold to exactly the RecordFacts' figures; each distinct day is decoded once and the
-    rubric asked once per distinct (kind, activity)."""
+    rubric asked once per distinct (kind, activity, online)."""
     decoded_days: list[str] = []
-    asked: list[tuple[str, str | None]] = []
+    asked: list[tuple[str, str | None, bool | None]] = []
 
     def day(text: str) -> date | None:
         decoded_days.append(text)
@@ -165,13 +170,15 @@ def test_encoded_rows_give_the_same_figures_decoding_each_distinct_value_once() 
         def __getattr__(self, name: str) -> object:
             return getattr(self._rubric, name)
 
-        def items_for(self, kind: str, activity: str | None = None) -> tuple[str, ...]:
-            asked.append((kind, activity))
-            return self._rubric.items_for(kind, activity)
+        def items_for(
+            self, kind: str, activity: str | None = None, online: bool | None = None
+        ) -> tuple[str, ...]:
+            asked.append((kind, activity, online))
+            return self._rubric.items_for(kind, activity, online)
 
     facts = records()
-    rows = [(m, k, d.isoformat(), a) for m, k, d, a in facts]
-    rows.append(("T1", RecordKind.CONTACT, "never", None))  # a day no calendar knows
+    rows = [(m, k, d.isoformat(), a, o) for m, k, d, a, o in facts]
+    rows.append(("T1", RecordKind.CONTACT, "never", None, None))  # a day no calendar knows
     encoding = Encoding(day=day)
     counting: Any = CountingRubric(rubric())
 
@@ -179,7 +186,7 @@ def test_encoded_rows_give_the_same_figures_decoding_each_distinct_value_once() 
         facts, CALENDAR, rubric()
     )
     assert sorted(decoded_days) == sorted({row[2] for row in rows})
-    assert sorted(asked, key=repr) == sorted({(r[1], r[3]) for r in facts}, key=repr)
+    assert sorted(asked, key=repr) == sorted({(r[1], r[3], r[4]) for r in facts}, key=repr)
 
 
 def test_the_rubric_says_what_a_record_counts_for_when_it_is_read() -> None:

@@ -50,7 +50,8 @@ def test_the_2021_rubric_loads_with_every_item_of_the_spec() -> None:
         (Decimal("0.0"), Decimal("60.0"), 5),
     ]
     assert rubric.outstanding.share == Decimal("0.10")
-    assert set(rubric.evidence) == {"B4", "B5", "A1"} | {f"M{n}" for n in range(1, 9)}
+    evidenced = {"B4", "B5", "A1", "A3", "E1", "E2"} | {f"M{n}" for n in range(1, 9)}
+    assert set(rubric.evidence) == evidenced
     assert [i.id for i in rubric.scored_items][-3:] == ["A1", "A2", "A3"]
     assert [i.id for i in rubric.bonus_items] == ["E1", "E2"]
 
