@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from bot.cycle import messages
 from bot.cycle.results import Results, source_of
 from scoring import MentorResult
 from scoring.evidence import MentorEvidence
@@ -51,6 +52,8 @@ def band_text(rubric: Rubric, result: MentorResult) -> str:
     )
     if result.satisfaction is None:
         return f"没有足够的学生评价，按 {fmt(satisfaction.no_ratings_points)} 分计。各档：{bands}"
+    if result.satisfaction_hidden:  # the percentage would give a thinly rated activity away
+        return f"满意度得 {messages.satisfaction_shown(result)}。各档：{bands}"
     found = next((b for b in satisfaction.bands if b.min <= result.satisfaction <= b.max), None)
     where = (
         f"在 {fmt(found.min)}–{fmt(found.max)}% 档，得 {fmt(found.points)} 分"

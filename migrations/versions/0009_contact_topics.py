@@ -6,8 +6,8 @@ topic its title or content names (考研, 简历…, the packaged rubric's words
 activity's type by ``Rubric.items_for``. Existing contacts get theirs here; a downgrade clears
 them (they were empty before).
 
-Revision ID: 0007_evidence
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-07 14:30:00.000000
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0007_evidence'
-down_revision: str | None = '0006'
+revision: str = '0009'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
