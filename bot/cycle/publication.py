@@ -36,7 +36,7 @@ from bot.cycle.results import (
 )
 from bot.outbox import queue as outbox
 from bot.outbox.queue import Message
-from bot.roster.holders import holder_userids, holders
+from bot.roster.holders import holder_userids, holders, unit_heads
 
 
 def add_working_days(day: date, count: int) -> date:
@@ -206,10 +206,8 @@ def announce(
             )
     for unit_id, lines in by_unit.items():
         unit = session.get(Unit, unit_id)
-        if unit is None or unit.head_id is None:
-            continue
-        head = session.get(Person, unit.head_id)
-        if head is None:
+        heads = unit_heads(session, unit_id) if unit is not None else []
+        if unit is None or not heads:
             continue
         what = "最终结果" if final else "结果（公示）"
         url = messages.results_url(env.base_url, cycle.id, unit=unit_id)
@@ -219,7 +217,7 @@ def announce(
             + f"\n[下载本单位导师结果表]({url})"
         )
         outbox.enqueue(
-            session, [head.userid], Message.markdown(text),
+            session, sorted(p.userid for p in heads), Message.markdown(text),
             key=f"cycle:{cycle.id}:{stage}:unit-{unit_id}", now=now,
         )  # fmt: skip
 
