@@ -414,6 +414,8 @@ class ItemScore(Base):
     tenths: so.Mapped[int]
     given_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("person.id"))
     given_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    # a bonus item (achieved: the item's maximum, else 0): the competition or paper named
+    note: so.Mapped[str | None] = so.mapped_column(sa.String(200))
 
     __table_args__ = (
         sa.UniqueConstraint("cycle_id", "mentor_id", "item", "source"),

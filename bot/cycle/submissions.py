@@ -83,7 +83,10 @@ def scope_items(cycle: AssessmentCycle, scope: Scope) -> list[workbook.ItemColum
     rubric = rubric_of(cycle)
     ids = academy_item_ids(rubric) if scope.college_id is None else college_item_ids(rubric)
     return [
-        workbook.ItemColumn(i, rubric.item_by_id[i].title, rubric.item_by_id[i].max) for i in ids
+        workbook.ItemColumn(
+            i, rubric.item_by_id[i].title, rubric.item_by_id[i].max, rubric.role_of(i) == "bonus"
+        )
+        for i in ids
     ]
 
 
@@ -148,6 +151,11 @@ def build_workbook(
                 },
                 figures=figure_text,
                 suggested=suggested,
+                notes={
+                    i.id: s.note
+                    for i in items
+                    if (s := scores.get((pid, i.id, scope.source))) and s.note
+                },
                 summary_url=(
                     f"{env.base_url}/m/cycle/summary/{summary[pid]}" if pid in summary else None
                 ),
@@ -159,13 +167,22 @@ def build_workbook(
 
 @dataclass(frozen=True)
 class Change:
+    """One score to save; a bonus item's (``yes_no``) with the competition or paper named."""
+
     number: str
     name: str
     item: str
     old: Decimal | None
     new: Decimal
+    yes_no: bool = False
+    note: str | None = None
 
     def line(self) -> str:
+        if self.yes_no:
+            old = "未评" if self.old is None else workbook.yes_no_text(self.old)
+            named = f"（{self.note}）" if self.note else ""
+            new = workbook.yes_no_text(self.new)
+            return f"{self.name}（{self.number}）{self.item}：{old} → {new}{named}"
         old = "未评" if self.old is None else fmt(self.old)
         return f"{self.name}（{self.number}）{self.item}：{old} → {fmt(self.new)}"
 
@@ -185,9 +202,10 @@ def check_upload(
     if is_submitted(session, cycle, scope):
         return Checked(["本范围的评分已经提交，不能再修改。如需更正，请联系书院部。"], [])
     people = {m.person.number: m.person for m in members(session, cycle, scope.college_id)}
+    items = {item.id: item for item in scope_items(cycle, scope)}
     parsed = workbook.parse(
         content,
-        scope_items(cycle, scope),
+        list(items.values()),
         {n: p.name for n, p in people.items()},
         decimals=rubric_of(cycle).score_decimals,
     )
@@ -200,8 +218,13 @@ def check_upload(
         for item_id, value in row.items():
             old = saved.get((person.id, item_id, scope.source))
             old_value = None if old is None else Decimal(old.tenths) / 10
-            if old_value != value:
-                changes.append(Change(number, person.name, item_id, old_value, value))
+            note = parsed.notes.get(number, {}).get(item_id)
+            if old_value != value or (old is not None and old.note != note):
+                changes.append(
+                    Change(
+                        number, person.name, item_id, old_value, value, items[item_id].yes_no, note
+                    )
+                )
     return Checked([], changes)
 
 
@@ -227,16 +250,21 @@ def save_changes(
         if score is None:
             score = ItemScore(
                 cycle_id=cycle.id, mentor_id=person.id, item=change.item, source=scope.source,
-                tenths=tenths, given_by_id=actor.id, given_at=now,
+                tenths=tenths, given_by_id=actor.id, given_at=now, note=change.note,
             )  # fmt: skip
             session.add(score)
             session.flush()
         else:
+            if score.note is not None and before is not None:
+                before["note"] = score.note
             score.tenths, score.given_by_id, score.given_at = tenths, actor.id, now
+            score.note = change.note
+        after = {"mentor_id": person.id, "item": change.item, "tenths": tenths}
+        if change.note is not None:
+            after["note"] = change.note
         audit(
             session, actor=actor, action="score", entity="item_score", entity_id=score.id,
-            now=now, before=before,
-            after={"mentor_id": person.id, "item": change.item, "tenths": tenths},
+            now=now, before=before, after=after,
         )  # fmt: skip
     return len(changes)
 

@@ -129,7 +129,8 @@ def test_the_whole_cycle(app, database, demo, phone):
     content = cs_browser.get(cs_hub + "/workbook.xlsx").data
     book, sheet, headers = workbook_rows(content)
     assert "B4 评分（满分 5）" in headers and "M8 评分（满分 4）" in headers
-    assert "E1 评分（满分 5）" in headers and "A1 评分（满分 10）" not in headers
+    assert "E1 是否达成（是/否）" in headers and "E1 竞赛或论文名称" in headers
+    assert "A1 评分（满分 10）" not in headers
     assert "B4 建议分" in headers and "M1 记录情况" in headers and "年度工作总结" in headers
     assert sheet.max_row - 3 == 7  # the college's 7 mentors
     assert "个教学周" in str(sheet.cell(4, headers["M1 记录情况"]).value)
