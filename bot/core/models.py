@@ -155,6 +155,8 @@ class Role(enum.StrEnum):
     COLLEGE_HEAD = "college_head"  # 学院负责人（院长、副院长）
     UNIT_HEAD = "unit_head"  # 导师所在单位负责人
     SYSTEM_ADMIN = "system_admin"
+    HR = "hr"  # 人力资源处: told of results and corrections, reads results and the record
+    ACADEMIC_AFFAIRS = "academic_affairs"  # 教务处: told of results and corrections, reads them
 
 
 ROLE_NAMES: dict[Role, str] = {
@@ -166,6 +168,8 @@ ROLE_NAMES: dict[Role, str] = {
     Role.COLLEGE_HEAD: "学院负责人",
     Role.UNIT_HEAD: "单位负责人",
     Role.SYSTEM_ADMIN: "系统管理员",
+    Role.HR: "人力资源处",
+    Role.ACADEMIC_AFFAIRS: "教务处",
 }
 
 

@@ -52,6 +52,21 @@ def _flags(result: MentorResult) -> str:
     return "、".join(names.get(flag, flag) for flag in flags)
 
 
+def rank_text(results: Results, result: MentorResult) -> str:
+    """The rank in the college as "k / n" (n: the mentors ranked there); "" when unranked."""
+    if result.rank is None:
+        return ""
+    ranked = next((c.ranked for c in results.assessment.colleges if c.college == result.college), 0)
+    return f"{result.rank} / {ranked}"
+
+
+def why_incomplete(result: MentorResult) -> str:
+    """Why a mentor has no total: the items still without a score."""
+    if result.total is not None:
+        return ""
+    return f"结果未完成：缺 {'、'.join(result.missing)} 的评分" if result.missing else "结果未完成"
+
+
 def results_workbook(
     session: so.Session, cycle: AssessmentCycle, keep: Filter | None = None
 ) -> bytes:

@@ -21,6 +21,7 @@ from bot.core.models import (
     ResultsReason,
     Role,
 )
+from bot.cycle import oversight
 from bot.cycle.cycles import CycleError, Env, audit
 from bot.cycle.publication import announce, store_results
 from bot.cycle.results import (
@@ -172,5 +173,12 @@ def correct(
     announce(
         session, cycle, after, now=now, env=env, stage=f"change-{score.id}-{now.timestamp()}",
         only=changed,
+    )  # fmt: skip
+    member = after.member(mentor.id) if after.has(mentor.id) else None
+    shown = f"{fmt(Decimal(correction.old_tenths) / 10)} → {fmt(value)}"
+    oversight.corrected(
+        session, cycle,
+        what=f"{mentor.name}（{member.college.name if member else '—'}）{item}：{shown}",
+        reason=reason, changed=len(changed), correction_id=correction.id, now=now, env=env,
     )  # fmt: skip
     return sorted(changed)

@@ -23,7 +23,7 @@ from bot.core.models import (
     ScoreSource,
     Unit,
 )
-from bot.cycle import charts, export, messages
+from bot.cycle import charts, export, messages, oversight
 from bot.cycle.cycles import OBJECTION_WORKING_DAYS, CycleError, Env, audit, log
 from bot.cycle.progress import progress
 from bot.cycle.results import (
@@ -94,6 +94,9 @@ def publish(
         now=now,
     )
     send_results_workbook(session, cycle, office, now=now, env=env, stage="publish")
+    oversight.published(
+        session, cycle, until=f"{until.month}月{until.day}日", note=note, now=now, env=env
+    )
     return f"已公示。异议期至 {until.month}月{until.day}日。" + note
 
 

@@ -26,7 +26,16 @@ from bot.core.models import (
     Submission,
 )
 from bot.core.storage import FileStore, app_file_store
-from bot.cycle import access, cycles, export, messages, progress, publication, submissions
+from bot.cycle import (
+    access,
+    cycles,
+    export,
+    messages,
+    oversight,
+    progress,
+    publication,
+    submissions,
+)
 from bot.cycle.cycles import CycleError, Env
 from bot.cycle.evidence import figures
 from bot.cycle.results import current, members, rubric_of, saved_scores
@@ -202,8 +211,8 @@ def results(cycle_id: int) -> Any:
             db, cycle, lambda m: m.unit is not None and m.unit.id == unit
         )
     else:
-        if not access.is_office(g.person):
-            return error_page(403, "全校考核结果只对书院部开放。")
+        if not oversight.may_read_results(g.person):
+            return error_page(403, "全校考核结果只对书院部、人力资源处和教务处开放。")
         content = export.results_workbook(db, cycle)
     return xlsx_response(f"{cycle.year.code}-考核结果.xlsx", content)
 
