@@ -23,7 +23,7 @@ from bot.core.models import (
     Submission,
     Unit,
 )
-from bot.cycle import access, messages, workbook
+from bot.cycle import access, feedback, messages, workbook
 from bot.cycle.cycles import ACADEMY_SUBJECT, CycleError, Env, audit, colleges
 from bot.cycle.evidence import figures
 from bot.cycle.results import (
@@ -122,6 +122,12 @@ def build_workbook(
     evidence = figures(session, cycle.year, rubric, env.zone, ids, scope.college_id)
     scores = saved_scores(session, cycle)
     summary = summaries(session, ids)
+    fed_back = (
+        None
+        if scope.college_id is None
+        else feedback.college_lines(session, cycle, scope.college_id)
+    )
+    shown = {line.person_id: line for line in fed_back or []}
     rows = []
     for member in people:
         pid = member.person.id
@@ -159,10 +165,15 @@ def build_workbook(
                 summary_url=(
                     f"{env.base_url}/m/cycle/summary/{summary[pid]}" if pid in summary else None
                 ),
+                shown=shown[pid].academy if pid in shown else {},
+                total=shown[pid].total if pid in shown else None,
+                rank=shown[pid].rank if pid in shown else "",
             )
         )
     title = f"{cycle.year.code} 学年导师考核评分表（{scope_title(session, scope)}）"
-    return f"{cycle.year.code}-评分表-{scope.name}.xlsx", workbook.build(title, items, rows)
+    read_only = feedback.academy_items(cycle) if fed_back is not None else []
+    content = workbook.build(title, items, rows, read_only)
+    return f"{cycle.year.code}-评分表-{scope.name}.xlsx", content
 
 
 @dataclass(frozen=True)
@@ -283,9 +294,16 @@ def is_submitted(session: so.Session, cycle: AssessmentCycle, scope: Scope) -> b
 
 
 def submit(
-    session: so.Session, cycle: AssessmentCycle, scope: Scope, *, actor: Person, now: datetime
+    session: so.Session,
+    cycle: AssessmentCycle,
+    scope: Scope,
+    *,
+    actor: Person,
+    now: datetime,
+    confirmed: bool = False,
 ) -> str:
-    """Mark the scope's scoring done; refuses while a mentor still lacks a score."""
+    """Mark the scope's scoring done; refuses while a mentor still lacks a score. A college
+    submitting before the office's A scores exist is told so and asked to confirm."""
     if cycle.status != CycleStatus.OPEN:
         raise CycleError("考核已公示或结束。")
     if is_submitted(session, cycle, scope):
@@ -303,6 +321,15 @@ def submit(
         raise CycleError(
             f"还有 {len(lacking)} 位导师的评分不完整：{'、'.join(lacking[:10])}"
             f"{'等' if len(lacking) > 10 else ''}。请补全后再提交。"
+        )
+    if (
+        scope.college_id is not None
+        and not confirmed
+        and not feedback.academy_submitted(session, cycle)
+    ):
+        raise CycleError(
+            "书院部尚未提交 A 项（联动融合）评分，现在还看不到导师的总分和院内排名；"
+            "提交后本学院评分不能再修改。如仍要现在提交，请发送“提交评分 确认”。"
         )
     session.add(
         Submission(

@@ -30,6 +30,7 @@ from bot.cycle import (
     access,
     cycles,
     export,
+    feedback,
     messages,
     oversight,
     progress,
@@ -78,6 +79,9 @@ def _hub(cycle: AssessmentCycle, scope: Scope, **extra: Any) -> str:
     db = get_session()
     rows = progress.progress(db, cycle, None if scope.college_id is None else {scope.college_id})
     row = next(r for r in rows if r.step == scope.step)
+    lines = (
+        None if scope.college_id is None else feedback.college_lines(db, cycle, scope.college_id)
+    )
     return render_template(
         "pages/cycle_hub.html",
         cycle=cycle,
@@ -87,6 +91,9 @@ def _hub(cycle: AssessmentCycle, scope: Scope, **extra: Any) -> str:
         may_score=submissions.may_score(g.person, scope),
         open=cycle.status == CycleStatus.OPEN,
         csrf=csrf_token(),
+        feedback=lines,
+        academy_items=feedback.academy_items(cycle),
+        fmt=fmt,
         **extra,
     )
 

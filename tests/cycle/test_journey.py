@@ -169,11 +169,13 @@ def test_the_whole_cycle(app, database, demo, phone):
         ) == len(scores)
     card = phone.last_card("cs_admin") if False else cs_card
     submit_key = card["button_list"][0]["key"]
-    phone.tap("cs_admin", card, submit_key)
+    phone.tap("cs_admin", card, submit_key)  # before the office's A scores: asked to confirm
+    assert "书院部尚未提交 A 项" in phone.last_text("cs_admin")
+    phone.say("cs_admin", "提交评分 确认")
     assert "已提交计算机与物联网学院的评分" in phone.last_text("cs_admin")
     after_submit = cs_browser.upload(cs_hub + "/upload", _fill_college(content))
     assert "已经提交" in after_submit.text
-    phone.say("ice_admin", "提交评分")
+    phone.say("ice_admin", "提交评分 确认")
     assert "已提交" in phone.last_text("ice_admin")
     phone.say("de_admin", "提交评分")
     assert "评分不完整" in phone.last_text("de_admin")

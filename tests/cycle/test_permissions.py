@@ -59,12 +59,12 @@ def _publish(app, database, *, close: bool = False) -> int:
                     )
                 )
         session.flush()
+        submissions.submit(session, cycle, Scope("academy", None), actor=office, now=now)
         for college in cycles.colleges(session, cycle):
             admin = holders(session, Role.COLLEGE_ADMIN, unit_id=college.id)[0]
             submissions.submit(
                 session, cycle, Scope(f"college-{college.id}", college.id), actor=admin, now=now
             )
-        submissions.submit(session, cycle, Scope("academy", None), actor=office, now=now)
         publication.publish(session, cycle, actor=office, now=now, env=ENV)
         if close:
             closing.close(session, cycle, actor=office, now=now, env=ENV)

@@ -78,11 +78,11 @@ def _run(session, year: str, now: datetime, *, close: bool, low: int = 0) -> Ass
                 )
             )  # fmt: skip
     session.flush()
+    submissions.submit(session, cycle, Scope("academy", None), actor=office, now=now)
     for college in cycles.colleges(session, cycle):
         admin = holders(session, Role.COLLEGE_ADMIN, unit_id=college.id)[0]
         scope = Scope(f"college-{college.id}", college.id)
         submissions.submit(session, cycle, scope, actor=admin, now=now)
-    submissions.submit(session, cycle, Scope("academy", None), actor=office, now=now)
     publication.publish(session, cycle, actor=office, now=now, env=ENV)
     if close:
         closing.close(session, cycle, actor=office, now=now + timedelta(days=10), env=ENV)
