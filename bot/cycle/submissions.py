@@ -162,6 +162,11 @@ def build_workbook(
                     for i in items
                     if (s := scores.get((pid, i.id, scope.source))) and s.note
                 },
+                self_notes={
+                    i.id: s.note
+                    for i in items
+                    if (s := scores.get((pid, i.id, ScoreSource.SELF))) and s.note
+                },
                 summary_url=(
                     f"{env.base_url}/m/cycle/summary/{summary[pid]}" if pid in summary else None
                 ),

@@ -66,6 +66,7 @@ class MentorRow:
     suggested: Mapping[str, Decimal] = field(default_factory=dict)
     summary_url: str | None = None
     notes: Mapping[str, str] = field(default_factory=dict)
+    self_notes: Mapping[str, str] = field(default_factory=dict)
     shown: Mapping[str, Decimal] = field(default_factory=dict)  # read-only scores (A items)
     total: Decimal | None = None
     rank: str = ""
@@ -153,8 +154,11 @@ def build(
             values += _entries(item, row)
         for item in items:
             own = row.self_scores.get(item.id)
+            claimed = yes_no_text(own)
+            if claimed and own and row.self_notes.get(item.id):
+                claimed += f"（{row.self_notes[item.id]}）"
             values += [
-                yes_no_text(own) if item.yes_no else _number(own),
+                claimed if item.yes_no else _number(own),
                 _number(row.suggested.get(item.id)),
                 row.figures.get(item.id, ""),
             ]

@@ -41,6 +41,7 @@ from bot.cycle.cycles import CycleError, Env
 from bot.cycle.evidence import figures
 from bot.cycle.results import current, members, rubric_of, saved_scores
 from bot.cycle.submissions import Scope
+from bot.cycle.workbook import NOTE_MAX
 from bot.outbox import queue as outbox
 from bot.outbox.queue import Message
 from bot.pages.auth import check_csrf, csrf_token, error_page, login_required
@@ -306,11 +307,12 @@ def _self_context(cycle: AssessmentCycle) -> tuple[list[Any], dict[str, str], di
         if evidence is not None and item.id in rubric.evidence:
             found = evidence.item(item.id)
             text[item.id] = "；".join(r.summary for r in found.requirements)
-    saved = {
-        item: fmt(Decimal(s.tenths) / 10)
-        for (mentor, item, source), s in saved_scores(db, cycle, ScoreSource.SELF).items()
-        if mentor == g.person.id
-    }
+    saved = {}
+    for (mentor, item, _source), s in saved_scores(db, cycle, ScoreSource.SELF).items():
+        if mentor == g.person.id:
+            saved[item] = fmt(Decimal(s.tenths) / 10)
+            if s.note:
+                saved[f"{item}_note"] = s.note
     return items, text, saved
 
 
@@ -333,14 +335,24 @@ def self_assessment(cycle_id: int) -> Any:
         if cycle.status != CycleStatus.OPEN:
             return error_page(409, "考核已公示或结束，不能再修改自评。")
         values: dict[str, Decimal] = {}
+        notes: dict[str, str] = {}
         for item in items:
             raw = request.form.get(item.id, "").strip()
             if item.id in bonus:  # achieved or not (是/否), and optional: left empty is 否
                 achieved = _achieved(raw, item.max)
+                note = request.form.get(f"{item.id}_note", "").strip()
                 if achieved is None:
                     problems.append(f"{item.id}：请选择“是”或“否”")
                     continue
+                if achieved and not note:
+                    problems.append(f"{item.id}：选“是”时请写明竞赛或论文名称")
+                    continue
+                if len(note) > NOTE_MAX:
+                    problems.append(f"{item.id}：竞赛或论文名称不能超过 {NOTE_MAX} 个字")
+                    continue
                 values[item.id] = item.max if achieved else Decimal(0)
+                if achieved:
+                    notes[item.id] = note
                 continue
             if not raw:
                 problems.append(f"{item.id}：请填写自评分")
@@ -354,12 +366,13 @@ def self_assessment(cycle_id: int) -> Any:
                 continue
             values[item.id] = value
         if not problems:
-            _save_self(cycle, values)
+            _save_self(cycle, values, notes)
             db.commit()
             done = True
             items, text, saved = _self_context(cycle)
         else:
-            saved = {k: request.form.get(k, "") for k in (i.id for i in items)}
+            keys = [i.id for i in items] + [f"{i}_note" for i in bonus]
+            saved = {k: request.form.get(k, "") for k in keys}
     return render_template(
         "pages/cycle_self.html",
         cycle=cycle,
@@ -392,7 +405,7 @@ def _achieved(raw: str, most: Decimal) -> bool | None:
     return None
 
 
-def _save_self(cycle: AssessmentCycle, values: dict[str, Decimal]) -> None:
+def _save_self(cycle: AssessmentCycle, values: dict[str, Decimal], notes: dict[str, str]) -> None:
     db = get_session()
     now = datetime.now(UTC)
     person: Person = g.person
@@ -413,11 +426,11 @@ def _save_self(cycle: AssessmentCycle, values: dict[str, Decimal]) -> None:
             db.add(
                 ItemScore(
                     cycle_id=cycle.id, mentor_id=person.id, item=item, source=ScoreSource.SELF,
-                    tenths=tenths, given_by_id=person.id, given_at=now,
+                    tenths=tenths, given_by_id=person.id, given_at=now, note=notes.get(item),
                 )
             )  # fmt: skip
         else:
-            score.tenths, score.given_at = tenths, now
+            score.tenths, score.given_at, score.note = tenths, now, notes.get(item)
     if not progress.has_self_assessed(db, cycle, person.id):
         db.add(
             Submission(
@@ -427,5 +440,5 @@ def _save_self(cycle: AssessmentCycle, values: dict[str, Decimal]) -> None:
         )  # fmt: skip
     cycles.audit(
         db, actor=person, action="self_assess", entity="assessment_cycle", entity_id=cycle.id,
-        now=now, after={item: int(v * 10) for item, v in values.items()},
+        now=now, after={item: int(v * 10) for item, v in values.items()} | notes,
     )  # fmt: skip
