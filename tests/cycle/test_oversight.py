@@ -18,7 +18,7 @@ from bot.roster.workbook import RawRoster
 from tests.cycle.conftest import Browser, path_of
 from tests.cycle.test_journey import _fill_academy, _hub_path, _score_college
 
-HR = {"number": "20190051", "name": "钱进", "userid": "hr_qian", "role": "人力资源处", "unit": None}
+HR = {"number": "20190071", "name": "钱程", "userid": "hr_qian", "role": "人力资源处", "unit": None}
 JWC = {"number": "20190052", "name": "孙教", "userid": "jwc_sun", "role": "教务处", "unit": "JWC"}
 
 
@@ -103,3 +103,11 @@ def test_hr_and_academic_affairs_are_told_and_read_the_results(app, database, de
         assert "2025-2026 学年导师考核结果已更正" in note
         assert "王建国（计算机与物联网学院）M1：0 → 8" in note and "已核实台账" in note
     assert _markdown(phone, "cs_dean") == []  # heads hear of publication, not of each change
+
+
+def test_the_demo_has_hr_and_academic_affairs(app, database, demo):
+    with database.session() as session:
+        hr = session.scalar(sa.select(Person).where(Person.userid == "hr_admin"))
+        assert hr.has_role(Role.HR)
+        [jwc] = [p for p in session.scalars(sa.select(Person)) if p.has_role(Role.ACADEMIC_AFFAIRS)]
+        assert jwc.unit.name == "教务处" and jwc.has_role(Role.UNIT_HEAD)
