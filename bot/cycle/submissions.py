@@ -356,7 +356,9 @@ def submit(
             session,
             sorted(admins),
             Message.text(
-                f"书院部已提交 {cycle.year.code} 学年 A 项（联动融合）评分，可在评分表中查看。"
+                f"书院部已提交 {cycle.year.code} 学年 A 项（联动融合）评分。"
+                "本学院的评分表和评分页面现在显示导师的 A 项得分、总分和院内排名（只读）；"
+                "发送“评分表”可打开。"
             ),
             key=f"cycle:{cycle.id}:academy-submitted",
             now=now,
