@@ -193,12 +193,14 @@ def resend_cards(message: Any, ctx: Context) -> Reply:
     return Reply.markdown("\n".join(lines))
 
 
-def _submit(ctx: Context, scope: Scope) -> str:
+def _submit(ctx: Context, scope: Scope, *, confirmed: bool = False) -> str:
     if not submissions.may_score(ctx.person, scope):
         return "您不能提交这个范围的评分。"
     try:
         cycle = cycles.require_cycle(ctx.session)
-        return submissions.submit(ctx.session, cycle, scope, actor=ctx.person, now=ctx.now)
+        return submissions.submit(
+            ctx.session, cycle, scope, actor=ctx.person, now=ctx.now, confirmed=confirmed
+        )
     except CycleError as exc:
         return str(exc)
 
@@ -213,7 +215,7 @@ def submit_text(message: Any, ctx: Context) -> Reply:
     if len(scopes) > 1:
         wanted = "书院部" if words and words[0] == "书院部" else None
         scopes = [s for s in scopes if (s.college_id is None) == (wanted == "书院部")][:1]
-    return Reply.text(_submit(ctx, scopes[0]))
+    return Reply.text(_submit(ctx, scopes[0], confirmed="确认" in words))
 
 
 @router.on_card(messages.SUBMIT)

@@ -4,6 +4,7 @@ reason, corrects a score (rankings and outstanding lists are recomputed)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -244,7 +245,8 @@ def correct(message: Any, ctx: Context) -> Reply:
         usage = _correction_usage(ctx)
         return Reply.text(usage if len(parts) < 3 else "更正分数必须写明原因。\n" + usage)
     who, item, raw_value, reason = parts
-    value = parse_number(raw_value)
+    achieved = {"是": True, "否": False}.get(raw_value)  # a bonus item: achieved or not
+    value = Decimal(0) if achieved is not None else parse_number(raw_value)
     if value is None:
         return Reply.text(f"“{echo(raw_value)}”不是分数。\n" + _correction_usage(ctx))
     objection = None
@@ -262,7 +264,7 @@ def correct(message: Any, ctx: Context) -> Reply:
         cycle = cycles.require_cycle(ctx.session)
         changed = objections.correct(
             ctx.session, cycle, mentor=mentor, item=item.upper(), value=value, reason=reason,
-            actor=ctx.person, now=ctx.now, env=env(ctx), objection=objection,
+            actor=ctx.person, now=ctx.now, env=env(ctx), objection=objection, achieved=achieved,
         )  # fmt: skip
     except CycleError as exc:
         return Reply.text(str(exc))

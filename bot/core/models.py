@@ -157,6 +157,8 @@ class Role(enum.StrEnum):
     COLLEGE_HEAD = "college_head"  # 学院负责人（院长、副院长）
     UNIT_HEAD = "unit_head"  # 导师所在单位负责人
     SYSTEM_ADMIN = "system_admin"
+    HR = "hr"  # 人力资源处: told of results and corrections, reads results and the record
+    ACADEMIC_AFFAIRS = "academic_affairs"  # 教务处: told of results and corrections, reads them
 
 
 ROLE_NAMES: dict[Role, str] = {
@@ -168,6 +170,8 @@ ROLE_NAMES: dict[Role, str] = {
     Role.COLLEGE_HEAD: "学院负责人",
     Role.UNIT_HEAD: "单位负责人",
     Role.SYSTEM_ADMIN: "系统管理员",
+    Role.HR: "人力资源处",
+    Role.ACADEMIC_AFFAIRS: "教务处",
 }
 
 
@@ -416,6 +420,8 @@ class ItemScore(Base):
     tenths: so.Mapped[int]
     given_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("person.id"))
     given_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    # a bonus item (achieved: the item's maximum, else 0): the competition or paper named
+    note: so.Mapped[str | None] = so.mapped_column(sa.String(200))
 
     __table_args__ = (
         sa.UniqueConstraint("cycle_id", "mentor_id", "item", "source"),

@@ -52,6 +52,21 @@ def _flags(result: MentorResult) -> str:
     return "、".join(names.get(flag, flag) for flag in flags)
 
 
+def rank_text(results: Results, result: MentorResult) -> str:
+    """The rank in the college as "k / n" (n: the mentors ranked there); "" when unranked."""
+    if result.rank is None:
+        return ""
+    ranked = next((c.ranked for c in results.assessment.colleges if c.college == result.college), 0)
+    return f"{result.rank} / {ranked}"
+
+
+def why_incomplete(result: MentorResult) -> str:
+    """Why a mentor has no total: the items still without a score."""
+    if result.total is not None:
+        return ""
+    return f"结果未完成：缺 {'、'.join(result.missing)} 的评分" if result.missing else "结果未完成"
+
+
 def results_workbook(
     session: so.Session, cycle: AssessmentCycle, keep: Filter | None = None
 ) -> bytes:
@@ -123,7 +138,9 @@ def outstanding_workbook(session: so.Session, cycle: AssessmentCycle) -> bytes:
 
 def history_workbook(session: so.Session) -> bytes:
     """Every mentor's final results over all closed cycles, one row per mentor and year, as
-    stored when each cycle closed."""
+    stored when each cycle closed (第七条: the record for promotion references): the mentor's
+    own unit, the points of each part, the total, the rank "k / n" in the college, and for a
+    mentor left incomplete, why."""
     cycles = session.scalars(
         sa.select(AssessmentCycle)
         .join(AcademicYear)
@@ -135,18 +152,25 @@ def history_workbook(session: so.Session) -> bytes:
         results = current(session, cycle)
         for member in results.members:
             result = results.of(member.person.id)
+            flags = [f for f in _flags(result).split("、") if f and f != "未完成"]
             rows.append(
                 [
                     member.person.number,
                     member.person.name,
                     cycle.year.code,
+                    member.unit.name if member.unit else "",
                     member.college.name,
+                    _number(result.college_points),
+                    _number(result.academy_points),
+                    _number(result.satisfaction_points),
+                    _number(result.bonus_points),
                     _number(result.total),
-                    result.rank,
+                    rank_text(results, result),
                     "是" if result.outstanding else "",
-                    _flags(result),
+                    "；".join([why_incomplete(result), *flags] if result.total is None else flags),
                 ]
             )
     rows.sort(key=lambda row: (row[0], row[2]))
-    headers = ["工号", "姓名", "学年", "考核学院", "总分", "学院排名", "优秀导师", "备注"]
+    headers = ["工号", "姓名", "学年", "所在单位", "考核学院", "学院考核", "书院部考核"]
+    headers += ["满意度得分", "加分", "总分", "学院排名", "优秀导师", "备注"]
     return _book("历年考核", headers, rows)

@@ -20,6 +20,7 @@ from bot.core.models import (
     Submission,
     Unit,
 )
+from bot.cycle import oversight
 from bot.cycle.cycles import OBJECTION_WORKING_DAYS, CycleError, Env, audit
 from bot.cycle.publication import (
     add_working_days,
@@ -68,11 +69,12 @@ def accept_late_college(
         if score is None:
             score = ItemScore(
                 cycle_id=cycle.id, mentor_id=person.id, item=change.item, source=scope.source,
-                tenths=tenths, given_by_id=actor.id, given_at=now,
+                tenths=tenths, note=change.note, given_by_id=actor.id, given_at=now,
             )  # fmt: skip
             session.add(score)
         else:
             score.tenths, score.given_by_id, score.given_at = tenths, actor.id, now
+            score.note = change.note
         session.flush()
         session.add(
             Correction(
@@ -126,6 +128,14 @@ def accept_late_college(
     outbox.enqueue(
         session, sorted(set(admins) | set(office)), Message.text(note),
         key=f"cycle:{cycle.id}:late:{college.id}", now=now,
+    )  # fmt: skip
+    oversight.notify(
+        session, cycle,
+        [
+            f"**{cycle.year.code} 学年导师考核结果已更正**", note,
+            f"结果有变化的导师 {len(changed)} 位。",
+        ],
+        key=f"cycle:{cycle.id}:late:{college.id}:oversight", now=now, env=env,
     )  # fmt: skip
     return note
 

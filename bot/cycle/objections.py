@@ -22,6 +22,7 @@ from bot.core.models import (
     Role,
 )
 from bot.core.rubrics import example_item
+from bot.cycle import oversight
 from bot.cycle.cycles import CycleError, Env, audit
 from bot.cycle.publication import announce, store_results
 from bot.cycle.results import (
@@ -120,9 +121,11 @@ def correct(
     now: datetime,
     env: Env,
     objection: Objection | None = None,
+    achieved: bool | None = None,
 ) -> list[int]:
     """Change one saved score with a written reason; recompute and tell everyone whose
-    result changed. Returns the ids of those mentors."""
+    result changed. Returns the ids of those mentors. A bonus item is corrected to achieved
+    or not (``achieved``, 是/否): the reason then names the competition or paper."""
     if cycle.status != CycleStatus.PUBLISHED:
         raise CycleError("只有公示期内可以更正分数；考核结束后结果不能再修改。")
     reason = reason.strip()
@@ -132,6 +135,14 @@ def correct(
     spec = rubric.item_by_id.get(item)
     if spec is None or rubric.role_of(item) == "satisfaction":
         raise CycleError(f"“{echo(item)}”不是可以更正的考核项。")
+    bonus = rubric.role_of(item) == "bonus"
+    if achieved is not None and not bonus:
+        raise CycleError(f"{item} 不是加分项，请写分数。")
+    if bonus:
+        if achieved is None and value not in (Decimal(0), spec.max):
+            raise CycleError(f"{item} 为加分项，只能更正为“是”或“否”（达成即加分）。")
+        achieved = value == spec.max if achieved is None else achieved
+        value = spec.max if achieved else Decimal(0)
     if not (Decimal(0) <= value <= spec.max) or value != value.quantize(Decimal("0.1")):
         raise CycleError(f"{item} 的分数须在 0–{fmt(spec.max)} 之间，最多一位小数。")
     source = source_of(rubric, item)
@@ -156,6 +167,8 @@ def correct(
         before={"tenths": score.tenths}, after={"tenths": tenths, "reason": reason[:1000]},
     )  # fmt: skip
     score.tenths, score.given_by_id, score.given_at = tenths, actor.id, now
+    if bonus:
+        score.note = reason[:200] if achieved else None
     session.flush()
     after = compute(session, cycle)  # the objection period: the only recomputation after 公示
     store_results(
@@ -171,5 +184,12 @@ def correct(
     announce(
         session, cycle, after, now=now, env=env, stage=f"change-{score.id}-{now.timestamp()}",
         only=changed,
+    )  # fmt: skip
+    member = after.member(mentor.id) if after.has(mentor.id) else None
+    shown = f"{fmt(Decimal(correction.old_tenths) / 10)} → {fmt(value)}"
+    oversight.corrected(
+        session, cycle,
+        what=f"{mentor.name}（{member.college.name if member else '—'}）{item}：{shown}",
+        reason=reason, changed=len(changed), correction_id=correction.id, now=now, env=env,
     )  # fmt: skip
     return sorted(changed)

@@ -23,7 +23,7 @@ from bot.core.models import (
     ScoreSource,
     Unit,
 )
-from bot.cycle import charts, export, messages
+from bot.cycle import charts, export, messages, oversight
 from bot.cycle.cycles import OBJECTION_WORKING_DAYS, CycleError, Env, audit, log
 from bot.cycle.progress import missing_self, named, progress
 from bot.cycle.results import (
@@ -36,7 +36,7 @@ from bot.cycle.results import (
 )
 from bot.outbox import queue as outbox
 from bot.outbox.queue import Message
-from bot.roster.holders import holder_userids, holders
+from bot.roster.holders import holder_userids, holders, unit_heads
 
 
 def add_working_days(day: date, count: int) -> date:
@@ -112,6 +112,9 @@ def publish(
         now=now,
     )
     send_results_workbook(session, cycle, office, now=now, env=env, stage="publish")
+    oversight.published(
+        session, cycle, until=f"{until.month}月{until.day}日", note=note, now=now, env=env
+    )
     return f"已公示。异议期至 {until.month}月{until.day}日。" + note
 
 
@@ -205,10 +208,8 @@ def announce(
             )
     for unit_id, lines in by_unit.items():
         unit = session.get(Unit, unit_id)
-        if unit is None or unit.head_id is None:
-            continue
-        head = session.get(Person, unit.head_id)
-        if head is None:
+        heads = unit_heads(session, unit_id) if unit is not None else []
+        if unit is None or not heads:
             continue
         what = "最终结果" if final else "结果（公示）"
         url = messages.results_url(env.base_url, cycle.id, unit=unit_id)
@@ -218,7 +219,7 @@ def announce(
             + f"\n[下载本单位导师结果表]({url})"
         )
         outbox.enqueue(
-            session, [head.userid], Message.markdown(text),
+            session, sorted(p.userid for p in heads), Message.markdown(text),
             key=f"cycle:{cycle.id}:{stage}:unit-{unit_id}", now=now,
         )  # fmt: skip
 

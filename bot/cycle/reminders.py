@@ -31,7 +31,7 @@ from bot.cycle.cycles import ACADEMY_SUBJECT
 from bot.outbox.queue import Message
 from bot.records.service import current_year
 from bot.reminders import MAX_NAMES, mentors_of, notify
-from bot.roster.holders import holder_userids
+from bot.roster.holders import holder_userids, unit_heads
 
 log = structlog.get_logger("bot.cycle.reminders")
 
@@ -270,13 +270,7 @@ def _escalate(
         unit = session.get(Unit, unit_id)
         if unit is None:
             continue
-        heads = (
-            holder_userids(session, Role.COLLEGE_HEAD, unit_id=unit.id)
-            if unit.kind == UnitKind.COLLEGE
-            else []
-        )
-        if not heads and unit.head is not None and unit.head.active:
-            heads = [unit.head.userid]
+        heads = [person.userid for person in unit_heads(session, unit.id)]
         if not heads or not _first_escalation(session, cycle.id, name, unit.id, now):
             continue
         if step.audience == "mentor":

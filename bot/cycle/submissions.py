@@ -24,7 +24,7 @@ from bot.core.models import (
     Submission,
     Unit,
 )
-from bot.cycle import access, messages, workbook
+from bot.cycle import access, feedback, messages, workbook
 from bot.cycle.cycles import ACADEMY_SUBJECT, CycleError, Env, audit, colleges
 from bot.cycle.evidence import figures
 from bot.cycle.results import (
@@ -84,7 +84,10 @@ def scope_items(cycle: AssessmentCycle, scope: Scope) -> list[workbook.ItemColum
     rubric = rubric_of(cycle)
     ids = academy_item_ids(rubric) if scope.college_id is None else college_item_ids(rubric)
     return [
-        workbook.ItemColumn(i, rubric.item_by_id[i].title, rubric.item_by_id[i].max) for i in ids
+        workbook.ItemColumn(
+            i, rubric.item_by_id[i].title, rubric.item_by_id[i].max, rubric.role_of(i) == "bonus"
+        )
+        for i in ids
     ]
 
 
@@ -126,6 +129,12 @@ def build_workbook(
     evidence = figures(session, cycle.year, rubric, env.zone, ids, scope.college_id, now=now)
     scores = saved_scores(session, cycle)
     summary = summaries(session, ids)
+    fed_back = (
+        None
+        if scope.college_id is None
+        else feedback.college_lines(session, cycle, scope.college_id)
+    )
+    shown = {line.person_id: line for line in fed_back or []}
     rows = []
     for member in people:
         pid = member.person.id
@@ -155,24 +164,48 @@ def build_workbook(
                 },
                 figures=figure_text,
                 suggested=suggested,
+                notes={
+                    i.id: s.note
+                    for i in items
+                    if (s := scores.get((pid, i.id, scope.source))) and s.note
+                },
+                self_notes={
+                    i.id: s.note
+                    for i in items
+                    if (s := scores.get((pid, i.id, ScoreSource.SELF))) and s.note
+                },
                 summary_url=(
                     f"{env.base_url}/m/cycle/summary/{summary[pid]}" if pid in summary else None
                 ),
+                shown=shown[pid].academy if pid in shown else {},
+                total=shown[pid].total if pid in shown else None,
+                rank=shown[pid].rank if pid in shown else "",
             )
         )
     title = f"{cycle.year.code} 学年导师考核评分表（{scope_title(session, scope)}）"
-    return f"{cycle.year.code}-评分表-{scope.name}.xlsx", workbook.build(title, items, rows)
+    read_only = feedback.academy_items(cycle) if fed_back is not None else []
+    content = workbook.build(title, items, rows, read_only)
+    return f"{cycle.year.code}-评分表-{scope.name}.xlsx", content
 
 
 @dataclass(frozen=True)
 class Change:
+    """One score to save; a bonus item's (``yes_no``) with the competition or paper named."""
+
     number: str
     name: str
     item: str
     old: Decimal | None
     new: Decimal
+    yes_no: bool = False
+    note: str | None = None
 
     def line(self) -> str:
+        if self.yes_no:
+            old = "未评" if self.old is None else workbook.yes_no_text(self.old)
+            named = f"（{self.note}）" if self.note else ""
+            new = workbook.yes_no_text(self.new)
+            return f"{self.name}（{self.number}）{self.item}：{old} → {new}{named}"
         old = "未评" if self.old is None else fmt(self.old)
         return f"{self.name}（{self.number}）{self.item}：{old} → {fmt(self.new)}"
 
@@ -247,9 +280,10 @@ def check_upload(
     if is_submitted(session, cycle, scope):
         return Checked(["本范围的评分已经提交，不能再修改。如需更正，请联系书院部。"], [])
     people = {m.person.number: m.person for m in members(session, cycle, scope.college_id)}
+    items = {item.id: item for item in scope_items(cycle, scope)}
     parsed = workbook.parse(
         content,
-        scope_items(cycle, scope),
+        list(items.values()),
         {n: p.name for n, p in people.items()},
         decimals=rubric_of(cycle).score_decimals,
     )
@@ -262,17 +296,22 @@ def check_upload(
         for item_id, value in row.items():
             old = saved.get((person.id, item_id, scope.source))
             old_value = None if old is None else Decimal(old.tenths) / 10
-            if old_value != value:
-                changes.append(Change(number, person.name, item_id, old_value, value))
+            note = parsed.notes.get(number, {}).get(item_id)
+            if old_value != value or (old is not None and old.note != note):
+                changes.append(
+                    Change(
+                        number, person.name, item_id, old_value, value, items[item_id].yes_no, note
+                    )
+                )
     if late:
-        items = required_items(cycle, scope)
+        required = required_items(cycle, scope)
         lacking = [
             f"{person.name}（{number}）缺 {'、'.join(missing)}"
             for number, person in people.items()
             if (
                 missing := [
                     i
-                    for i in items
+                    for i in required
                     if (person.id, i, scope.source) not in saved
                     and i not in parsed.scores.get(number, {})
                 ]
@@ -305,16 +344,21 @@ def save_changes(
         if score is None:
             score = ItemScore(
                 cycle_id=cycle.id, mentor_id=person.id, item=change.item, source=scope.source,
-                tenths=tenths, given_by_id=actor.id, given_at=now,
+                tenths=tenths, given_by_id=actor.id, given_at=now, note=change.note,
             )  # fmt: skip
             session.add(score)
             session.flush()
         else:
+            if score.note is not None and before is not None:
+                before["note"] = score.note
             score.tenths, score.given_by_id, score.given_at = tenths, actor.id, now
+            score.note = change.note
+        after = {"mentor_id": person.id, "item": change.item, "tenths": tenths}
+        if change.note is not None:
+            after["note"] = change.note
         audit(
             session, actor=actor, action="score", entity="item_score", entity_id=score.id,
-            now=now, before=before,
-            after={"mentor_id": person.id, "item": change.item, "tenths": tenths},
+            now=now, before=before, after=after,
         )  # fmt: skip
     return len(changes)
 
@@ -333,9 +377,16 @@ def is_submitted(session: so.Session, cycle: AssessmentCycle, scope: Scope) -> b
 
 
 def submit(
-    session: so.Session, cycle: AssessmentCycle, scope: Scope, *, actor: Person, now: datetime
+    session: so.Session,
+    cycle: AssessmentCycle,
+    scope: Scope,
+    *,
+    actor: Person,
+    now: datetime,
+    confirmed: bool = False,
 ) -> str:
-    """Mark the scope's scoring done; refuses while a mentor still lacks a score."""
+    """Mark the scope's scoring done; refuses while a mentor still lacks a score. A college
+    submitting before the office's A scores exist is told so and asked to confirm."""
     if cycle.status != CycleStatus.OPEN:
         raise CycleError("考核已公示或结束。")
     if is_submitted(session, cycle, scope):
@@ -351,6 +402,15 @@ def submit(
         raise CycleError(
             f"还有 {len(lacking)} 位导师的评分不完整：{'、'.join(lacking[:10])}"
             f"{'等' if len(lacking) > 10 else ''}。请补全后再提交。"
+        )
+    if (
+        scope.college_id is not None
+        and not confirmed
+        and not feedback.academy_submitted(session, cycle)
+    ):
+        raise CycleError(
+            "书院部尚未提交 A 项（联动融合）评分，现在还看不到导师的总分和院内排名；"
+            "提交后本学院评分不能再修改。如仍要现在提交，请发送“提交评分 确认”。"
         )
     session.add(
         Submission(
@@ -372,7 +432,9 @@ def submit(
             session,
             sorted(admins),
             Message.text(
-                f"书院部已提交 {cycle.year.code} 学年 A 项（联动融合）评分，可在评分表中查看。"
+                f"书院部已提交 {cycle.year.code} 学年 A 项（联动融合）评分。"
+                "本学院的评分表和评分页面现在显示导师的 A 项得分、总分和院内排名（只读）；"
+                "发送“评分表”可打开。"
             ),
             key=f"cycle:{cycle.id}:academy-submitted",
             now=now,

@@ -18,6 +18,8 @@ Fixed WeCom userids that the docs and the simulator can mention:
 ``shuyuan_admin``   林晓雪, academy admin (书院部管理员)
 ``shuyuan_head``    黄海涛, head of 书院部
 ``sysadmin``        马骏, system admin
+``hr_admin``        钱进, 人力资源处 (told of results and corrections; the multi-year record)
+(the head of 教务处 also holds the 教务处 role: told of results and corrections)
 ==================  ===========================================================
 """
 
@@ -58,6 +60,7 @@ DEANS = {
 SHUYUAN_HEAD = ("19940031", "黄海涛", "shuyuan_head")
 SHUYUAN_ADMINS = (("20150032", "林晓雪", "shuyuan_admin"), ("20160033", "何佳", "shuyuan_admin2"))
 SYSADMIN = ("20180041", "马骏", "sysadmin")
+HR_ADMIN = ("20190051", "钱进", "hr_admin")
 # the fixed mentors: (person, assessing college, home unit)
 FIXED_MENTORS = ((WANG, "CS", "ICE"), (ZHAO, "ICE", "DE"), (LIU, "DE", "LIB"))
 
@@ -76,6 +79,7 @@ def demo_roster_records(
     rng = random.Random(seed)
     names = NameMaker(rng)
     fixed = [WANG, ZHAO, LIU, ZHANGSAN, LISI, CHENJING, SHUYUAN_HEAD, SYSADMIN, *SHUYUAN_ADMINS]
+    fixed += [HR_ADMIN]
     fixed += [*COLLEGE_ADMINS.values(), *DEANS.values()]
     userids = {who[2] for who in fixed}
     staff_numbers = iter(range(20200001, 20300000))
@@ -102,6 +106,7 @@ def demo_roster_records(
     for who in SHUYUAN_ADMINS:
         rows["admins"].append(_person(who, role="书院部管理员", unit="SY"))
     rows["admins"].append(_person(SYSADMIN, role="系统管理员", unit=None))
+    rows["admins"].append(_person(HR_ADMIN, role="人力资源处", unit=None))
     rows["admins"].append(_person(ZHAO, role="学院管理员", unit="DE"))
     for code, name in DEMO_OTHER_UNITS:
         units[code] = {"code": code, "name": name, "kind": "其他单位"}
@@ -125,6 +130,8 @@ def demo_roster_records(
         head = staff()
         units[code]["head"] = head[0]
         rows["admins"].append(_person(head, role="单位负责人", unit=code))
+        if code == "JWC":
+            rows["admins"].append(_person(head, role="教务处", unit=code))
     rows["units"] = list(units.values())
 
     # students, counsellors, assignments

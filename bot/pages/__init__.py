@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from bot.core import inputs
 from bot.core.storage import StorageError
-from bot.pages import auth, care, cycle, home, rate, ratings, upload
+from bot.pages import auth, care, cycle, home, overview, rate, ratings, upload
 
 
 def init_app(app: Flask) -> None:
@@ -24,6 +24,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(upload.blueprint)
     app.register_blueprint(cycle.blueprint)
+    app.register_blueprint(overview.blueprint)
     app.register_blueprint(care.blueprint)
     app.register_blueprint(ratings.blueprint)
     app.register_blueprint(rate.blueprint)

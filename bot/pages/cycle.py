@@ -30,7 +30,9 @@ from bot.cycle import (
     access,
     cycles,
     export,
+    feedback,
     messages,
+    oversight,
     progress,
     publication,
     result_detail,
@@ -41,6 +43,7 @@ from bot.cycle.cycles import CycleError, Env
 from bot.cycle.evidence import figures
 from bot.cycle.results import current, members, rubric_of, saved_scores
 from bot.cycle.submissions import Scope
+from bot.cycle.workbook import NOTE_MAX
 from bot.outbox import queue as outbox
 from bot.pages.auth import check_csrf, csrf_token, error_page, login_required
 from bot.pages.files import download_response, xlsx_response
@@ -78,6 +81,9 @@ def _hub(cycle: AssessmentCycle, scope: Scope, **extra: Any) -> str:
     db = get_session()
     rows = progress.progress(db, cycle, None if scope.college_id is None else {scope.college_id})
     row = next(r for r in rows if r.step == scope.step)
+    lines = (
+        None if scope.college_id is None else feedback.college_lines(db, cycle, scope.college_id)
+    )
     return render_template(
         "pages/cycle_hub.html",
         cycle=cycle,
@@ -88,6 +94,9 @@ def _hub(cycle: AssessmentCycle, scope: Scope, **extra: Any) -> str:
         open=cycle.status == CycleStatus.OPEN or submissions.is_late(db, cycle, scope),
         late=cycle.status != CycleStatus.OPEN,
         csrf=csrf_token(),
+        feedback=lines,
+        academy_items=feedback.academy_items(cycle),
+        fmt=fmt,
         **extra,
     )
 
@@ -240,8 +249,8 @@ def results(cycle_id: int) -> Any:
             db, cycle, lambda m: m.unit is not None and m.unit.id == unit
         )
     else:
-        if not access.is_office(g.person):
-            return error_page(403, "全校考核结果只对书院部开放。")
+        if not oversight.may_read_results(g.person):
+            return error_page(403, "全校考核结果只对书院部、人力资源处和教务处开放。")
         content = export.results_workbook(db, cycle)
     return xlsx_response(f"{cycle.year.code}-考核结果.xlsx", content)
 
@@ -341,11 +350,12 @@ def _self_context(cycle: AssessmentCycle) -> tuple[list[Any], dict[str, str], di
         if evidence is not None and item.id in rubric.evidence:
             found = evidence.item(item.id)
             text[item.id] = "；".join(r.summary for r in found.requirements)
-    saved = {
-        item: fmt(Decimal(s.tenths) / 10)
-        for (mentor, item, source), s in saved_scores(db, cycle, ScoreSource.SELF).items()
-        if mentor == g.person.id
-    }
+    saved = {}
+    for (mentor, item, _source), s in saved_scores(db, cycle, ScoreSource.SELF).items():
+        if mentor == g.person.id:
+            saved[item] = fmt(Decimal(s.tenths) / 10)
+            if s.note:
+                saved[f"{item}_note"] = s.note
     return items, text, saved
 
 
@@ -368,14 +378,24 @@ def self_assessment(cycle_id: int) -> Any:
         if cycle.status != CycleStatus.OPEN:
             return error_page(409, "考核已公示或结束，不能再修改自评。")
         values: dict[str, Decimal] = {}
+        notes: dict[str, str] = {}
         for item in items:
             raw = request.form.get(item.id, "").strip()
             if item.id in bonus:  # achieved or not (是/否), and optional: left empty is 否
                 achieved = _achieved(raw, item.max)
+                note = request.form.get(f"{item.id}_note", "").strip()
                 if achieved is None:
                     problems.append(f"{item.id}：请选择“是”或“否”")
                     continue
+                if achieved and not note:
+                    problems.append(f"{item.id}：选“是”时请写明竞赛或论文名称")
+                    continue
+                if len(note) > NOTE_MAX:
+                    problems.append(f"{item.id}：竞赛或论文名称不能超过 {NOTE_MAX} 个字")
+                    continue
                 values[item.id] = item.max if achieved else Decimal(0)
+                if achieved:
+                    notes[item.id] = note
                 continue
             if not raw:
                 problems.append(f"{item.id}：请填写自评分")
@@ -389,12 +409,13 @@ def self_assessment(cycle_id: int) -> Any:
                 continue
             values[item.id] = value
         if not problems:
-            _save_self(cycle, values)
+            _save_self(cycle, values, notes)
             db.commit()
             done = True
             items, text, saved = _self_context(cycle)
         else:
-            saved = {k: request.form.get(k, "") for k in (i.id for i in items)}
+            keys = [i.id for i in items] + [f"{i}_note" for i in bonus]
+            saved = {k: request.form.get(k, "") for k in keys}
     return render_template(
         "pages/cycle_self.html",
         cycle=cycle,
@@ -427,7 +448,7 @@ def _achieved(raw: str, most: Decimal) -> bool | None:
     return None
 
 
-def _save_self(cycle: AssessmentCycle, values: dict[str, Decimal]) -> None:
+def _save_self(cycle: AssessmentCycle, values: dict[str, Decimal], notes: dict[str, str]) -> None:
     db = get_session()
     now = datetime.now(UTC)
     person: Person = g.person
@@ -448,11 +469,11 @@ def _save_self(cycle: AssessmentCycle, values: dict[str, Decimal]) -> None:
             db.add(
                 ItemScore(
                     cycle_id=cycle.id, mentor_id=person.id, item=item, source=ScoreSource.SELF,
-                    tenths=tenths, given_by_id=person.id, given_at=now,
+                    tenths=tenths, given_by_id=person.id, given_at=now, note=notes.get(item),
                 )
             )  # fmt: skip
         else:
-            score.tenths, score.given_at = tenths, now
+            score.tenths, score.given_at, score.note = tenths, now, notes.get(item)
     if not progress.has_self_assessed(db, cycle, person.id):
         db.add(
             Submission(
@@ -462,5 +483,5 @@ def _save_self(cycle: AssessmentCycle, values: dict[str, Decimal]) -> None:
         )  # fmt: skip
     cycles.audit(
         db, actor=person, action="self_assess", entity="assessment_cycle", entity_id=cycle.id,
-        now=now, after={item: int(v * 10) for item, v in values.items()},
+        now=now, after={item: int(v * 10) for item, v in values.items()} | notes,
     )  # fmt: skip

@@ -20,7 +20,7 @@ from bot.core.models import (
     Person,
     Unit,
 )
-from bot.cycle import access, cycles
+from bot.cycle import access, cycles, oversight
 from bot.cycle.messages import ACADEMY_SCOPE
 from bot.pages.auth import login_required
 from bot.records.uploads import PURPOSES
@@ -83,6 +83,8 @@ def _cycle_links(session: so.Session, person: Person, cycle: AssessmentCycle) ->
         links.append(Link(f"书院部 {year} 学年考核评分表", f"{base}/scores/{ACADEMY_SCOPE}"))
         if cycle.status != CycleStatus.OPEN:
             links.append(Link(f"下载 {year} 学年考核结果", f"{base}/results.xlsx"))
+    if oversight.may_read_results(person) and cycle.status != CycleStatus.OPEN:
+        links.append(Link(f"{year} 学年考核总览", f"{base}/overview"))
     return links
 
 

@@ -57,8 +57,8 @@ FORMATS: dict[str, tuple[str, str]] = {
         "one of 学院 (college), 书院部 (academy office), 其他单位",
     ),
     "admin_role": (
-        "学院管理员 / 书院部管理员 / 学院负责人 / 单位负责人 / 系统管理员",
-        "one of the five administrative roles",
+        "学院管理员 / 书院部管理员 / 学院负责人 / 单位负责人 / 系统管理员 / 人力资源处 / 教务处",
+        "one of the seven administrative roles",
     ),
     "grade": ("四位入学年份，可带“级”", "four-digit year of entry, optionally followed by 级"),
     "text": ("最长 100 个字", "up to 100 characters"),
@@ -85,6 +85,8 @@ ADMIN_ROLE_LABELS: dict[str, Role] = {
     "学院负责人": Role.COLLEGE_HEAD,
     "单位负责人": Role.UNIT_HEAD,
     "系统管理员": Role.SYSTEM_ADMIN,
+    "人力资源处": Role.HR,
+    "教务处": Role.ACADEMIC_AFFAIRS,
 }
 ADMIN_ROLE_TITLES: dict[Role, str] = {role: label for label, role in ADMIN_ROLE_LABELS.items()}
 
@@ -230,7 +232,8 @@ ADMINS = SheetSpec(
     "admins",
     "管理员",
     "administrators",
-    "学院管理员、书院部管理员、学院负责人、单位负责人、系统管理员；一人多个角色写多行",
+    "学院管理员、书院部管理员、学院负责人、单位负责人、系统管理员、人力资源处、教务处；"
+    "一人多个角色写多行",
     (
         _c("number", "工号", True, "number", "20080021", "教职工工号", "staff number"),
         _c("name", "姓名", True, "person_name", "周敏", "姓名", "name"),
@@ -243,7 +246,7 @@ ADMINS = SheetSpec(
             "unit_code",
             "CS",
             "角色所属单位；学院管理员、学院负责人须为学院，书院部管理员须为书院部，"
-            "单位负责人须为非学院单位；系统管理员可留空",
+            "单位负责人须为非学院单位；人力资源处、教务处须为其他单位或留空；系统管理员可留空",
             "unit the role applies to",
         ),
     ),

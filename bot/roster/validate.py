@@ -293,7 +293,7 @@ class _Validator:
     def admin_unit_fits(self, row: int, role: Role, unit: str | None) -> bool:
         title = ADMIN_ROLE_TITLES[role]
         if unit is None:
-            if role != Role.SYSTEM_ADMIN:
+            if role not in (Role.SYSTEM_ADMIN, Role.HR, Role.ACADEMIC_AFFAIRS):
                 self.issue(ADMINS, row, f"角色“{title}”需要填写单位代码")
                 return False
             return True
@@ -308,6 +308,8 @@ class _Validator:
                 {UnitKind.ACADEMY, UnitKind.OTHER},
                 "书院部或其他单位（学院请用“学院负责人”）",
             ),
+            Role.HR: ({UnitKind.OTHER}, "其他单位"),
+            Role.ACADEMIC_AFFAIRS: ({UnitKind.OTHER}, "其他单位"),
         }.get(role)
         if wanted is not None and kind not in wanted[0]:
             name = self.unit_rows[unit]["name"]

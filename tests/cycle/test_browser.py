@@ -90,8 +90,11 @@ def test_college_admin_scores_the_college_in_the_browser(live, browser, tmp_path
     expect(hub.get_by_text("已保存 98 项评分")).to_be_visible()
     assert _scores(live) == 98
 
-    card.get_by_role("button", name="提交评分").click()
-    expect(card.locator(".done")).to_have_text("已提交", timeout=15000)
+    card.get_by_role("button", name="提交评分").click()  # before the A scores: confirm first
+    expect(messages.locator(".msg.app").filter(has_text="书院部尚未提交 A 项")).to_have_count(
+        1, timeout=15000
+    )
+    assert live.simulator.send_text("cs_admin", "提交评分 确认") == 200
     expect(
         messages.locator(".msg.app").filter(has_text="已提交计算机与物联网学院的评分")
     ).to_have_count(1, timeout=15000)

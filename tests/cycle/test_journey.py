@@ -185,7 +185,8 @@ def test_the_whole_cycle(app, database, demo, phone):
     content = cs_browser.get(cs_hub + "/workbook.xlsx").data
     book, sheet, headers = workbook_rows(content)
     assert "B4 评分（满分 5）" in headers and "M8 评分（满分 4）" in headers
-    assert "E1 评分（满分 5）" in headers and "A1 评分（满分 10）" not in headers
+    assert "E1 是否达成（是/否）" in headers and "E1 竞赛或论文名称" in headers
+    assert "A1 评分（满分 10）" not in headers
     assert "B4 建议分" in headers and "M1 记录情况" in headers and "年度工作总结" in headers
     assert sheet.max_row - 3 == 7  # the college's 7 mentors
     assert "个教学周" in str(sheet.cell(4, headers["M1 记录情况"]).value)
@@ -224,11 +225,13 @@ def test_the_whole_cycle(app, database, demo, phone):
         ) == len(scores)
     card = phone.last_card("cs_admin") if False else cs_card
     submit_key = card["button_list"][0]["key"]
-    phone.tap("cs_admin", card, submit_key)
+    phone.tap("cs_admin", card, submit_key)  # before the office's A scores: asked to confirm
+    assert "书院部尚未提交 A 项" in phone.last_text("cs_admin")
+    phone.say("cs_admin", "提交评分 确认")
     assert "已提交计算机与物联网学院的评分" in phone.last_text("cs_admin")
     after_submit = cs_browser.upload(cs_hub + "/upload", _fill_college(content))
     assert "已经提交" in after_submit.text
-    phone.say("ice_admin", "提交评分")
+    phone.say("ice_admin", "提交评分 确认")
     assert "已提交" in phone.last_text("ice_admin")
     phone.say("de_admin", "提交评分")
     assert "评分不完整" in phone.last_text("de_admin")

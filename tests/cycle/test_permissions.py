@@ -59,12 +59,12 @@ def _publish(app, database, *, close: bool = False) -> int:
                     )
                 )
         session.flush()
+        submissions.submit(session, cycle, Scope("academy", None), actor=office, now=now)
         for college in cycles.colleges(session, cycle):
             admin = holders(session, Role.COLLEGE_ADMIN, unit_id=college.id)[0]
             submissions.submit(
                 session, cycle, Scope(f"college-{college.id}", college.id), actor=admin, now=now
             )
-        submissions.submit(session, cycle, Scope("academy", None), actor=office, now=now)
         publication.publish(session, cycle, actor=office, now=now, env=ENV, force=True)
         if close:
             closing.close(session, cycle, actor=office, now=now + timedelta(days=30), env=ENV)
@@ -220,10 +220,26 @@ def test_self_assessment_bonus_items_are_optional_yes_or_no(app, database, demo)
             return {s.item: s.tenths for s in scores}
 
     assert bonus() == {"E1": 0, "E2": 0}
-    again = wang.post(f"/m/cycle/{cycle_id}/self", data={**form, "E1": "yes", "E2": "no"})
+    unnamed = wang.post(f"/m/cycle/{cycle_id}/self", data={**form, "E1": "yes", "E2": "no"})
+    assert unnamed.status_code == 400
+    assert "E1：选“是”时请写明竞赛或论文名称" in unnamed.text
+    assert bonus() == {"E1": 0, "E2": 0}
+    named = {**form, "E1": "yes", "E1_note": "全国大学生数学建模竞赛", "E2": "no"}
+    again = wang.post(f"/m/cycle/{cycle_id}/self", data=named)
     assert again.status_code == 200
     assert bonus() == {"E1": 50, "E2": 0}
     assert 'name="E1" value="yes" checked' in again.text
+    assert 'value="全国大学生数学建模竞赛"' in again.text
+    with database.session() as session:  # the college sees the claim with its name
+        cycle = session.get(AssessmentCycle, cycle_id)
+        college = next(
+            m for m in members(session, cycle) if m.person.userid == "wanglaoshi"
+        ).college
+        _name, content = submissions.build_workbook(
+            session, cycle, Scope(f"college-{college.id}", college.id), ENV
+        )
+    cells = [c.value for row in load_workbook(io.BytesIO(content)).active.iter_rows() for c in row]
+    assert "是（全国大学生数学建模竞赛）" in cells
     bad = wang.post(f"/m/cycle/{cycle_id}/self", data={**form, "E1": "3"})
     assert bad.status_code == 400 and "E1：请选择“是”或“否”" in bad.text
     assert bonus() == {"E1": 50, "E2": 0}

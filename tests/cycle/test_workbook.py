@@ -77,3 +77,59 @@ def test_a_cell_that_is_not_a_finite_number_is_named(value):
     parsed = workbook.parse(_book(("1001", value, 1)), ITEMS, MENTORS)
     assert parsed.scores == {}
     assert parsed.problems == [f"第 4 行 D 列（B1）：“{value}”不是数字"]
+
+
+BONUS = [ItemColumn("B1", "立德树人", Decimal(2)), ItemColumn("E1", "学科竞赛", Decimal(5), True)]
+
+
+def _bonus_book(*rows: tuple[str, object, object, object]) -> bytes:
+    content = workbook.build("测试", BONUS, [MentorRow(n, "?", "学院") for n, *_ in rows])
+    book, sheet, headers = workbook_rows(content)
+    assert "E1 评分（满分 5）" not in headers
+    for row, (number, b1, achieved, note) in enumerate(rows, start=4):
+        sheet.cell(row, 1, number)
+        sheet.cell(row, headers["B1 评分（满分 2）"], b1)
+        sheet.cell(row, headers["E1 是否达成（是/否）"], achieved)
+        sheet.cell(row, headers["E1 竞赛或论文名称"], note)
+    return save(book)
+
+
+def test_a_bonus_item_is_achieved_or_not_with_the_competition_named():
+    parsed = workbook.parse(
+        _bonus_book(
+            ("1001", 2, "是", "全国大学生数学建模竞赛 省二等奖"), ("1002", 1, " 否 ", None)
+        ),
+        BONUS,
+        MENTORS,
+    )
+    assert parsed.problems == []
+    assert parsed.scores == {
+        "1001": {"B1": Decimal(2), "E1": Decimal(5)},  # achieved: the item's maximum
+        "1002": {"B1": Decimal(1), "E1": Decimal(0)},
+    }
+    assert parsed.notes == {"1001": {"E1": "全国大学生数学建模竞赛 省二等奖"}}
+    left_empty = workbook.parse(_bonus_book(("1001", 2, None, None)), BONUS, MENTORS)
+    assert left_empty.scores == {"1001": {"B1": Decimal(2)}}
+
+
+@pytest.mark.parametrize("value", [0.5, 5, "0.5", "yes", "达成", "=1"])
+def test_a_bonus_item_refuses_anything_but_yes_or_no(value):
+    parsed = workbook.parse(_bonus_book(("1001", 2, value, "某竞赛")), BONUS, MENTORS)
+    assert parsed.scores == {}
+    [problem] = parsed.problems
+    assert problem.startswith("第 4 行 E 列（E1）：")
+    assert "“是”或“否”" in problem
+
+
+def test_yes_needs_the_competition_or_paper_named():
+    parsed = workbook.parse(_bonus_book(("1001", 2, "是", "  ")), BONUS, MENTORS)
+    assert parsed.problems == [
+        "第 4 行 E 列（E1）：选“是”时请在“E1 竞赛或论文名称”列写明竞赛或论文名称"
+    ]
+
+
+def test_a_workbook_without_the_name_column_is_refused():
+    content = _bonus_book(("1001", 2, "否", None))
+    book, sheet, headers = workbook_rows(content)
+    sheet.delete_cols(headers["E1 竞赛或论文名称"])
+    assert workbook.parse(save(book), BONUS, MENTORS).problems == ["缺少列：E1 竞赛或论文名称"]

@@ -1,0 +1,99 @@
+"""E1 and E2 (bonus) entered as achieved or not (是/否) with the competition or paper named:
+in the college workbook through the in-app pages, and in a correction through the chat."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from bot.core.models import AssessmentCycle, ItemScore, Objection, Person, ScoreSource
+from bot.cycle.results import compute
+from tests.cycle.conftest import Browser, save, workbook_rows
+from tests.cycle.test_journey import COLLEGE_ITEMS, MAXIMA, _hub_path
+
+
+def _fill(content: bytes, bonus: dict[str, tuple[object, object]]) -> bytes:
+    """Every B and M item at its maximum; ``bonus``: item → (是/否 cell, name cell) for
+    王建国's row, 否 for everyone else."""
+    book, sheet, headers = workbook_rows(content)
+    for row in range(4, sheet.max_row + 1):
+        mine = sheet.cell(row, headers["工号"]).value == "19980001"
+        for item in COLLEGE_ITEMS:
+            sheet.cell(row, headers[f"{item} 评分（满分 {MAXIMA[item]}）"], MAXIMA[item])
+        for item in ("E1", "E2"):
+            achieved, name = bonus.get(item, ("否", None)) if mine else ("否", None)
+            sheet.cell(row, headers[f"{item} 是否达成（是/否）"], achieved)
+            sheet.cell(row, headers[f"{item} 竞赛或论文名称"], name)
+    return save(book)
+
+
+def _score(database, userid: str, item: str) -> ItemScore | None:
+    with database.session() as session:
+        person = session.scalar(sa.select(Person).where(Person.userid == userid))
+        return session.scalar(
+            sa.select(ItemScore).where(
+                ItemScore.mentor_id == person.id,
+                ItemScore.item == item,
+                ItemScore.source == ScoreSource.COLLEGE,
+            )
+        )
+
+
+def test_bonus_is_entered_as_yes_or_no_with_a_name(app, database, demo, phone):
+    phone.say("shuyuan_admin", "开启考核 2025-2026")
+    hub = _hub_path(database, "cs_admin")
+    browser = Browser(app, "cs_admin")
+    content = browser.get(hub + "/workbook.xlsx").data
+
+    refused = browser.upload(hub + "/upload", _fill(content, {"E1": (0.5, "数学竞赛")}))
+    assert refused.status_code == 400
+    assert "“0.5”无效：加分项只填“是”或“否”" in refused.text
+    unnamed = browser.upload(hub + "/upload", _fill(content, {"E1": ("是", None)}))
+    assert "选“是”时请在“E1 竞赛或论文名称”列写明竞赛或论文名称" in unnamed.text
+    assert _score(database, "wanglaoshi", "E1") is None
+
+    good = _fill(content, {"E1": ("是", "全国大学生数学建模竞赛 省二等奖")})
+    confirm = browser.upload(hub + "/upload", good)
+    assert confirm.status_code == 200, confirm.text
+    assert "E1：未评 → 是（全国大学生数学建模竞赛 省二等奖）" in confirm.text
+    assert "E2：未评 → 否" in confirm.text
+    assert "已保存" in browser.post(hub + "/confirm").text
+    e1 = _score(database, "wanglaoshi", "E1")
+    assert (e1.tenths, e1.note) == (50, "全国大学生数学建模竞赛 省二等奖")
+    assert (
+        _score(database, "wanglaoshi", "E2").tenths,
+        _score(database, "wanglaoshi", "E2").note,
+    ) == (0, None)
+
+    # the workbook shows what was entered; renaming the competition alone is a change
+    _book, sheet, headers = workbook_rows(browser.get(hub + "/workbook.xlsx").data)
+    row = next(r for r in range(4, sheet.max_row + 1) if sheet.cell(r, 1).value == "19980001")
+    assert sheet.cell(row, headers["E1 是否达成（是/否）"]).value == "是"
+    assert sheet.cell(row, headers["E1 竞赛或论文名称"]).value == "全国大学生数学建模竞赛 省二等奖"
+    renamed = browser.upload(hub + "/upload", _fill(content, {"E1": ("是", "蓝桥杯 省一等奖")}))
+    assert "E1：是 → 是（蓝桥杯 省一等奖）" in renamed.text
+
+    # the engine sees an achieved bonus: +5 once
+    with database.session() as session:
+        cycle = session.scalar(sa.select(AssessmentCycle))
+        results = compute(session, cycle)
+        wang = next(m for m in results.members if m.person.userid == "wanglaoshi")
+        others = [m for m in results.members if m.college.code == "CS" and m is not wang]
+        assert results.of(wang.person.id).bonus_points == Decimal(5)
+        assert all(results.of(m.person.id).bonus_points == 0 for m in others)
+
+    # a correction of a bonus item: 是 or 否, never a partial score
+    phone.say("cs_admin", "提交评分 确认")
+    phone.say("shuyuan_admin", "公示 强制")
+    phone.say("wanglaoshi", "异议 我在省级期刊发表了导师制论文，E2 应为“是”")
+    with database.session() as session:
+        objection_id = session.scalar(sa.select(sa.func.max(Objection.id)))
+    phone.say("shuyuan_admin", f"更正 {objection_id} E2 0.5 已核实论文")
+    assert "E2 为加分项，只能更正为“是”或“否”" in phone.last_text("shuyuan_admin")
+    phone.say("shuyuan_admin", f"更正 {objection_id} B1 是 核实")
+    assert "B1 不是加分项" in phone.last_text("shuyuan_admin")
+    phone.say("shuyuan_admin", f"更正 {objection_id} E2 是 《全生异科导师制实践》已核实发表")
+    assert "已更正" in phone.last_text("shuyuan_admin")
+    e2 = _score(database, "wanglaoshi", "E2")
+    assert (e2.tenths, e2.note) == (50, "《全生异科导师制实践》已核实发表")
