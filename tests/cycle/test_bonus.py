@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from bot.core.models import AssessmentCycle, ItemScore, Objection, Person, ScoreSource
 from bot.cycle.results import compute
 from tests.cycle.conftest import Browser, save, workbook_rows
+from tests.cycle.test_cycle_order import open_confirmed
 from tests.cycle.test_journey import COLLEGE_ITEMS, MAXIMA, _hub_path
 
 
@@ -41,7 +42,7 @@ def _score(database, userid: str, item: str) -> ItemScore | None:
 
 
 def test_bonus_is_entered_as_yes_or_no_with_a_name(app, database, demo, phone):
-    phone.say("shuyuan_admin", "开启考核 2025-2026")
+    open_confirmed(phone)
     hub = _hub_path(database, "cs_admin")
     browser = Browser(app, "cs_admin")
     content = browser.get(hub + "/workbook.xlsx").data

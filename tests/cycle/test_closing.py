@@ -55,13 +55,13 @@ def _scored(database, *, skip_college: str | None) -> int:
                 )
             )  # fmt: skip
         session.flush()
+        submissions.submit(session, cycle, Scope("academy", None), actor=office, now=now)
         for college in cycles.colleges(session, cycle):
             if college.code == skip_college:
                 continue
             admin = holders(session, Role.COLLEGE_ADMIN, unit_id=college.id)[0]
             scope = Scope(f"college-{college.id}", college.id)
             submissions.submit(session, cycle, scope, actor=admin, now=now)
-        submissions.submit(session, cycle, Scope("academy", None), actor=office, now=now)
         session.commit()
         return cycle.id
 

@@ -10,6 +10,7 @@ from bot.core.models import AssessmentCycle, Submission
 from bot.cycle.results import compute
 from scoring.numbers import fmt
 from tests.cycle.conftest import Browser, save, workbook_rows
+from tests.cycle.test_cycle_order import open_confirmed
 from tests.cycle.test_journey import _fill_academy, _hub_path, _score_college
 
 SHOWN = "A1 书院部评分（只读，满分 10）"
@@ -25,7 +26,7 @@ def _submissions(database) -> int:
 
 
 def test_a_college_sees_the_academy_scores_totals_and_ranks(app, database, demo, phone):
-    phone.say("shuyuan_admin", "开启考核 2025-2026")
+    open_confirmed(phone)
     hub = _score_college(app, database, "cs_admin")
     college = Browser(app, "cs_admin")
     before = college.get(hub).text

@@ -8,6 +8,7 @@ import io
 from openpyxl import load_workbook
 
 from tests.cycle.conftest import Browser
+from tests.cycle.test_cycle_order import open_confirmed
 from tests.cycle.test_journey import _score_college
 from tests.cycle.test_oversight import HR, JWC, _import, _score_academy
 
@@ -20,12 +21,12 @@ HEADERS = [
 def test_the_history_names_unit_parts_rank_and_why_incomplete(app, database, demo, phone):
     _import(database, HR, JWC)
     hr = Browser(app, "hr_qian")
-    phone.say("shuyuan_admin", "开启考核 2025-2026")
+    open_confirmed(phone)
     _score_college(app, database, "cs_admin")  # every B and M at its maximum but M1 at 0
     _score_college(app, database, "ice_admin")
     _score_academy(app, database)  # A1 9.5, A2 5, A3 4; 数字经济学院 never scores
     phone.say("shuyuan_admin", "公示 强制")
-    phone.say("shuyuan_admin", "结束考核 强制")
+    phone.say("shuyuan_admin", "结束考核 强制 数字经济学院未评分，历史记录须注明")
     assert "考核已结束" in phone.last_text("shuyuan_admin")
 
     answer = hr.get("/m/cycle/history.xlsx")

@@ -16,6 +16,7 @@ from bot.devtools.demo_roster import demo_roster_records
 from bot.roster.importer import RosterInvalid, import_roster
 from bot.roster.workbook import RawRoster
 from tests.cycle.conftest import Browser, path_of
+from tests.cycle.test_cycle_order import open_confirmed
 from tests.cycle.test_journey import _fill_academy, _hub_path, _score_college
 
 HR = {"number": "20190071", "name": "钱程", "userid": "hr_qian", "role": "人力资源处", "unit": None}
@@ -58,7 +59,7 @@ def test_the_roles_come_from_the_administrators_sheet(app, database, demo):
 
 def test_hr_and_academic_affairs_are_told_and_read_the_results(app, database, demo, phone):
     _import(database, HR, JWC)
-    phone.say("shuyuan_admin", "开启考核 2025-2026")
+    open_confirmed(phone)
     _score_college(app, database, "cs_admin")
     _score_academy(app, database)
     for userid in ("hr_qian", "jwc_sun"):

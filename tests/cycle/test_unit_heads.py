@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from bot.core.models import MentorAssignment, Person, Role, RoleGrant, Unit, UnitKind
 from bot.roster.holders import unit_heads
+from tests.cycle.test_cycle_order import open_confirmed
 from tests.factories import add_person
 
 
@@ -45,7 +46,7 @@ def test_unit_heads_named_only_by_the_role_get_the_push(app, database, demo, pho
         assert {p.userid for p in unit_heads(session, unit.id)} == {role_head.userid, "deputy_head"}
         assert [p.userid for p in unit_heads(session, library.id)] == ["liulaoshi"]
         head_userid, mentor_name, unit_name = role_head.userid, mentor.name, unit.name
-    phone.say("shuyuan_admin", "开启考核 2025-2026")
+    open_confirmed(phone)
     phone.new(head_userid)
     phone.new("deputy_head")
     phone.new("liulaoshi")

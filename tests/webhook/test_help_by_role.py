@@ -28,6 +28,8 @@ def people(database) -> dict[Role, str]:
         add_person(session, "dean", "院长甲", Role.COLLEGE_HEAD)
         add_person(session, "unithead", "主任甲", Role.UNIT_HEAD)
         add_person(session, "sysadmin", "系统管理员甲", Role.SYSTEM_ADMIN)
+        add_person(session, "hr", "人事甲", Role.HR)
+        add_person(session, "jiaowu", "教务甲", Role.ACADEMIC_AFFAIRS)
     return {
         Role.MENTOR: world.mentor,
         Role.STUDENT: world.student,
@@ -37,6 +39,8 @@ def people(database) -> dict[Role, str]:
         Role.COLLEGE_HEAD: "dean",
         Role.UNIT_HEAD: "unithead",
         Role.SYSTEM_ADMIN: "sysadmin",
+        Role.HR: "hr",
+        Role.ACADEMIC_AFFAIRS: "jiaowu",
     }
 
 
