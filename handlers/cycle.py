@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
 from bot.chat.context import Context, Reply
 from bot.chat.router import STALE_CARD, CardKey, Router, only
@@ -28,6 +28,7 @@ from bot.cycle.results import current, members
 from bot.cycle.submissions import Scope
 from bot.ratings import rules
 from bot.wecom import cards
+from bot.wecom.messages import ClickEvent, TemplateCardEvent, TextMessage
 
 router = Router("cycle")
 
@@ -43,7 +44,7 @@ def env(ctx: Context) -> Env:
 OFFICE_ONLY = "只有书院部管理员可以这样做。"
 
 
-def _words(message: Any) -> list[str]:
+def _words(message: TextMessage) -> list[str]:
     return message.content.split()[1:]
 
 
@@ -65,7 +66,7 @@ _NO_DAY = "-"
 
 @router.on_command("开启考核")
 @only(Role.ACADEMY_ADMIN, refusal=OFFICE_ONLY)
-def ask_to_open_cycle(message: Any, ctx: Context) -> Reply:
+def ask_to_open_cycle(message: TextMessage, ctx: Context) -> Reply:
     """``开启考核 2025-2026 [自评 日期] [学院 日期] [书院部 日期] [公示 日期]``: checked, then
     shown on a card with 确认开启 / 取消; nothing is opened before the tap."""
     words = _words(message)
@@ -115,7 +116,7 @@ def ask_to_open_cycle(message: Any, ctx: Context) -> Reply:
 
 @router.on_card(OPEN)
 @only(Role.ACADEMY_ADMIN, refusal=OFFICE_ONLY)
-def open_cycle(message: Any, ctx: Context) -> Reply:
+def open_cycle(message: TemplateCardEvent, ctx: Context) -> Reply:
     tap = OPEN.unpack(message.event_key)
     if tap.choice == "cancel":
         ctx.update_card(message.response_code, replace_name="已取消")
@@ -147,7 +148,7 @@ def _iso(text: str) -> str:
 
 @router.on_command("进度")
 @only(Role.ACADEMY_ADMIN, Role.COLLEGE_ADMIN, refusal="考核进度只对书院部和学院管理员开放。")
-def show_progress(message: Any, ctx: Context) -> Reply:
+def show_progress(message: TextMessage, ctx: Context) -> Reply:
     try:
         cycle = cycles.require_cycle(ctx.session)
     except CycleError as exc:
@@ -177,7 +178,7 @@ SCORERS_ONLY = "评分表只发给学院管理员和书院部管理员。"
 
 @router.on_command("评分表")
 @only(Role.ACADEMY_ADMIN, Role.COLLEGE_ADMIN, refusal=SCORERS_ONLY)
-def resend_cards(message: Any, ctx: Context) -> Reply:
+def resend_cards(message: TextMessage, ctx: Context) -> Reply:
     scopes = _scopes(ctx)
     if not scopes:
         return Reply.text(SCORERS_ONLY)
@@ -207,7 +208,7 @@ def _submit(ctx: Context, scope: Scope, *, confirmed: bool = False) -> str:
 
 @router.on_command("提交评分")
 @only(Role.ACADEMY_ADMIN, Role.COLLEGE_ADMIN, refusal="只有学院管理员和书院部管理员需要提交评分。")
-def submit_text(message: Any, ctx: Context) -> Reply:
+def submit_text(message: TextMessage, ctx: Context) -> Reply:
     scopes = _scopes(ctx)
     if not scopes:
         return Reply.text("只有学院管理员和书院部管理员需要提交评分。")
@@ -219,7 +220,7 @@ def submit_text(message: Any, ctx: Context) -> Reply:
 
 
 @router.on_card(messages.SUBMIT)
-def submit_card(message: Any, ctx: Context) -> Reply:
+def submit_card(message: TemplateCardEvent, ctx: Context) -> Reply:
     tap = messages.SUBMIT.unpack(message.event_key)
     scope = submissions.parse_scope(tap.scope)
     if scope is None:
@@ -232,7 +233,7 @@ def submit_card(message: Any, ctx: Context) -> Reply:
 
 @router.on_command("公示")
 @only(Role.ACADEMY_ADMIN, refusal=OFFICE_ONLY)
-def publish(message: Any, ctx: Context) -> Reply:
+def publish(message: TextMessage, ctx: Context) -> Reply:
     force = "强制" in _words(message)
     try:
         cycle = cycles.require_cycle(ctx.session)
@@ -248,7 +249,7 @@ def publish(message: Any, ctx: Context) -> Reply:
 
 @router.on_command("结束考核")
 @only(Role.ACADEMY_ADMIN, refusal=OFFICE_ONLY)
-def close(message: Any, ctx: Context) -> Reply:
+def close(message: TextMessage, ctx: Context) -> Reply:
     """``结束考核``, or ``结束考核 强制 [原因]`` (the reason needed in the objection period)."""
     words = _words(message)
     force = bool(words) and words[0] == "强制"
@@ -267,7 +268,7 @@ def close(message: Any, ctx: Context) -> Reply:
 
 @router.on_command("导出")
 @only(Role.ACADEMY_ADMIN, refusal=OFFICE_ONLY)
-def exports(message: Any, ctx: Context) -> Reply:
+def exports(message: TextMessage, ctx: Context) -> Reply:
     try:
         cycle = cycles.require_cycle(ctx.session)
     except CycleError as exc:
@@ -291,7 +292,7 @@ NOT_OPEN_YET = "本学年考核还没有开启。开启后机器人会通知您�
 @router.on_command("考核结果", "我的考核", "自评")
 @router.on_menu(MENU_MY_ASSESSMENT)
 @only(Role.MENTOR, refusal=MENTORS_ONLY)
-def my_result(message: Any, ctx: Context) -> Reply:
+def my_result(message: TextMessage | ClickEvent, ctx: Context) -> Reply:
     """While the cycle is open: the self-assessment link and deadline; afterwards: the result."""
     cycle = cycles.find_cycle(ctx.session)
     if cycle is None:  # how the office opens one is the office's business

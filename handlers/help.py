@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -15,6 +15,7 @@ from bot.core.rubrics import current_rubric, example_item
 from bot.cycle.opening import opens_from
 from bot.records.service import assignment_for, current_year, roster
 from bot.wecom import cards
+from bot.wecom.messages import ClickEvent, EnterAgentEvent, Message, TemplateCardEvent, TextMessage
 
 router = Router("help")
 
@@ -79,7 +80,7 @@ def _college_admin(ex: Examples) -> list[str]:
     ]
 
 
-_BY_ROLE: dict[Role, Any] = {
+_BY_ROLE: dict[Role, Callable[[Examples], list[str]]] = {
     Role.MENTOR: _mentor,
     Role.STUDENT: lambda ex: [
         "活动结束后会收到评价卡片，点选满意度即可（匿名，导师只能看到汇总）",
@@ -166,11 +167,11 @@ def _answer(ctx: Context, lead: str = "") -> Reply:
 
 @router.on_command("帮助", "help", "？", "?")
 @router.on_menu(MENU_HELP)
-def show_help(message: Any, ctx: Context) -> Reply:
+def show_help(message: TextMessage | ClickEvent, ctx: Context) -> Reply:
     return _answer(ctx)
 
 
-def answer_unrecognised(message: Any, ctx: Context) -> Reply:
+def answer_unrecognised(message: Message, ctx: Context) -> Reply:
     """Anything no handler claims: say so, then what this person can do."""
     return _answer(ctx, lead="抱歉，没有理解您的消息。\n\n")
 
@@ -206,7 +207,7 @@ def examples_text(roles: list[Role], examples: Examples) -> str:
 
 
 @router.on_event("enter_agent")
-def greet(message: Any, ctx: Context) -> Reply | None:
+def greet(message: EnterAgentEvent, ctx: Context) -> Reply | None:
     """Opening the app shows a welcome card, at most once a day."""
     roles = _roles(ctx)
     card = cards.button_interaction(
@@ -222,7 +223,7 @@ def greet(message: Any, ctx: Context) -> Reply | None:
 
 
 @router.on_card(HELP_CARD)
-def answer_help_card(message: Any, ctx: Context) -> Reply:
+def answer_help_card(message: TemplateCardEvent, ctx: Context) -> Reply:
     topic = HELP_CARD.unpack(message.event_key).topic
     ctx.update_card(message.response_code, replace_name=f"已{TOPICS.get(topic, '查看')}")
     if topic == "examples":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
 import sqlalchemy as sa
 
@@ -22,6 +22,7 @@ from bot.cycle.result_detail import item_scores
 from bot.cycle.results import rubric_of
 from bot.records.flow import FLOW
 from bot.wecom import cards
+from bot.wecom.messages import TemplateCardEvent, TextMessage
 from handlers.cycle import env
 
 router = Router("objections")
@@ -58,14 +59,14 @@ def _correction_usage(ctx: Context) -> str:
     )
 
 
-def _rest(message: Any) -> str:
+def _rest(message: TextMessage) -> str:
     parts = message.content.strip().split(maxsplit=1)
     return parts[1].strip() if len(parts) > 1 else ""
 
 
 @router.on_command("异议")
 @only(Role.MENTOR, refusal="只有参加考核的导师可以对自己的结果提出异议。")
-def object_text(message: Any, ctx: Context) -> Reply:
+def object_text(message: TextMessage, ctx: Context) -> Reply:
     text = _rest(message)
     if not text:  # 异议 alone: the same steps as 提出异议 on the result card
         cycle = cycles.find_cycle(ctx.session)
@@ -87,7 +88,7 @@ def object_text(message: Any, ctx: Context) -> Reply:
 
 @router.on_card(messages.OBJECT)
 @only(Role.MENTOR, refusal="只有参加考核的导师可以对自己的结果提出异议。")
-def start_objection(message: Any, ctx: Context) -> Reply:
+def start_objection(message: TemplateCardEvent, ctx: Context) -> Reply:
     """提出异议 on a result card: the item, what is wrong, confirm (bot.cycle.objection_flow)."""
     cycle = ctx.session.get(AssessmentCycle, messages.OBJECT.unpack(message.event_key).cycle_id)
     if cycle is None:
@@ -166,7 +167,12 @@ def _take(ctx: Context, draft: flow.Draft, given: flow.Answer | flow.Refusal) ->
 
 
 def _take_tap(
-    message: Any, ctx: Context, flow_id: str, step: str, done: str, given: flow.Answer | None
+    message: TemplateCardEvent,
+    ctx: Context,
+    flow_id: str,
+    step: str,
+    done: str,
+    given: flow.Answer | None,
 ) -> Reply:
     loaded = ctx.conversation.load(flow.DRAFT, now=ctx.now)
     if loaded is None or loaded.value.flow_id != flow_id or loaded.value.step != step:
@@ -185,7 +191,7 @@ def _take_tap(
 
 @router.on_card(OBJECTION_ITEM)
 @only(Role.MENTOR, refusal=STALE_CARD)
-def choose_item(message: Any, ctx: Context) -> Reply:
+def choose_item(message: TemplateCardEvent, ctx: Context) -> Reply:
     tap = OBJECTION_ITEM.unpack(message.event_key)
     picked = list(message.selected(ITEM_QUESTION))
     item = next((value for value in picked if value != flow.NEXT_PAGE), None)
@@ -195,14 +201,14 @@ def choose_item(message: Any, ctx: Context) -> Reply:
 
 @router.on_card(OBJECTION_CONFIRM)
 @only(Role.MENTOR, refusal=STALE_CARD)
-def confirm_objection(message: Any, ctx: Context) -> Reply:
+def confirm_objection(message: TemplateCardEvent, ctx: Context) -> Reply:
     tap = OBJECTION_CONFIRM.unpack(message.event_key)
     if tap.choice == "cancel":
         return _take_tap(message, ctx, tap.flow, "confirm", "已取消", None)
     return _take_tap(message, ctx, tap.flow, "confirm", "已提交", flow.Confirmed())
 
 
-def continue_objection(message: Any, ctx: Context) -> Reply | None:
+def continue_objection(message: TextMessage, ctx: Context) -> Reply | None:
     """Text that is not a command, while an objection is being written: its answer. None when
     no draft (not even an expired one) waits for this person."""
     loaded = ctx.conversation.load(flow.DRAFT, now=ctx.now)
@@ -221,7 +227,7 @@ def continue_objection(message: Any, ctx: Context) -> Reply | None:
 
 @router.on_command("答复")
 @only(Role.ACADEMY_ADMIN, refusal="只有书院部管理员可以答复异议。")
-def answer(message: Any, ctx: Context) -> Reply:
+def answer(message: TextMessage, ctx: Context) -> Reply:
     parts = _rest(message).split(maxsplit=1)
     if len(parts) < 2 or not parts[0].lstrip("#").isdecimal():
         return Reply.text("请写作：答复 异议编号 答复内容")
@@ -239,7 +245,7 @@ def answer(message: Any, ctx: Context) -> Reply:
 
 @router.on_command("更正")
 @only(Role.ACADEMY_ADMIN, refusal="只有书院部管理员可以更正分数。")
-def correct(message: Any, ctx: Context) -> Reply:
+def correct(message: TextMessage, ctx: Context) -> Reply:
     parts = _rest(message).split(maxsplit=3)
     if len(parts) < 4:
         usage = _correction_usage(ctx)
