@@ -14,7 +14,9 @@ it is marked ``order.HELD``), and a person's second row of a pass goes in a late
 
 A card's task_id is single-use at WeCom, and 42014 answers both a reused and an empty,
 over-long or malformed one: the task_id is written on the rows before the call, and a 42014
-counts as "already sent" only for a row whose own earlier attempt carried that task_id.
+counts as "already sent" only for a row whose own earlier attempt carried that task_id. A card
+update (update_template_card) whose response_code has expired or was used fails quietly: the
+card can no longer be updated, which is nothing to retry or alert about.
 
 Memory stays flat however long the queue: each pass claims at most ``limit`` rows and marks
 outcomes with a few set-based UPDATEs. The administrators are told (:mod:`bot.outbox.alerts`)
@@ -67,6 +69,15 @@ PERMANENT_ERRORS = frozenset({81013, 60020, 40003})  # nobody reachable / IP not
 TASK_ID_ERRORS = frozenset({42014})
 # a resend meets its first attempt within two leases (crash-resend, first retries after a timeout)
 DUPLICATE_CHECK_INTERVAL = int(2 * LEASE.total_seconds())
+# update_template_card with a response_code WeCom no longer takes: the card cannot be updated
+# any more, so there is nothing left to do (no retry, no dead letter, no alert). A code is
+# single-use and lives 72 hours (doc 94888); a closing update held by the per-person limit, or
+# a resend of one that went through, meets this. WeCom's global error codes (doc 90313) list
+# 60140 "无效的response_code" ("可能是response_code已经过期") and 42022 "code已经被使用过。
+# 只能使用一次"; the documentation does not say which of them a used response_code gets
+# (42022 is not confirmed for response_code), so an update row takes both as "nothing to do".
+SPENT_RESPONSE_CODE_ERRORS = frozenset({60140, 42022})
+SPENT = "response_code spent"
 
 
 @dataclass
@@ -80,6 +91,7 @@ class DrainReport:
     errors: dict[str, int] = field(default_factory=dict)
     answers: dict[str, int] = field(default_factory=dict)  # WeCom errcode → calls ("0" = sent)
     held: int = 0  # claimed but put back unsent: Redis (limiter, media, token) unreachable
+    lapsed: int = 0  # card updates whose response_code had expired or was used: nothing to do
 
 
 def drain_once(
@@ -198,6 +210,7 @@ def _send_batch(
     invalid: set[str] = set()
     error: str | None = None
     permanent = False
+    spent = False  # an update whose response_code WeCom no longer takes: nothing to do
     delivered_before: set[int] = set()  # rows whose card went out with this task_id before
     response_code = ""  # an interactive card's, kept to close the card at its deadline
     try:
@@ -222,6 +235,11 @@ def _send_batch(
             media.forget(batch[0].payload)
         error = f"errcode {exc.errcode}: {exc.errmsg}"[:500]
         permanent = exc.errcode in PERMANENT_ERRORS or exc.errcode in TASK_ID_ERRORS
+        spent = (
+            exc.errcode in SPENT_RESPONSE_CODE_ERRORS and batch[0].msgtype == "update_template_card"
+        )
+        if spent:
+            error = f"{SPENT}: errcode {exc.errcode}: {exc.errmsg}"[:500]
         if exc.errcode not in TASK_ID_ERRORS:
             delivered_before = set()
     except (WeComError, MediaError) as exc:
@@ -232,13 +250,16 @@ def _send_batch(
         error = f"LimitError: {exc}"[:500]
         permanent = True
     report.answers[answer] = report.answers.get(answer, 0) + 1  # mentorbot_sends_total
-    if error and len(delivered_before) < len(batch):
+    if error and not spent and len(delivered_before) < len(batch):
         report.errors[error.split(":")[0]] = report.errors.get(error.split(":")[0], 0) + 1
     updates: dict[tuple[Any, ...], list[int]] = defaultdict(list)
     for row in batch:
         if (error is None and fold(row.userid) not in invalid) or row.id in delivered_before:
             updates[(OutboxStatus.SENT, None, None)].append(row.id)
             report.sent += 1
+        elif spent:  # final, alerting nobody: the card stays as it is
+            updates[(OutboxStatus.FAILED, error, None)].append(row.id)
+            report.lapsed += 1
         elif error is None or permanent:
             updates[(OutboxStatus.FAILED, error or "invaliduser", None)].append(row.id)
             row.status, row.last_error = OutboxStatus.FAILED, error or "invaliduser"

@@ -12,8 +12,9 @@ import pytest
 import sqlalchemy as sa
 
 from bot.core.db import get_database
-from bot.core.models import OutboxMessage, RatingRequest
+from bot.core.models import OutboxMessage, OutboxStatus, RatingRequest
 from bot.outbox import sender
+from bot.outbox.queue import Message, enqueue
 from bot.ratings import jobs
 from tests.live import LiveApp, serve
 from tests.ratings.conftest import POLICY, add_activity
@@ -119,3 +120,46 @@ def test_cards_older_than_wecoms_72_hours_are_left_and_a_late_tap_closes_its_own
         if e["direction"] == "out" and e["msgtype"] == "text"
     ]
     assert texts == ["这项活动的评价已截止，本次点选未记录。"]
+
+
+@pytest.mark.parametrize("expired", [False, True], ids=["code-used", "code-expired"])
+def test_a_closing_update_held_by_the_limit_then_refused_is_nothing_to_do(live, expired):
+    """lisi got 30 messages this minute, so her closing update waits while the others' goes
+    out with the send-time code, which WeCom takes once; later her update meets the code used
+    (or, past WeCom's 72 hours, expired): her card cannot be updated any more. That is nothing
+    to retry: no dead letter, no alert to the administrators."""
+    policy = replace(POLICY, window=timedelta(days=2))
+    database = get_database(live.app)
+    now = datetime.now(UTC)
+    add_activity(database, live.world, FOUR, now=now)
+    assert jobs.send_rating_cards(database, now, policy=policy) == 4
+    assert _drain(live, now).sent == 4
+    ended = now + timedelta(days=2, minutes=5)
+    with database.session() as session:
+        for number in range(30):  # queued before the closing update: lisi's minute is full
+            enqueue(session, ["lisi"], Message.text(f"通知{number}"), key=f"n{number}", now=ended)
+    assert jobs.close_rating_cards(database, ended) == 4
+    report = _drain(live, ended)
+    assert report.deferred == 1  # lisi's update, behind her 30 messages
+    for userid in ("zhangsan", "zhousong", "wangwu1"):
+        assert _cards(live, userid)[0]["replaced_text"] == "已截止"
+    if expired:
+        live.simulator.state.expire_response_codes()
+    report = _drain(live, ended + timedelta(minutes=2))
+    assert (report.calls, report.lapsed, report.dead, report.errors) == (1, 1, 0, {})
+    assert "replaced_text" not in _cards(live, "lisi")[0]
+    with database.session() as session:
+        row = session.scalars(
+            sa.select(OutboxMessage).where(
+                OutboxMessage.msgtype == "update_template_card", OutboxMessage.userid == "lisi"
+            )
+        ).one()
+        alerts = session.scalar(
+            sa.select(sa.func.count()).where(OutboxMessage.key.startswith("alert:"))
+        )
+    assert row.status == OutboxStatus.FAILED and row.attempts == 1
+    assert row.last_error.startswith(
+        "response_code spent: errcode " + ("60140" if expired else "42022")
+    )
+    assert alerts == 0
+    assert _drain(live, ended + timedelta(days=1)).claimed == 0  # never tried again
