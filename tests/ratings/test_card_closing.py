@@ -163,3 +163,19 @@ def test_a_closing_update_held_by_the_limit_then_refused_is_nothing_to_do(live, 
     )
     assert alerts == 0
     assert _drain(live, ended + timedelta(days=1)).claimed == 0  # never tried again
+
+
+def test_without_a_callback_url_wecom_refuses_the_rating_cards(live):
+    """The simulator as strict as WeCom: an app whose 接收消息 (callback URL) is not set may
+    send texts but no card a person answers; WeCom answers 43012 (应用需配置回调url)."""
+    live.simulator.state.callback_url = None
+    database = get_database(live.app)
+    now = datetime.now(UTC)
+    add_activity(database, live.world, FOUR, now=now)
+    assert jobs.send_rating_cards(database, now, policy=POLICY) == 4
+    report = _drain(live, now)
+    assert (report.sent, report.answers) == (0, {"43012": 1})
+    with database.session() as session:
+        errors = set(session.scalars(sa.select(OutboxMessage.last_error)))
+    assert len(errors) == 1 and errors.pop().startswith("errcode 43012")
+    assert all(_cards(live, userid) == [] for userid in FOUR)
