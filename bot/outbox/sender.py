@@ -16,7 +16,8 @@ A card's task_id is single-use at WeCom, and 42014 answers both a reused and an 
 over-long or malformed one: the task_id is written on the rows before the call, and a 42014
 counts as "already sent" only for a row whose own earlier attempt carried that task_id. A card
 update (update_template_card) whose response_code has expired or was used fails quietly: the
-card can no longer be updated, which is nothing to retry or alert about.
+card can no longer be updated, which is nothing to retry or alert about. The code is single-use,
+so the rows of one update are never split: where one of them must wait, all of them wait.
 
 Memory stays flat however long the queue: each pass claims at most ``limit`` rows and marks
 outcomes with a few set-based UPDATEs. The administrators are told (:mod:`bot.outbox.alerts`)
@@ -71,8 +72,9 @@ TASK_ID_ERRORS = frozenset({42014})
 DUPLICATE_CHECK_INTERVAL = int(2 * LEASE.total_seconds())
 # update_template_card with a response_code WeCom no longer takes: the card cannot be updated
 # any more, so there is nothing left to do (no retry, no dead letter, no alert). A code is
-# single-use and lives 72 hours (doc 94888); a closing update held by the per-person limit, or
-# a resend of one that went through, meets this. WeCom's global error codes (doc 90313) list
+# single-use and lives 72 hours (doc 94888); an update that waited past that, or a resend of one
+# that went through (its answer lost), meets this. (The rows of one update wait and go together:
+# order.together.) WeCom's global error codes (doc 90313) list
 # 60140 "无效的response_code" ("可能是response_code已经过期") and 42022 "code已经被使用过。
 # 只能使用一次"; the documentation does not say which of them a used response_code gets
 # (42022 is not confirmed for response_code), so an update row takes both as "nothing to do".
@@ -119,10 +121,23 @@ def drain_once(
     # never overtakes an earlier one of its person that is held (:mod:`bot.outbox.order`)
     queued = order.by_queue_order(rows)
     try:
-        takes = limiter.try_take_many([r.userid for r in queued], now)
-        rows_to_send, deferred, unused = order.keep_order(
-            queued, takes, held_before(database, queued, now, order.HELD)
-        )
+        takes: list[datetime | None] = list(limiter.try_take_many([r.userid for r in queued], now))
+        held = held_before(database, queued, now, order.HELD)
+        while True:
+            rows_to_send, deferred, unused = order.keep_order(queued, takes, held)
+            # card updates sharing a response_code wait together (the code is single-use)
+            joined = order.together(queued, takes, rows_to_send, deferred)
+            if joined == takes:
+                break
+            limiter.give_back(
+                [
+                    row
+                    for row, old, new in zip(queued, takes, joined, strict=True)
+                    if old != new and old is None
+                ],
+                now,
+            )
+            takes = joined
         limiter.give_back(unused, now)
     except RedisUnavailable:
         _hold(database, rows, now, report)
@@ -131,11 +146,13 @@ def drain_once(
     # WeCom's duplicate check (see the module's docstring); a person's second row goes in a
     # later wave than their first. Within a wave, urgent rows first (the claim's order).
     sending = {row.id for row in rows_to_send}
-    wave_of = dict(zip((r.id for r in rows_to_send), order.waves(rows_to_send), strict=True))
+    numbers = order.update_waves(rows_to_send, order.waves(rows_to_send))
+    wave_of = dict(zip((r.id for r in rows_to_send), numbers, strict=True))
     groups: dict[tuple[int, str, bool], list[OutboxMessage]] = defaultdict(list)
     for row in rows:
-        if row.id in sending:
-            groups[(wave_of[row.id], row.payload_hash, _is_resend(row))].append(row)
+        if row.id in sending:  # an update asks no duplicate check: its group stays whole
+            resend = _is_resend(row) and row.msgtype != order.UPDATE
+            groups[(wave_of[row.id], row.payload_hash, resend)].append(row)
     batches = [
         group[start : start + MAX_RECIPIENTS_PER_CALL]
         for _, group in sorted(groups.items(), key=lambda item: item[0][0])
@@ -146,6 +163,8 @@ def drain_once(
     for index, batch in enumerate(batches):
         try:
             later = [row for row in batch if order.person(row) in waiting]
+            if later and batch[0].msgtype == order.UPDATE:
+                later = batch  # one response_code: the whole update waits or none of it
             if later:  # an earlier row of theirs was put back in this pass: these wait too
                 limiter.give_back(later, now)
                 deferred += [(row, waiting[order.person(row)]) for row in later]
