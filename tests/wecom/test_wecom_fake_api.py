@@ -106,18 +106,18 @@ def test_at_all_reaches_everyone(http: FlaskClient, state: FakeWeCom) -> None:
 
 
 @pytest.mark.parametrize(
-    "extra",
+    ("extra", "errcode"),
     [
-        {"card_type": "vote_interaction"},  # no checkbox
-        {"card_type": "multiple_interaction", "select_list": []},
-        {"card_type": "text_notice"},  # no card_action
-        {"card_type": "news_notice", "card_action": {"type": 1, "url": "https://e.org"}},
-        {"button_list": [{"text": "a", "key": "k"}, {"text": "b", "key": "k"}]},
-        {"card_action": {"type": 1, "url": "ftp://x"}},
+        ({"card_type": "vote_interaction"}, 40058),  # no checkbox
+        ({"card_type": "multiple_interaction", "select_list": []}, 40058),
+        ({"card_type": "text_notice"}, 42045),  # no card_action: 缺失或不合法
+        ({"card_type": "news_notice", "card_action": {"type": 1, "url": "https://e.org"}}, 40058),
+        ({"button_list": [{"text": "a", "key": "k"}, {"text": "b", "key": "k"}]}, 40058),
+        ({"card_action": {"type": 1, "url": "ftp://x"}}, 42045),
     ],
 )
-def test_malformed_cards(http: FlaskClient, extra: dict) -> None:
-    assert send(http, card(**extra))["errcode"] == 40058
+def test_malformed_cards(http: FlaskClient, extra: dict, errcode: int) -> None:
+    assert send(http, card(**extra))["errcode"] == errcode
 
 
 @pytest.mark.parametrize("task_id", ["", "has space", "x" * 129, None])
@@ -339,8 +339,8 @@ def test_card_action_type_must_be_1_or_2(http: FlaskClient) -> None:
         "template_card": {"card_type": "text_notice", "main_title": {"title": "通知"}},
     }
     for action, errcode in (
-        ({"type": 0}, 40058),
-        ({"type": 3, "url": "https://e.org"}, 40058),
+        ({"type": 0}, 42045),  # doc 90313: Template_Card.card_action 缺失或不合法
+        ({"type": 3, "url": "https://e.org"}, 42045),
         ({"type": 1, "url": "https://e.org"}, 0),
     ):
         notice["template_card"]["card_action"] = action
