@@ -66,6 +66,7 @@ def outbox_send(once: bool) -> None:
         click.echo(
             f"已发送 {report.sent} 条，延后 {report.deferred} 条，失败 {report.failed} 条，"
             f"转入死信 {report.dead} 条"
+            + (f"，卡片已不能更新（已过期或已更新）{report.lapsed} 条" if report.lapsed else "")
         )
         return
     runner.run_forever(database, get_client(), store, files=files)

@@ -16,6 +16,7 @@ from bot.roster.userids import fold
 
 # written as last_error on a row the sender put back for its person (and kept when it is sent)
 HELD = "held: 每人发送上限或调用额度已满，按顺序稍后发送"
+UPDATE = "update_template_card"
 
 
 def person(row: OutboxMessage) -> str:
@@ -64,3 +65,38 @@ def waves(rows: Sequence[OutboxMessage]) -> list[int]:
         numbers.append(seen.get(person(row), 0))
         seen[person(row)] = numbers[-1] + 1
     return numbers
+
+
+def together(
+    rows: Sequence[OutboxMessage],
+    takes: Sequence[datetime | None],
+    send: Sequence[OutboxMessage],
+    deferred: Sequence[tuple[OutboxMessage, datetime]],
+) -> list[datetime | None]:
+    """Card updates with one response_code (the same payload) go out in one call or not at
+    all: WeCom takes the code once, so a part sent while another part waits would leave the
+    waiting cards as they are. Where ``keep_order`` split such a group, every row of it waits
+    until the latest of its times: the limiter's answers (``takes``) with those rows changed."""
+    sending = {row.payload_hash for row in send if row.msgtype == UPDATE}
+    until: dict[str, datetime] = {}
+    for row, retry_at in deferred:
+        if row.msgtype == UPDATE and row.payload_hash in sending:
+            until[row.payload_hash] = max(until.get(row.payload_hash, retry_at), retry_at)
+    return [
+        until[row.payload_hash] if row.msgtype == UPDATE and row.payload_hash in until else take
+        for row, take in zip(rows, takes, strict=True)
+    ]
+
+
+def update_waves(rows: Sequence[OutboxMessage], numbers: Sequence[int]) -> list[int]:
+    """``numbers`` (from :func:`waves`) with each group of card updates sharing a payload moved
+    to the latest wave of its rows, so the group goes in one call after every earlier row of
+    each of its people."""
+    latest: dict[str, int] = {}
+    for row, number in zip(rows, numbers, strict=True):
+        if row.msgtype == UPDATE:
+            latest[row.payload_hash] = max(latest.get(row.payload_hash, number), number)
+    return [
+        latest[row.payload_hash] if row.msgtype == UPDATE else number
+        for row, number in zip(rows, numbers, strict=True)
+    ]

@@ -14,7 +14,10 @@ it is marked ``order.HELD``), and a person's second row of a pass goes in a late
 
 A card's task_id is single-use at WeCom, and 42014 answers both a reused and an empty,
 over-long or malformed one: the task_id is written on the rows before the call, and a 42014
-counts as "already sent" only for a row whose own earlier attempt carried that task_id.
+counts as "already sent" only for a row whose own earlier attempt carried that task_id. A card
+update (update_template_card) whose response_code has expired or was used fails quietly: the
+card can no longer be updated, which is nothing to retry or alert about. The code is single-use,
+so the rows of one update are never split: where one of them must wait, all of them wait.
 
 Memory stays flat however long the queue: each pass claims at most ``limit`` rows and marks
 outcomes with a few set-based UPDATEs. The administrators are told (:mod:`bot.outbox.alerts`)
@@ -67,6 +70,16 @@ PERMANENT_ERRORS = frozenset({81013, 60020, 40003})  # nobody reachable / IP not
 TASK_ID_ERRORS = frozenset({42014})
 # a resend meets its first attempt within two leases (crash-resend, first retries after a timeout)
 DUPLICATE_CHECK_INTERVAL = int(2 * LEASE.total_seconds())
+# update_template_card with a response_code WeCom no longer takes: the card cannot be updated
+# any more, so there is nothing left to do (no retry, no dead letter, no alert). A code is
+# single-use and lives 72 hours (doc 94888); an update that waited past that, or a resend of one
+# that went through (its answer lost), meets this. (The rows of one update wait and go together:
+# order.together.) WeCom's global error codes (doc 90313) list
+# 60140 "无效的response_code" ("可能是response_code已经过期") and 42022 "code已经被使用过。
+# 只能使用一次"; the documentation does not say which of them a used response_code gets
+# (42022 is not confirmed for response_code), so an update row takes both as "nothing to do".
+SPENT_RESPONSE_CODE_ERRORS = frozenset({60140, 42022})
+SPENT = "response_code spent"
 
 
 @dataclass
@@ -80,6 +93,7 @@ class DrainReport:
     errors: dict[str, int] = field(default_factory=dict)
     answers: dict[str, int] = field(default_factory=dict)  # WeCom errcode → calls ("0" = sent)
     held: int = 0  # claimed but put back unsent: Redis (limiter, media, token) unreachable
+    lapsed: int = 0  # card updates whose response_code had expired or was used: nothing to do
 
 
 def drain_once(
@@ -107,10 +121,23 @@ def drain_once(
     # never overtakes an earlier one of its person that is held (:mod:`bot.outbox.order`)
     queued = order.by_queue_order(rows)
     try:
-        takes = limiter.try_take_many([r.userid for r in queued], now)
-        rows_to_send, deferred, unused = order.keep_order(
-            queued, takes, held_before(database, queued, now, order.HELD)
-        )
+        takes: list[datetime | None] = list(limiter.try_take_many([r.userid for r in queued], now))
+        held = held_before(database, queued, now, order.HELD)
+        while True:
+            rows_to_send, deferred, unused = order.keep_order(queued, takes, held)
+            # card updates sharing a response_code wait together (the code is single-use)
+            joined = order.together(queued, takes, rows_to_send, deferred)
+            if joined == takes:
+                break
+            limiter.give_back(
+                [
+                    row
+                    for row, old, new in zip(queued, takes, joined, strict=True)
+                    if old != new and old is None
+                ],
+                now,
+            )
+            takes = joined
         limiter.give_back(unused, now)
     except RedisUnavailable:
         _hold(database, rows, now, report)
@@ -119,11 +146,13 @@ def drain_once(
     # WeCom's duplicate check (see the module's docstring); a person's second row goes in a
     # later wave than their first. Within a wave, urgent rows first (the claim's order).
     sending = {row.id for row in rows_to_send}
-    wave_of = dict(zip((r.id for r in rows_to_send), order.waves(rows_to_send), strict=True))
+    numbers = order.update_waves(rows_to_send, order.waves(rows_to_send))
+    wave_of = dict(zip((r.id for r in rows_to_send), numbers, strict=True))
     groups: dict[tuple[int, str, bool], list[OutboxMessage]] = defaultdict(list)
     for row in rows:
-        if row.id in sending:
-            groups[(wave_of[row.id], row.payload_hash, _is_resend(row))].append(row)
+        if row.id in sending:  # an update asks no duplicate check: its group stays whole
+            resend = _is_resend(row) and row.msgtype != order.UPDATE
+            groups[(wave_of[row.id], row.payload_hash, resend)].append(row)
     batches = [
         group[start : start + MAX_RECIPIENTS_PER_CALL]
         for _, group in sorted(groups.items(), key=lambda item: item[0][0])
@@ -134,6 +163,8 @@ def drain_once(
     for index, batch in enumerate(batches):
         try:
             later = [row for row in batch if order.person(row) in waiting]
+            if later and batch[0].msgtype == order.UPDATE:
+                later = batch  # one response_code: the whole update waits or none of it
             if later:  # an earlier row of theirs was put back in this pass: these wait too
                 limiter.give_back(later, now)
                 deferred += [(row, waiting[order.person(row)]) for row in later]
@@ -198,6 +229,7 @@ def _send_batch(
     invalid: set[str] = set()
     error: str | None = None
     permanent = False
+    spent = False  # an update whose response_code WeCom no longer takes: nothing to do
     delivered_before: set[int] = set()  # rows whose card went out with this task_id before
     response_code = ""  # an interactive card's, kept to close the card at its deadline
     try:
@@ -222,6 +254,11 @@ def _send_batch(
             media.forget(batch[0].payload)
         error = f"errcode {exc.errcode}: {exc.errmsg}"[:500]
         permanent = exc.errcode in PERMANENT_ERRORS or exc.errcode in TASK_ID_ERRORS
+        spent = (
+            exc.errcode in SPENT_RESPONSE_CODE_ERRORS and batch[0].msgtype == "update_template_card"
+        )
+        if spent:
+            error = f"{SPENT}: errcode {exc.errcode}: {exc.errmsg}"[:500]
         if exc.errcode not in TASK_ID_ERRORS:
             delivered_before = set()
     except (WeComError, MediaError) as exc:
@@ -232,13 +269,16 @@ def _send_batch(
         error = f"LimitError: {exc}"[:500]
         permanent = True
     report.answers[answer] = report.answers.get(answer, 0) + 1  # mentorbot_sends_total
-    if error and len(delivered_before) < len(batch):
+    if error and not spent and len(delivered_before) < len(batch):
         report.errors[error.split(":")[0]] = report.errors.get(error.split(":")[0], 0) + 1
     updates: dict[tuple[Any, ...], list[int]] = defaultdict(list)
     for row in batch:
         if (error is None and fold(row.userid) not in invalid) or row.id in delivered_before:
             updates[(OutboxStatus.SENT, None, None)].append(row.id)
             report.sent += 1
+        elif spent:  # final, alerting nobody: the card stays as it is
+            updates[(OutboxStatus.FAILED, error, None)].append(row.id)
+            report.lapsed += 1
         elif error is None or permanent:
             updates[(OutboxStatus.FAILED, error or "invaliduser", None)].append(row.id)
             row.status, row.last_error = OutboxStatus.FAILED, error or "invaliduser"

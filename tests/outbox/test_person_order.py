@@ -60,3 +60,26 @@ def test_rows_of_a_person_behind_a_held_row_wait_with_it():
     assert [(r.id, when) for r, when in deferred] == [(1, at), (2, later), (3, later), (4, at)]
     assert [r.id for r in give_back] == [1, 3, 4]  # their places in the limit go back
     assert order.waves([row(1, "a"), row(2, "b"), row(3, "A"), row(4, "a")]) == [0, 0, 1, 2]
+
+
+def test_card_updates_sharing_a_response_code_wait_and_go_together():
+    """WeCom takes a response_code once: when one person's part of an update must wait, the
+    whole update waits, and it goes in one wave (after every earlier row of its people)."""
+
+    def row(row_id: int, userid: str, msgtype: str = "text", payload: str = "") -> OutboxMessage:
+        return OutboxMessage(
+            id=row_id, userid=userid, msgtype=msgtype, payload_hash=payload or f"t{row_id}"
+        )
+
+    at = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+    later = at + timedelta(minutes=1)
+    update = "update_template_card"
+    rows = [row(1, "b"), row(2, "a", update, "u"), row(3, "b", update, "u"), row(4, "c")]
+    takes = [None, None, later, None]  # b's update is refused by the limit
+    send, deferred, _ = order.keep_order(rows, takes, {})
+    joined = order.together(rows, takes, send, deferred)
+    assert joined == [None, later, later, None]  # a's part of the update waits with b's
+    send, deferred, _ = order.keep_order(rows, joined, {})
+    assert [r.id for r in send] == [1, 4] and order.together(rows, joined, send, deferred) == joined
+    sending = [rows[0], rows[1], rows[2], rows[3]]
+    assert order.update_waves(sending, order.waves(sending)) == [0, 1, 1, 0]

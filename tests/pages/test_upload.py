@@ -193,3 +193,15 @@ def test_the_oauth_state_is_short_and_alphanumeric_and_the_simulator_insists(liv
         live.base_url + "/m/oauth/callback", params={"code": code, "state": state}, timeout=10
     )
     assert answer.status_code == 400 and "登录链接已失效" in answer.text
+
+
+def test_sign_in_finds_the_roster_id_in_another_case(live):
+    """WeCom ids are case-insensitive: the roster says LiuLaoShi, WeCom signs in liulaoshi."""
+    with get_database(live.app).session() as session:
+        add_person(session, "LiuLaoShi", "刘老师", Role.MENTOR)
+    live.simulator.state.add_user("liulaoshi", "刘老师")
+    page = _browser(live, "liulaoshi").get(
+        live.base_url + "/m/upload?purpose=semester_plan", timeout=10
+    )
+    assert page.status_code == 200 and "上传学期工作计划" in page.text
+    assert "不在全生异科导师工作名单中" not in page.text

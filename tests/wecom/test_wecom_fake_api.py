@@ -106,18 +106,18 @@ def test_at_all_reaches_everyone(http: FlaskClient, state: FakeWeCom) -> None:
 
 
 @pytest.mark.parametrize(
-    "extra",
+    ("extra", "errcode"),
     [
-        {"card_type": "vote_interaction"},  # no checkbox
-        {"card_type": "multiple_interaction", "select_list": []},
-        {"card_type": "text_notice"},  # no card_action
-        {"card_type": "news_notice", "card_action": {"type": 1, "url": "https://e.org"}},
-        {"button_list": [{"text": "a", "key": "k"}, {"text": "b", "key": "k"}]},
-        {"card_action": {"type": 1, "url": "ftp://x"}},
+        ({"card_type": "vote_interaction"}, 40058),  # no checkbox
+        ({"card_type": "multiple_interaction", "select_list": []}, 40058),
+        ({"card_type": "text_notice"}, 42045),  # no card_action: 缺失或不合法
+        ({"card_type": "news_notice", "card_action": {"type": 1, "url": "https://e.org"}}, 40058),
+        ({"button_list": [{"text": "a", "key": "k"}, {"text": "b", "key": "k"}]}, 40058),
+        ({"card_action": {"type": 1, "url": "ftp://x"}}, 42045),
     ],
 )
-def test_malformed_cards(http: FlaskClient, extra: dict) -> None:
-    assert send(http, card(**extra))["errcode"] == 40058
+def test_malformed_cards(http: FlaskClient, extra: dict, errcode: int) -> None:
+    assert send(http, card(**extra))["errcode"] == errcode
 
 
 @pytest.mark.parametrize("task_id", ["", "has space", "x" * 129, None])
@@ -135,13 +135,19 @@ def test_response_code_expires_after_72_hours(
 ) -> None:
     access_token = token(http)
     code = send(http, card(), access_token)["response_code"]
+    fresh = send(http, card(task_id="t-2"), access_token)["response_code"]
+
+    def update(response_code: str) -> int:
+        body = {"userids": ["zhangsan"], "agentid": 7, "response_code": response_code}
+        return http.post(
+            f"/cgi-bin/message/update_template_card?access_token={token(http)}",
+            data=json.dumps({**body, "button": {"replace_name": "x"}}),
+        ).get_json()["errcode"]
+
+    assert update(fresh) == 0
+    assert update(fresh) == 42022  # once only (the errcode is not confirmed by WeCom's docs)
     clock.now += 72 * 3600
-    body = {"userids": ["zhangsan"], "agentid": 7, "response_code": code}
-    answer = http.post(
-        f"/cgi-bin/message/update_template_card?access_token={token(http)}",
-        data=json.dumps({**body, "button": {"replace_name": "x"}}),
-    ).get_json()
-    assert answer["errcode"] == 40058
+    assert update(code) == 60140  # 无效的response_code: 可能是response_code已经过期
 
 
 def test_update_must_keep_the_task_id(http: FlaskClient) -> None:
@@ -333,8 +339,8 @@ def test_card_action_type_must_be_1_or_2(http: FlaskClient) -> None:
         "template_card": {"card_type": "text_notice", "main_title": {"title": "通知"}},
     }
     for action, errcode in (
-        ({"type": 0}, 40058),
-        ({"type": 3, "url": "https://e.org"}, 40058),
+        ({"type": 0}, 42045),  # doc 90313: Template_Card.card_action 缺失或不合法
+        ({"type": 3, "url": "https://e.org"}, 42045),
         ({"type": 1, "url": "https://e.org"}, 0),
     ):
         notice["template_card"]["card_action"] = action
@@ -347,7 +353,7 @@ def test_interactive_cards_need_the_apps_callback_url(clock: Clock) -> None:
     state.add_user("zhangsan", "张三")
     http = create_fake_api_app(state).test_client()
     refused = send(http, card())
-    assert refused["errcode"] == 40058 and "callback" in refused["errmsg"]
+    assert refused["errcode"] == 43012 and "callback" in refused["errmsg"]  # 应用需配置回调url
     notice = {
         "msgtype": "template_card",
         "template_card": {

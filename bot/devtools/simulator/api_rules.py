@@ -118,15 +118,19 @@ def validate_card(card: dict[str, Any]) -> None:
 
 
 def validate_card_action(action: Any) -> None:
-    # text_notice and news_notice: "取值范围为[1,2]" (1 opens url, 2 a mini program)
+    # text_notice and news_notice: "取值范围为[1,2]" (1 opens url, 2 a mini program); doc 90313:
+    # 42045 Template_Card.card_action 缺失或不合法
     if not isinstance(action, dict) or action.get("type") not in (1, 2):
-        raise ApiError(40058, "card_action.type must be 1 or 2")
-    if action["type"] == 1:
-        url = require_str(action, "url", "card_action")
-        if not url.startswith(("http://", "https://")):
-            raise ApiError(40058, "card_action.url is invalid")
-    if action["type"] == 2:
-        require_str(action, "appid", "card_action")
+        raise ApiError(42045, "card_action.type must be 1 or 2")
+    try:
+        if action["type"] == 1:
+            url = require_str(action, "url", "card_action")
+            if not url.startswith(("http://", "https://")):
+                raise ApiError(42045, "card_action.url is invalid")
+        if action["type"] == 2:
+            require_str(action, "appid", "card_action")
+    except ApiError as refused:
+        raise ApiError(42045, refused.errmsg) from None
 
 
 def validate_options(options: list[Any], where: str) -> None:

@@ -196,6 +196,11 @@ class FakeWeCom:
             now = self.clock()
             self._tokens = dict.fromkeys(self._tokens, now - 1)
 
+    def expire_response_codes(self) -> None:
+        """Every card's response_code expires now, as 72 hours after its send (60140)."""
+        with self._lock:
+            self._messages.expire_response_codes()
+
     def revoke_tokens(self) -> None:
         """Forget every issued token (the next call gets 40014)."""
         with self._lock:

@@ -1,7 +1,8 @@
 """The fake WeCom's messages: message/send and update_template_card, and what each person got.
 
 Cards keep their task_id (single use: 42014 when empty, malformed or reused) and interactive
-cards a response_code that update_template_card accepts once, within 72 hours.
+cards a response_code that update_template_card accepts once, within 72 hours (60140 after,
+42022 once used); an interactive card from an app without a callback URL gets 43012.
 
 A send with ``enable_duplicate_check`` is dropped, silently as WeCom does (errcode 0), for each
 person who got the same content (message type and body) within ``duplicate_check_interval``
@@ -100,6 +101,11 @@ class FakeMessaging:
         self._response_codes[code] = _ResponseCode(task_id, msgid, userids, expires_at)
         return code
 
+    def expire_response_codes(self) -> None:
+        now = self.clock()
+        for code in self._response_codes.values():
+            code.expires_at = min(code.expires_at, now)
+
     def _deliver(self, item: Delivered) -> None:
         self._delivered.setdefault(item.userid, []).append(item)
 
@@ -115,8 +121,8 @@ class FakeMessaging:
             validate_card(content)
             if content["card_type"] in INTERACTIVE and not self.callback_url():
                 # WeCom: only an app that receives messages (接收消息 set) may send cards
-                # a person answers; the exact errcode is not documented
-                raise ApiError(40058, "interactive template_card needs the app's callback url")
+                # a person answers; doc 90313: 43012 应用需配置回调url
+                raise ApiError(43012, "interactive template_card needs the app's callback url")
         else:
             self.validate_message(msgtype, content)
         check_duplicate_options(data)
@@ -160,10 +166,13 @@ class FakeMessaging:
     def update(self, data: dict[str, Any]) -> dict[str, Any]:
         """update_template_card: replace a tapped card with its single-use response_code."""
         code = self._response_codes.get(str(data.get("response_code") or ""))
+        # doc 90313: 60140 无效的response_code (可能是response_code已经过期). Which errcode a
+        # used code gets is not documented; 42022 (code已经被使用过。只能使用一次) is the
+        # nearest listed, unconfirmed for response_code
         if code is None or code.expires_at <= self.clock():
-            raise ApiError(40058, "invalid response_code")
+            raise ApiError(60140, "invalid response_code")
         if code.used:
-            raise ApiError(40058, "response_code has been used")
+            raise ApiError(42022, "response_code has been used")
         userids = data.get("userids")
         if not isinstance(userids, list) or not userids:
             raise ApiError(40058, "userids is required")
