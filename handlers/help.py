@@ -13,7 +13,7 @@ from bot.chat.router import CardKey, Router
 from bot.core.models import ROLE_NAMES, AcademicYear, Role
 from bot.core.rubrics import current_rubric, example_item
 from bot.cycle.opening import opens_from
-from bot.records.service import assignment_for, current_year, roster
+from bot.records.service import assignment_for, roster
 from bot.wecom import cards
 from bot.wecom.messages import ClickEvent, EnterAgentEvent, Message, TemplateCardEvent, TextMessage
 
@@ -138,12 +138,13 @@ def examples_for(ctx: Context) -> Examples:
     latest year whose assessment may be opened today (else last year's code), the first two
     of the mentor's students this year, an item of the current rubric."""
     today = ctx.local_now.date()
-    year = current_year(ctx.session, today) or ctx.session.scalar(
-        sa.select(AcademicYear).order_by(AcademicYear.starts_on.desc()).limit(1)
-    )
+    years = ctx.session.scalars(
+        sa.select(AcademicYear).order_by(AcademicYear.starts_on.desc())
+    ).all()  # newest first; a handful of rows
+    year = next((held for held in years if held.starts_on <= today <= held.ends_on), None)
+    year = year or (years[0] if years else None)
     start = today.year if today.month >= 9 else today.year - 1
     code = year.code if year is not None else f"{start}-{start + 1}"
-    years = ctx.session.scalars(sa.select(AcademicYear).order_by(AcademicYear.starts_on.desc()))
     openable = next((held for held in years if opens_from(held) <= today), None)
     assessed = openable.code if openable is not None else f"{start - 1}-{start}"
     names: tuple[str, str] = ("张三", "李四")
