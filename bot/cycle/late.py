@@ -2,7 +2,8 @@
 changes recorded as a correction with the office's reason; the college then counts as
 submitted, the results are computed and stored again, the college's mentors get their result
 cards, its heads the ranking with the outstanding mentors, its administrators and the office
-a note."""
+a note. When the objection period is extended for it, every other mentor's result card is
+sent again with the new last day."""
 
 from __future__ import annotations
 
@@ -113,6 +114,12 @@ def accept_late_college(
     }
     stage = f"change-late-{college.id}-{now.timestamp()}"
     announce(session, cycle, after, now=now, env=env, stage=stage, only=changed)
+    if extended:  # every other card still shows the old 异议期
+        others = {m.person.id for m in after.members} - changed
+        announce(
+            session, cycle, after, now=now, env=env, stage=f"extend-{stage}", only=others,
+            extended=True,
+        )  # fmt: skip
     send_college_digest(session, cycle, after, college, now=now, env=env, stage=f"late-{stage}")
     group = [m for m in after.members if m.college.id == college.id]
     done = sum(after.of(m.person.id).total is not None for m in group)

@@ -179,9 +179,11 @@ def announce(
     env: Env,
     stage: str,
     only: set[int] | None = None,
+    extended: bool = False,
 ) -> None:
-    """Result cards to mentors (all, or ``only``); on publish and close also the digests,
-    each college's with its chart (an image after the markdown)."""
+    """Result cards to mentors (all, or ``only``; ``extended``: their cards say that the
+    objection period was extended); on publish and close also the digests, each college's
+    with its chart (an image after the markdown)."""
     until = objections_until_text(cycle, env.zone)
     for member in results.members:
         if only is not None and member.person.id not in only:
@@ -189,7 +191,7 @@ def announce(
         card = messages.result_card(
             cycle.year.code, member.person.name, results.of(member.person.id),
             base=env.base_url, cycle_id=cycle.id, objections_until=until,
-            changed=stage.startswith("change"),
+            changed=stage.startswith("change"), extended=extended,
         )  # fmt: skip
         outbox.enqueue(
             session, [member.person.userid], card, key=f"cycle:{cycle.id}:{stage}:result", now=now
