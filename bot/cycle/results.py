@@ -286,6 +286,16 @@ def from_snapshot(session: so.Session, cycle: AssessmentCycle, snapshot: ResultS
     people = {p.id: p for p in session.scalars(sa.select(Person).where(Person.id.in_(person_ids)))}
     units = {u.id: u for u in session.scalars(sa.select(Unit).where(Unit.id.in_(unit_ids)))}
     found, scores = [], {}
+    saved_notes = None  # results stored before the bonus names were: the saved ones
+    if any("notes" not in entry for entry in snapshot.mentors):
+        saved_notes = {
+            (s.mentor_id, s.item): s.note
+            for s in session.scalars(
+                sa.select(ItemScore).where(
+                    ItemScore.cycle_id == cycle.id, ItemScore.note.is_not(None)
+                )
+            )
+        }
     for entry in snapshot.mentors:
         pid = entry["person_id"]
         unit_id = entry.get("unit_id")
@@ -294,7 +304,9 @@ def from_snapshot(session: so.Session, cycle: AssessmentCycle, snapshot: ResultS
                 people[pid], units[entry["college_id"]], None if unit_id is None else units[unit_id]
             )
         )
-        notes = entry.get("notes", {})  # a bonus item's competition or paper
+        notes = entry.get("notes")  # a bonus item's competition or paper
+        if notes is None:
+            notes = {item: note for (who, item), note in (saved_notes or {}).items() if who == pid}
         for item, value in entry["items"].items():
             source = source_of(rubric, item)
             scores[(pid, item, source)] = ItemScore(

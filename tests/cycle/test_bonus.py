@@ -9,7 +9,14 @@ from decimal import Decimal
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from bot.core.models import AssessmentCycle, ItemScore, Objection, Person, ScoreSource
+from bot.core.models import (
+    AssessmentCycle,
+    ItemScore,
+    Objection,
+    Person,
+    ResultSnapshot,
+    ScoreSource,
+)
 from bot.cycle import export
 from bot.cycle.results import compute
 from tests.cycle.conftest import Browser, save, workbook_rows
@@ -123,5 +130,14 @@ def test_bonus_is_entered_as_yes_or_no_with_a_name(app, database, demo, phone):
         row for row in rows if row[columns["考核学院"]] == "计算机与物联网学院" and row is not wang
     )
     assert (other[columns["E1 是否达成"]], other[columns["E1 竞赛或论文名称"]]) == ("否", None)
+    with database.session() as session:  # results stored before the names were: still named
+        snapshot = session.scalars(sa.select(ResultSnapshot).order_by(ResultSnapshot.id)).all()[-1]
+        snapshot.mentors = [
+            {k: v for k, v in entry.items() if k != "notes"} for entry in snapshot.mentors
+        ]
+        session.commit()
+        book = export.results_workbook(session, session.scalar(sa.select(AssessmentCycle)))
+    [_header, *again] = load_workbook(io.BytesIO(book)).active.iter_rows(values_only=True)
+    assert again == rows
     late = next(row for row in rows if row[columns["考核学院"]] == "数字经济学院")
     assert late[columns["E1 是否达成"]] is None  # not scored (the college is late)
