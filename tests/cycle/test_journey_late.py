@@ -352,7 +352,11 @@ def test_a_late_college_accepted_after_publication_with_every_push_checked(
         closing = session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "close")).one()
         assert closing.after is None  # not forced
 
-    # HR's multi-year record has the late college ranked
+    # HR and 教务处 read the final results; HR's multi-year record has the late college ranked
+    for userid in ("hr_admin", *cast.jwc):
+        assert _overview_link(sent[userid]) == overview
+        page = Browser(app, userid).get(overview).text
+        assert f"{YEAR} 学年导师考核最终结果" in page and "结果未完成" not in page
     history = Browser(app, "hr_admin").get("/m/cycle/history.xlsx")
     assert history.status_code == 200
     sheet = load_workbook(io.BytesIO(history.data)).active
