@@ -88,15 +88,15 @@ _BY_ROLE: dict[Role, Callable[[Examples], list[str]]] = {
     Role.COUNSELLOR: lambda ex: ["导师与您沟通后会记录在导师的工作台账中"],
     Role.COLLEGE_ADMIN: _college_admin,
     Role.ACADEMY_ADMIN: _office,
-    Role.COLLEGE_HEAD: lambda ex: ["考核结果公示时会收到本学院导师排名汇总"],
-    Role.UNIT_HEAD: lambda ex: ["考核结果公示时会收到本单位导师的考核结果"],
+    Role.COLLEGE_HEAD: lambda ex: ["考核结果公示和考核结束时会收到本学院导师排名汇总"],
+    Role.UNIT_HEAD: lambda ex: ["考核结果公示和考核结束时会收到本单位导师的考核结果"],
     Role.SYSTEM_ADMIN: lambda ex: ["名单导入与系统维护请使用服务器命令行（见 README）"],
     Role.HR: lambda ex: [
-        "考核结果公示和每次更正时会收到通知，可在通知链接中查看全校结果和优秀导师名单",
+        "考核结果公示、每次更正和考核结束时会收到通知，可在通知链接中查看全校结果和优秀导师名单",
         "导师历年考核记录（职称评审参考）：考核总览页面中下载",
     ],
     Role.ACADEMIC_AFFAIRS: lambda ex: [
-        "考核结果公示和每次更正时会收到通知，可在通知链接中查看全校结果和优秀导师名单",
+        "考核结果公示、每次更正和考核结束时会收到通知，可在通知链接中查看全校结果和优秀导师名单",
     ],
 }
 # one WeCom text is at most 2,048 bytes: a person with several roles gets several messages

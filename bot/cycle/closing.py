@@ -19,6 +19,7 @@ from bot.core.models import (
     ResultsReason,
     Role,
 )
+from bot.cycle import oversight
 from bot.cycle.cycles import CycleError, Env, audit
 from bot.cycle.publication import (
     announce,
@@ -30,6 +31,8 @@ from bot.cycle.results import Member, current
 from bot.outbox import queue as outbox
 from bot.outbox.queue import Message
 from bot.roster.holders import holder_userids
+
+TOLD = "导师、学院负责人、单位负责人、人力资源处和教务处"
 
 
 def close(
@@ -98,13 +101,14 @@ def close(
     outbox.enqueue(
         session, office,
         Message.markdown(
-            f"**{cycle.year.code} 学年导师考核已结束**\n结果已确定，已发送给导师、学院负责人和"
-            f"单位负责人。{attached}导出优秀导师名单、历年记录等请发送“导出”。{note}"
+            f"**{cycle.year.code} 学年导师考核已结束**\n结果已确定，已发送给{TOLD}。"
+            f"{attached}导出优秀导师名单、历年记录等请发送“导出”。{note}"
         ),
         key=f"cycle:{cycle.id}:close:office", now=now,
     )  # fmt: skip
     send_results_workbook(session, cycle, office, now=now, env=env, stage="close")
-    return "考核已结束，结果已确定并发送给导师、学院负责人和单位负责人。导出：发送“导出”。" + note
+    oversight.closed(session, cycle, note=note.strip(), now=now, env=env)
+    return f"考核已结束，结果已确定并发送给{TOLD}。导出：发送“导出”。" + note
 
 
 def names(people: list[Member], limit: int = 10) -> str:

@@ -17,7 +17,7 @@ import sqlalchemy.orm as so
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from bot.core.models import AcademicYear, AssessmentCycle, CycleStatus
+from bot.core.models import AcademicYear, AssessmentCycle, CycleStatus, ItemScore
 from bot.cycle.results import Member, Results, counted_items, current, rubric_of, source_of
 from bot.cycle.workbook import escape_cell
 from scoring import MentorResult
@@ -70,12 +70,16 @@ def why_incomplete(result: MentorResult) -> str:
 def results_workbook(
     session: so.Session, cycle: AssessmentCycle, keep: Filter | None = None
 ) -> bytes:
-    """One row per mentor: every item score, the parts, satisfaction, total, rank."""
+    """One row per mentor: every item score (a bonus item as 是/否 with the competition or
+    paper named), the parts, satisfaction, total, rank."""
     results = current(session, cycle)
     rubric = rubric_of(cycle)
     scores = results.scores
     items = counted_items(rubric)
-    headers = ["工号", "姓名", "所在单位", "考核学院", *items]
+    bonus = {i.id for i in rubric.bonus_items}
+    headers = ["工号", "姓名", "所在单位", "考核学院"]
+    for item in items:
+        headers += [f"{item} 是否达成", f"{item} 竞赛或论文名称"] if item in bonus else [item]
     headers += ["学院考核", "书院部考核", "满意度(%)", "满意度得分", "加分", "总分", "学院排名"]
     headers += ["优秀导师", "备注"]
     rows = []
@@ -92,7 +96,10 @@ def results_workbook(
         ]
         for item in items:
             saved = scores.get((pid, item, source_of(rubric, item)))
-            row.append(None if saved is None else _number(Decimal(saved.tenths) / 10))
+            if item in bonus:  # all or nothing: 是 with the competition or paper, or 否
+                row += _achieved(saved)
+            else:
+                row.append(None if saved is None else _number(Decimal(saved.tenths) / 10))
         row += [
             _number(result.college_points),
             _number(result.academy_points),
@@ -106,6 +113,13 @@ def results_workbook(
         ]
         rows.append(row)
     return _book("考核结果", headers, rows)
+
+
+def _achieved(saved: ItemScore | None) -> list[Any]:
+    """A bonus item's two cells: 是 and the competition or paper named, 否, or not scored."""
+    if saved is None:
+        return [None, None]
+    return ["是", saved.note or ""] if saved.tenths > 0 else ["否", None]
 
 
 def _ordered(results: Results) -> list[Member]:

@@ -1,8 +1,10 @@
 """A late college (逾期学院) after 公示: the office accepts its workbook, each score it adds or
 changes recorded as a correction with the office's reason; the college then counts as
 submitted, the results are computed and stored again, the college's mentors get their result
-cards, its heads the ranking with the outstanding mentors, its administrators and the office
-a note."""
+cards, its heads the ranking with the outstanding mentors, the heads of the mentors' own units
+their results, its administrators and the office a note, HR and 教务处 the correction. When
+the objection period is extended for it, every other mentor's result card is sent again with
+the new last day."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from bot.cycle.publication import (
     add_working_days,
     announce,
     send_college_digest,
+    send_unit_digests,
     store_results,
 )
 from bot.cycle.results import compute, current, fingerprint, members, saved_scores
@@ -113,8 +116,18 @@ def accept_late_college(
     }
     stage = f"change-late-{college.id}-{now.timestamp()}"
     announce(session, cycle, after, now=now, env=env, stage=stage, only=changed)
+    if extended:  # every other card still shows the old 异议期
+        others = {m.person.id for m in after.members} - changed
+        announce(
+            session, cycle, after, now=now, env=env, stage=f"extend-{stage}", only=others,
+            extended=True,
+        )  # fmt: skip
     send_college_digest(session, cycle, after, college, now=now, env=env, stage=f"late-{stage}")
     group = [m for m in after.members if m.college.id == college.id]
+    send_unit_digests(  # 第八条: their own units' heads had "未完成" at 公示
+        session, cycle, after, now=now, env=env, stage=f"unit-{stage}",
+        only={m.person.id for m in group},
+    )  # fmt: skip
     done = sum(after.of(m.person.id).total is not None for m in group)
     best = [m.person.name for m in group if after.of(m.person.id).outstanding]
     note = (

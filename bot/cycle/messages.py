@@ -124,7 +124,10 @@ def result_card(
     cycle_id: int,
     objections_until: str | None,
     changed: bool = False,
+    extended: bool = False,
 ) -> Message:
+    """The mentor's result; ``changed``: the result was corrected; ``extended``: only the
+    objection period changed (a late college's scores came in)."""
     if result.total is None:
         desc = f"结果未完成：缺少 {'、'.join(result.missing)} 的评分"
     else:
@@ -136,7 +139,9 @@ def result_card(
         ("加分", fmt(result.bonus_points)),
         ("优秀导师", "是" if result.outstanding else "否"),
     ]
-    title = f"{year} 学年考核结果" + ("（已更新）" if changed else "")
+    title = f"{year} 学年考核结果" + (
+        "（已更新）" if changed else "（异议期已延长）" if extended else ""
+    )
     if objections_until:
         sub = f"如有异议，请在 {objections_until} 前点“提出异议”，或发送“异议 + 具体内容”。"
         card = cards.button_interaction(

@@ -1,7 +1,8 @@
 """人力资源处 (HR) and 教务处 (academic affairs): 第六条 has the office publish the results,
 take objections and correct them together with both. They are told at publication and at
 every correction (through the outbox) and read the year's results and outstanding mentors on
-a read-only page; HR also downloads the multi-year record (第七条) there."""
+a read-only page; HR also downloads the multi-year record (第七条) there. They are told
+when the year closes too: the final results are what the record keeps."""
 
 from __future__ import annotations
 
@@ -81,4 +82,14 @@ def corrected(
             f"重新计算后结果有变化的导师 {changed} 位。",
         ],
         key=f"cycle:{cycle.id}:correction-{correction_id}:oversight", now=now, env=env,
+    )  # fmt: skip
+
+
+def closed(
+    session: so.Session, cycle: AssessmentCycle, *, note: str, now: datetime, env: Env
+) -> int:
+    return notify(
+        session, cycle,
+        [f"**{cycle.year.code} 学年导师考核已结束**", f"结果已确定。{note}".strip()],
+        key=f"cycle:{cycle.id}:close:oversight", now=now, env=env,
     )  # fmt: skip

@@ -1,5 +1,6 @@
 """Publication (公示): results computed and stored, everyone concerned told (mentors,
-colleges, heads, with charts and workbooks), the objection period set."""
+college heads and administrators, unit heads, the office, HR and 教务处, with charts and
+workbooks), the objection period set."""
 
 from __future__ import annotations
 
@@ -112,10 +113,40 @@ def publish(
         now=now,
     )
     send_results_workbook(session, cycle, office, now=now, env=env, stage="publish")
+    tell_college_admins(session, cycle, results, missing, until=until, now=now, env=env)
     oversight.published(
         session, cycle, until=f"{until.month}月{until.day}日", note=note, now=now, env=env
     )
     return f"已公示。异议期至 {until.month}月{until.day}日。" + note
+
+
+def tell_college_admins(
+    session: so.Session,
+    cycle: AssessmentCycle,
+    results: Results,
+    missing: Sequence[str],
+    *,
+    until: date,
+    now: datetime,
+    env: Env,
+) -> None:
+    """Each college's administrators: the results are out and objections reach them too; a
+    college that had not submitted is told to hand its workbook to the office."""
+    for college in result_colleges(results):
+        lines = [f"**{college.name} {cycle.year.code} 学年导师考核结果已公示**"]
+        if college.name in missing:
+            lines.append(
+                "本学院评分公示前没有提交，本学院导师结果未完成。请尽快将填好的评分表交书院部，"
+                "由书院部在本学院评分页补录。"
+            )
+        lines.append(f"异议期至 {until.month}月{until.day}日，本学院导师的异议会同时发给您。")
+        url = messages.results_url(env.base_url, cycle.id, college=college.id)
+        lines.append(f"[下载本学院结果表]({url})")
+        outbox.enqueue(
+            session, holder_userids(session, Role.COLLEGE_ADMIN, unit_id=college.id),
+            Message.markdown("\n".join(lines)),
+            key=f"cycle:{cycle.id}:publish:college-admins-{college.id}", now=now,
+        )  # fmt: skip
 
 
 def store_results(
@@ -179,9 +210,11 @@ def announce(
     env: Env,
     stage: str,
     only: set[int] | None = None,
+    extended: bool = False,
 ) -> None:
-    """Result cards to mentors (all, or ``only``); on publish and close also the digests,
-    each college's with its chart (an image after the markdown)."""
+    """Result cards to mentors (all, or ``only``; ``extended``: their cards say that the
+    objection period was extended); on publish and close also the digests, each college's
+    with its chart (an image after the markdown)."""
     until = objections_until_text(cycle, env.zone)
     for member in results.members:
         if only is not None and member.person.id not in only:
@@ -189,18 +222,35 @@ def announce(
         card = messages.result_card(
             cycle.year.code, member.person.name, results.of(member.person.id),
             base=env.base_url, cycle_id=cycle.id, objections_until=until,
-            changed=stage.startswith("change"),
+            changed=stage.startswith("change"), extended=extended,
         )  # fmt: skip
         outbox.enqueue(
             session, [member.person.userid], card, key=f"cycle:{cycle.id}:{stage}:result", now=now
         )
     if only is not None:
         return
-    final = stage == "close"
     for college in result_colleges(results):
         send_college_digest(session, cycle, results, college, now=now, env=env, stage=stage)
+    send_unit_digests(session, cycle, results, now=now, env=env, stage=stage)
+
+
+def send_unit_digests(
+    session: so.Session,
+    cycle: AssessmentCycle,
+    results: Results,
+    *,
+    now: datetime,
+    env: Env,
+    stage: str,
+    only: set[int] | None = None,
+) -> None:
+    """第八条: each mentor's own unit's heads get their mentors' results (all, or ``only``
+    those mentors: a late college's, once its scores are in)."""
+    final = stage == "close"
     by_unit: dict[int, list[str]] = {}
     for member in results.members:
+        if only is not None and member.person.id not in only:
+            continue
         if member.unit is not None:
             result = results.of(member.person.id)
             by_unit.setdefault(member.unit.id, []).append(
@@ -211,7 +261,7 @@ def announce(
         heads = unit_heads(session, unit_id) if unit is not None else []
         if unit is None or not heads:
             continue
-        what = "最终结果" if final else "结果（公示）"
+        what = "最终结果" if final else "结果（公示）" if only is None else "结果（已更新）"
         url = messages.results_url(env.base_url, cycle.id, unit=unit_id)
         text = (
             f"**{unit.name}导师 {cycle.year.code} 学年考核{what}**\n"

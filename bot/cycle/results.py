@@ -190,11 +190,13 @@ def dump(results: Results, rubric: Rubric) -> tuple[list[dict[str, Any]], list[d
     for member in results.members:
         pid = member.person.id
         result = results.of(pid)
-        items = {}
+        items, notes = {}, {}
         for item in counted_items(rubric):
             saved = results.scores.get((pid, item, source_of(rubric, item)))
             if saved is not None:
                 items[item] = str(Decimal(saved.tenths) / 10)
+                if saved.note:
+                    notes[item] = saved.note
         mentors.append(
             {
                 "person_id": pid,
@@ -214,6 +216,7 @@ def dump(results: Results, rubric: Rubric) -> tuple[list[dict[str, Any]], list[d
                 "flags": list(result.flags),
                 "missing": list(result.missing),
                 "items": items,
+                "notes": notes,
             }
         )
     colleges = [
@@ -283,6 +286,16 @@ def from_snapshot(session: so.Session, cycle: AssessmentCycle, snapshot: ResultS
     people = {p.id: p for p in session.scalars(sa.select(Person).where(Person.id.in_(person_ids)))}
     units = {u.id: u for u in session.scalars(sa.select(Unit).where(Unit.id.in_(unit_ids)))}
     found, scores = [], {}
+    saved_notes = None  # results stored before the bonus names were: the saved ones
+    if any("notes" not in entry for entry in snapshot.mentors):
+        saved_notes = {
+            (s.mentor_id, s.item): s.note
+            for s in session.scalars(
+                sa.select(ItemScore).where(
+                    ItemScore.cycle_id == cycle.id, ItemScore.note.is_not(None)
+                )
+            )
+        }
     for entry in snapshot.mentors:
         pid = entry["person_id"]
         unit_id = entry.get("unit_id")
@@ -291,11 +304,14 @@ def from_snapshot(session: so.Session, cycle: AssessmentCycle, snapshot: ResultS
                 people[pid], units[entry["college_id"]], None if unit_id is None else units[unit_id]
             )
         )
+        notes = entry.get("notes")  # a bonus item's competition or paper
+        if notes is None:
+            notes = {item: note for (who, item), note in (saved_notes or {}).items() if who == pid}
         for item, value in entry["items"].items():
             source = source_of(rubric, item)
             scores[(pid, item, source)] = ItemScore(
                 cycle_id=cycle.id, mentor_id=pid, item=item, source=source,
-                tenths=int(Decimal(value) * 10),
+                tenths=int(Decimal(value) * 10), note=notes.get(item),
             )  # fmt: skip
     assessment = load_assessment(snapshot.mentors, snapshot.colleges)
     return Results(assessment, found, scores, snapshot.id)

@@ -3,11 +3,21 @@ in the college workbook through the in-app pages, and in a correction through th
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 
 import sqlalchemy as sa
+from openpyxl import load_workbook
 
-from bot.core.models import AssessmentCycle, ItemScore, Objection, Person, ScoreSource
+from bot.core.models import (
+    AssessmentCycle,
+    ItemScore,
+    Objection,
+    Person,
+    ResultSnapshot,
+    ScoreSource,
+)
+from bot.cycle import export
 from bot.cycle.results import compute
 from tests.cycle.conftest import Browser, save, workbook_rows
 from tests.cycle.test_cycle_order import open_confirmed
@@ -98,3 +108,36 @@ def test_bonus_is_entered_as_yes_or_no_with_a_name(app, database, demo, phone):
     assert "已更正" in phone.last_text("shuyuan_admin")
     e2 = _score(database, "wanglaoshi", "E2")
     assert (e2.tenths, e2.note) == (50, "《全生异科导师制实践》已核实发表")
+
+    # the results workbook: 是 with the competition or paper, or 否; never 5 or 0
+    with database.session() as session:
+        cycle = session.scalar(sa.select(AssessmentCycle))
+        [header, *rows] = load_workbook(
+            io.BytesIO(export.results_workbook(session, cycle))
+        ).active.iter_rows(values_only=True)
+    columns = {name: index for index, name in enumerate(header)}
+    wang = next(row for row in rows if row[0] == "19980001")
+    shown = {
+        h: wang[columns[h]]
+        for h in ("E1 是否达成", "E1 竞赛或论文名称", "E2 是否达成", "E2 竞赛或论文名称")
+    }
+    assert shown == {
+        "E1 是否达成": "是", "E1 竞赛或论文名称": "全国大学生数学建模竞赛 省二等奖",
+        "E2 是否达成": "是", "E2 竞赛或论文名称": "《全生异科导师制实践》已核实发表",
+    }  # fmt: skip
+    assert "E1" not in columns and wang[columns["加分"]] == 5  # once, however many
+    other = next(
+        row for row in rows if row[columns["考核学院"]] == "计算机与物联网学院" and row is not wang
+    )
+    assert (other[columns["E1 是否达成"]], other[columns["E1 竞赛或论文名称"]]) == ("否", None)
+    with database.session() as session:  # results stored before the names were: still named
+        snapshot = session.scalars(sa.select(ResultSnapshot).order_by(ResultSnapshot.id)).all()[-1]
+        snapshot.mentors = [
+            {k: v for k, v in entry.items() if k != "notes"} for entry in snapshot.mentors
+        ]
+        session.commit()
+        book = export.results_workbook(session, session.scalar(sa.select(AssessmentCycle)))
+    [_header, *again] = load_workbook(io.BytesIO(book)).active.iter_rows(values_only=True)
+    assert again == rows
+    late = next(row for row in rows if row[columns["考核学院"]] == "数字经济学院")
+    assert late[columns["E1 是否达成"]] is None  # not scored (the college is late)

@@ -18,6 +18,7 @@ from bot.core.models import (
     Correction,
     CycleStatus,
     ItemScore,
+    MentorAssignment,
     Objection,
     Person,
     ScoreSource,
@@ -151,7 +152,24 @@ def late_college(app, database, phone) -> None:
     digest = _text(phone.new("de_dean")[0])
     assert "数字经济学院 2025-2026 学年导师考核排名（公示）" in digest and "优秀导师" in digest
     assert "逾期评分已由书院部补录" in phone.last_text("de_admin")
-    assert not phone.new("wanglaoshi")  # another college's mentor: nothing changed for him
+    # another college's mentor: his result is the same, his card's 异议期 is not
+    [card] = [p["template_card"] for p in phone.new("wanglaoshi")]
+    assert card["main_title"]["title"] == "2025-2026 学年考核结果（异议期已延长）"
+    until = re.search(r"异议期延长至 (\d+月\d+日)", done.text).group(1)
+    assert f"请在 {until} 前" in card["sub_title_text"]
+    assert card["button_list"][0]["text"] == "提出异议"
+    with database.session() as session:  # every mentor's newest card shows the new day
+        mentors = session.scalars(
+            sa.select(Person.userid).join(MentorAssignment, MentorAssignment.mentor_id == Person.id)
+        ).all()
+    assert len(mentors) == 20
+    for userid in mentors:
+        cards = [
+            r.payload["template_card"]
+            for r in outbox_for(database, userid)
+            if r.msgtype == "template_card" and "考核结果" in str(r.payload)
+        ]
+        assert f"请在 {until} 前" in cards[-1]["sub_title_text"], userid
     phone.say("shuyuan_admin", "进度")
     assert "数字经济学院：已提交" in phone.last_text("shuyuan_admin")
 
