@@ -31,9 +31,11 @@ class Examples:
     assessed: str = ""  # the year whose assessment the office may open today
     names: tuple[str, str] = ("张三", "李四")
     item: str = ""
+    opens_on: date | None = None  # when no year may be opened yet: the day ``assessed`` may
 
     def day(self, days: int) -> str:
-        return (self.today + timedelta(days=days)).isoformat()
+        start = max(self.today, self.opens_on or self.today)
+        return (start + timedelta(days=days)).isoformat()
 
 
 def _mentor(ex: Examples) -> list[str]:
@@ -57,8 +59,11 @@ def _mentor(ex: Examples) -> list[str]:
 
 
 def _office(ex: Examples) -> list[str]:
+    when = ""
+    if ex.opens_on is not None and ex.opens_on > ex.today:  # no year may be opened today
+        when = f"（学年结束后开启，{ex.opens_on.year}年{ex.opens_on.month}月{ex.opens_on.day}日起）"
     return [
-        f"开启学年考核：“开启考核 {ex.assessed}”，可带截止日期："
+        f"开启学年考核：“开启考核 {ex.assessed}”{when}，可带截止日期："
         f"开启考核 {ex.assessed} 自评 {ex.day(14)} 学院 {ex.day(21)} 书院部 {ex.day(28)}",
         "考核进度与未完成名单：“进度”",
         "书院部评分表（下载、上传）：“评分表”；评完后“提交评分 书院部”",
@@ -134,7 +139,8 @@ def _roles(ctx: Context) -> list[Role]:
 
 def examples_for(ctx: Context) -> Examples:
     """Examples that work today: the year holding today (else the latest year on record), the
-    latest year whose assessment may be opened today (else last year's code), the first two
+    latest year whose assessment may be opened today (else the first year on record, with
+    the day it may be opened; with none, last year's code), the first two
     of the mentor's students this year, an item of the current rubric."""
     today = ctx.local_now.date()
     year = current_year(ctx.session, today) or ctx.session.scalar(
@@ -143,8 +149,12 @@ def examples_for(ctx: Context) -> Examples:
     start = today.year if today.month >= 9 else today.year - 1
     code = year.code if year is not None else f"{start}-{start + 1}"
     years = ctx.session.scalars(sa.select(AcademicYear).order_by(AcademicYear.starts_on.desc()))
-    openable = next((held for held in years if opens_from(held) <= today), None)
+    held_years = list(years)
+    openable = next((held for held in held_years if opens_from(held) <= today), None)
     assessed = openable.code if openable is not None else f"{start - 1}-{start}"
+    opens_on = None
+    if openable is None and held_years:  # none ended (a new installation, the demo): the
+        assessed, opens_on = held_years[-1].code, opens_from(held_years[-1])  # earliest held
     names: tuple[str, str] = ("张三", "李四")
     if ctx.has_role(Role.MENTOR) and year is not None:
         assignment = assignment_for(ctx.session, ctx.person.id, year.id)
@@ -153,7 +163,8 @@ def examples_for(ctx: Context) -> Examples:
             names = (students[0], students[1])
         elif students:
             names = (students[0], names[1])
-    return Examples(code, today, assessed, names, example_item(current_rubric(ctx.session)))
+    item = example_item(current_rubric(ctx.session))
+    return Examples(code, today, assessed, names, item, opens_on)
 
 
 def _answer(ctx: Context, lead: str = "") -> Reply:
