@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from bot.core.models import RecordKind
-from bot.records.dates import When, format_moment
+from bot.records.dates import When, format_day, format_moment
 from bot.records.flow import (
     OPTIONAL_STUDENTS,
     Flow,
@@ -252,8 +252,10 @@ def summary_fields(flow: Flow, situation: Situation) -> list[tuple[str, str]]:
         fields.append((spec.title_label, flow.title[:30]))
     if "month" in spec.steps:
         fields.append(("月份", f"{moment.year}年{moment.month}月"))
-    else:
+    elif "time" in spec.steps:
         fields.append(("时间", format_moment(moment)))
+    else:  # the time of day is never asked for this kind: its day, not a made-up hour
+        fields.append(("日期", format_day(moment)))
     if flow.student_ids:
         names = situation.names(flow.student_ids)
         fields.append(

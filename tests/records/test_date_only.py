@@ -125,3 +125,15 @@ def test_a_day_to_come_without_a_time_is_refused_not_asked(phone, database, worl
     assert "还没有到" in answer and "没有保存" in answer
     with database.session() as session:
         assert session.scalar(sa.select(sa.func.count(Record.id))) == 0
+
+
+def test_a_kind_whose_time_is_never_asked_shows_its_day_not_a_made_up_hour(phone, world):
+    phone.say(world.mentor, "宣传 昨天 读书沙龙推文素材")
+    saved = phone.last_text(world.mentor)
+    zone = phone.app.extensions["settings"].zone
+    day = datetime.now(UTC).astimezone(zone).date() - timedelta(days=1)
+    assert saved.startswith("已记录宣传素材")
+    assert f"日期：{day.month}月{day.day}日\n" in saved and "12:00" not in saved
+    phone.say(world.mentor, "查看 1")
+    shown = phone.last_text(world.mentor)
+    assert f"日期：{day.month}月{day.day}日" in shown and "12:00" not in shown
