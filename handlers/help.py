@@ -197,6 +197,10 @@ TOPICS = {"full": "查看帮助", "examples": "使用示例"}
 
 def _examples(role: Role, ex: Examples) -> list[str]:
     one, two = ex.names
+    # no example that is refused today: before any year has ended there is nothing to open
+    opening = (
+        [] if ex.opens_on is not None and ex.opens_on > ex.today else [f"开启考核 {ex.assessed}"]
+    )
     return {
         Role.MENTOR: [
             f"交流 {one} 线上 聊选课",
@@ -205,7 +209,7 @@ def _examples(role: Role, ex: Examples) -> list[str]:
             "我的",
         ],
         Role.COLLEGE_ADMIN: ["进度", "评分表"],
-        Role.ACADEMY_ADMIN: [f"开启考核 {ex.assessed}", "进度", "公示", "导出评价"],
+        Role.ACADEMY_ADMIN: [*opening, "进度", "公示", "导出评价"],
     }.get(role, [])
 
 

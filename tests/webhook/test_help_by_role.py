@@ -135,3 +135,9 @@ def test_with_no_year_ended_the_office_example_names_when_it_may_be_opened(phone
     refusal = phone.last_text(people[Role.ACADEMY_ADMIN])
     assert "还没有结束" in refusal and f"{ends.year}年8月20日" in refusal
     assert "没有" not in refusal.split("还没有结束")[0]  # not “没有 … 学年的校历”
+    office = people[Role.ACADEMY_ADMIN]  # the welcome card's 使用示例: nothing refused today
+    assert phone.post_xml(phone.envelope(office).event("enter_agent")).status_code == 200
+    card = phone.last_card(office)
+    phone.tap(office, card, next(b["key"] for b in card["button_list"] if b["text"] == "使用示例"))
+    examples = phone.last_text(office)
+    assert "· 进度" in examples and "开启考核" not in examples
