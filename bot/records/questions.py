@@ -183,7 +183,8 @@ def _ask_time(flow: Flow, situation: Situation) -> Question:
         return Buttons(
             flow,
             f"{kind_name(flow)}：几点",
-            f"{day.month}月{day.day}日几点？请点选，或直接发送时间，如 19:30、下午4点",
+            f"{day.month}月{day.day}日几点？请点选，或直接发送时间，如 19:30、下午4点"
+            + ("（其余内容已记下）" if flow.quick else ""),
             tuple(Button(value, text) for value, text in HOURS),
         )
     return Buttons(

@@ -94,6 +94,7 @@ def test_quick_text_with_a_day_and_no_time_asks_the_hour_keeping_the_rest(phone,
     day = datetime.now(UTC).astimezone(zone).date() - timedelta(days=1)
     assert card["main_title"]["title"] == "个别交流：几点"
     assert f"{day.month}月{day.day}日几点" in card["main_title"]["desc"]
+    assert "其余内容已记下" in card["main_title"]["desc"]
     with database.session() as session:  # nothing saved at a made-up noon
         assert session.scalar(sa.select(sa.func.count(Record.id))) == 0
     phone.say(world.mentor, "晚上8点")  # the student, the day, 线上 and the note are kept
