@@ -149,12 +149,16 @@ def examples_for(ctx: Context) -> Examples:
     start = today.year if today.month >= 9 else today.year - 1
     code = year.code if year is not None else f"{start}-{start + 1}"
     years = ctx.session.scalars(sa.select(AcademicYear).order_by(AcademicYear.starts_on.desc()))
-    held_years = list(years)
-    openable = next((held for held in held_years if opens_from(held) <= today), None)
+    openable = next((held for held in years if opens_from(held) <= today), None)
     assessed = openable.code if openable is not None else f"{start - 1}-{start}"
+
     opens_on = None
-    if openable is None and held_years:  # none ended (a new installation, the demo): the
-        assessed, opens_on = held_years[-1].code, opens_from(held_years[-1])  # earliest held
+    if openable is None:  # none has ended (a new installation, the demo): the first on record
+        oldest = sa.select(AcademicYear).order_by(AcademicYear.starts_on).limit(1)
+        first = ctx.session.scalar(oldest)
+        if first is not None:
+            assessed, opens_on = first.code, opens_from(first)
+
     names: tuple[str, str] = ("张三", "李四")
     if ctx.has_role(Role.MENTOR) and year is not None:
         assignment = assignment_for(ctx.session, ctx.person.id, year.id)
