@@ -113,9 +113,6 @@ def accept_late_college(
     }
     stage = f"change-late-{college.id}-{now.timestamp()}"
     announce(session, cycle, after, now=now, env=env, stage=stage, only=changed)
-    if extended:  # every result card names the objection period: the others learn the new end
-        others = {m.person.id for m in after.members} - changed
-        announce(session, cycle, after, now=now, env=env, stage=f"period-{stage}", only=others)
     send_college_digest(session, cycle, after, college, now=now, env=env, stage=f"late-{stage}")
     group = [m for m in after.members if m.college.id == college.id]
     done = sum(after.of(m.person.id).total is not None for m in group)
