@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## make demo: bot + WeCom simulator + demo university on http://127.0.0.1:$(PORT)
+## (YEAR=2025-2026: the demo of an ended year, whose assessment can be opened)
 demo: $(STAMP)
-	$(BIN)/python -m bot.devtools.demo --port $(PORT)
+	$(BIN)/python -m bot.devtools.demo --port $(PORT) $(if $(YEAR),--year $(YEAR))
 
 ## make test: ruff, then the whole pytest suite (SQLite + in-process Redis unless
 ## DATABASE_URL / REDIS_URL point at real services)

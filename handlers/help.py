@@ -32,9 +32,11 @@ class Examples:
     assessed: str = ""  # the year whose assessment the office may open today
     names: tuple[str, str] = ("张三", "李四")
     item: str = ""
+    opens_on: date | None = None  # when no year may be opened yet: the day ``assessed`` may
 
     def day(self, days: int) -> str:
-        return (self.today + timedelta(days=days)).isoformat()
+        start = max(self.today, self.opens_on or self.today)
+        return (start + timedelta(days=days)).isoformat()
 
 
 def _mentor(ex: Examples) -> list[str]:
@@ -42,7 +44,7 @@ def _mentor(ex: Examples) -> list[str]:
     return [
         f"记录个别交流：“交流 {one} 线上 聊选课”（或“个别交流 …”）",
         f"记录集体活动：“活动 读书沙龙 昨天19:00 图书馆 参加：{one}、{two}”（或“集体活动 …”）",
-        "记录沟通：“沟通 辅导员 昨天 了解学生近况”（或 沟通 院长 …）",
+        "记录沟通：“沟通 辅导员 昨天16:00 了解学生近况”（或 沟通 院长 …）",
         f"记录关爱：“关爱 {one} 近况与跟进安排”（加密保存）",
         "其他记录：“宣传 …”“书院 …”“资源 …”“学期计划 …”“月计划 …”（或“计划 …”）"
         "“月总结 …”（或“总结 …”）",
@@ -58,8 +60,11 @@ def _mentor(ex: Examples) -> list[str]:
 
 
 def _office(ex: Examples) -> list[str]:
+    when = ""
+    if ex.opens_on is not None and ex.opens_on > ex.today:  # no year may be opened today
+        when = f"（学年结束后开启，{ex.opens_on.year}年{ex.opens_on.month}月{ex.opens_on.day}日起）"
     return [
-        f"开启学年考核：“开启考核 {ex.assessed}”，可带截止日期："
+        f"开启学年考核：“开启考核 {ex.assessed}”{when}，可带截止日期："
         f"开启考核 {ex.assessed} 自评 {ex.day(14)} 学院 {ex.day(21)} 书院部 {ex.day(28)}",
         "考核进度与未完成名单：“进度”",
         "书院部评分表（下载、上传）：“评分表”；评完后“提交评分 书院部”",
@@ -135,7 +140,8 @@ def _roles(ctx: Context) -> list[Role]:
 
 def examples_for(ctx: Context) -> Examples:
     """Examples that work today: the year holding today (else the latest year on record), the
-    latest year whose assessment may be opened today (else last year's code), the first two
+    latest year whose assessment may be opened today (else the first year on record, with
+    the day it may be opened; with none, last year's code), the first two
     of the mentor's students this year, an item of the current rubric."""
     today = ctx.local_now.date()
     years = ctx.session.scalars(
@@ -147,6 +153,14 @@ def examples_for(ctx: Context) -> Examples:
     code = year.code if year is not None else f"{start}-{start + 1}"
     openable = next((held for held in years if opens_from(held) <= today), None)
     assessed = openable.code if openable is not None else f"{start - 1}-{start}"
+
+    opens_on = None
+    if openable is None:  # none has ended (a new installation, the demo): the first on record
+        oldest = sa.select(AcademicYear).order_by(AcademicYear.starts_on).limit(1)
+        first = ctx.session.scalar(oldest)
+        if first is not None:
+            assessed, opens_on = first.code, opens_from(first)
+
     names: tuple[str, str] = ("张三", "李四")
     if ctx.has_role(Role.MENTOR) and year is not None:
         assignment = assignment_for(ctx.session, ctx.person.id, year.id)
@@ -155,7 +169,8 @@ def examples_for(ctx: Context) -> Examples:
             names = (students[0], students[1])
         elif students:
             names = (students[0], names[1])
-    return Examples(code, today, assessed, names, example_item(current_rubric(ctx.session)))
+    item = example_item(current_rubric(ctx.session))
+    return Examples(code, today, assessed, names, item, opens_on)
 
 
 def _answer(ctx: Context, lead: str = "") -> Reply:
@@ -188,15 +203,19 @@ TOPICS = {"full": "查看帮助", "examples": "使用示例"}
 
 def _examples(role: Role, ex: Examples) -> list[str]:
     one, two = ex.names
+    # no example that is refused today: before any year has ended there is nothing to open
+    opening = (
+        [] if ex.opens_on is not None and ex.opens_on > ex.today else [f"开启考核 {ex.assessed}"]
+    )
     return {
         Role.MENTOR: [
             f"交流 {one} 线上 聊选课",
-            f"交流 {one} {two} 昨天 图书馆 讨论考研规划",
+            f"交流 {one} {two} 昨天16:00 图书馆 讨论考研规划",
             f"活动 读书沙龙 昨天19:00 图书馆 参加：{one}、{two}",
             "我的",
         ],
         Role.COLLEGE_ADMIN: ["进度", "评分表"],
-        Role.ACADEMY_ADMIN: [f"开启考核 {ex.assessed}", "进度", "公示", "导出评价"],
+        Role.ACADEMY_ADMIN: [*opening, "进度", "公示", "导出评价"],
     }.get(role, [])
 
 

@@ -23,6 +23,7 @@ from bot.records.dates import (
     When,
     check_moment,
     check_time,
+    format_day,
     format_moment,
     parse_time,
     parse_when,
@@ -254,7 +255,10 @@ def _details(ctx: Context, record: Record, number: str, note: str | None) -> str
     spec = FLOWS.get(record.kind, OTHER_SPEC)
     if record.title and "title" in spec.steps:  # a contact or a talk has no name of its own
         lines.append(f"{spec.title_label}：{record.title}")
-    lines.append(f"时间：{format_moment(moment)}")
+    if "time" in spec.steps:
+        lines.append(f"时间：{format_moment(moment)}")
+    else:  # a kind whose time of day is never asked
+        lines.append(f"日期：{format_day(moment)}")
     students = [p.student.name for p in record.participants]
     if students:
         lines.append("学生：" + "、".join(students))

@@ -1,19 +1,21 @@
 """记录 by quick text: ``交流 张三 李四 线上 聊选课``, ``活动 读书沙龙 11月20日19:00 图书馆
 参加：张三、李四、王五``, ``沟通 辅导员 …``, ``关爱 张三 …``, ``宣传 …``, ``书院 …``, ``资源 …``,
-``月计划 …``. A complete record is saved at once; unclear names or a missing care note continue
-in the guided flow (``handlers.record_flow``); a command word alone starts that flow.
+``月计划 …``. A complete record is saved at once; unclear names, a missing care note or a past
+day written without a time (asked as 几点, never a silent noon) continue in the guided flow
+(``handlers.record_flow``) with the rest filled in; a command word alone starts that flow.
 Only mentors with students this academic year may record.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import date, datetime
 
 from bot.chat.context import Context, Reply
 from bot.chat.router import Router
 from bot.core.models import RecordKind
 from bot.records.dates import DateError, When, check_moment
-from bot.records.flow import FLOW, TALK, Flow, new_flow, with_note
+from bot.records.flow import FLOW, TALK, Flow, new_flow, spec_for, with_note
 from bot.records.names import NameMatch, Outcome, match_name
 from bot.records.quick import COMMANDS, QuickRecord, QuickTextError, correct_form, parse_quick
 from bot.records.service import is_any_student_name
@@ -52,11 +54,19 @@ def record_quick(message: TextMessage, ctx: Context, scope: Scope) -> Reply | No
         return Reply.text(f"{reason}\n没有保存。{correct_form(message.content)}")
     matches = [match_name(name, scope.students) for name in quick.names]
     flow = _flow_from_quick(quick, moment, matches)
+    if _asks_hour(quick, today) and "time" in spec_for(flow).steps:
+        # a past day without a time: the flow asks the hour (the rest is kept), never noon
+        flow = replace(flow, at=None, needs_hour=True)
     # a care note sealed before the flow can reach Redis
     flow = with_note(flow, quick.note, ctx.settings.CARE_NOTES_KEY)
     if quick.kind == RecordKind.CARE and len(flow.student_ids) > 1:
         return Reply.text("一条关爱记录只记一位学生，请分开记录。")
     return advance(ctx, scope, flow)
+
+
+def _asks_hour(quick: QuickRecord, today: date) -> bool:
+    """A day other than today was written without a time of day."""
+    return quick.when is not None and quick.when.at is None and quick.when.day != today
 
 
 def _is_name(ctx: Context, scope: Scope, word: str) -> bool:

@@ -1,13 +1,14 @@
 """`make demo`: the bot, the local WeCom simulator and a demo university, with no WeCom account.
 
 Generates simulator credentials once (``instance/demo.env``), migrates the SQLite database,
-seeds the demo university (on a restart only what is missing: a year already published keeps
-its roster), then serves bot + simulator on one port. The reminder scheduler runs
-as its own process (``python -m scheduler``, as in production), so the demo starts a small
-in-process Redis server on a local port (fakeredis over TCP) that both processes share, unless
-``REDIS_URL`` names a real one; its address is written to ``instance/demo.env`` and printed,
-so that ``python -m scheduler pause …`` with those settings reaches the running scheduler. The
-outbox sender and the photo fetcher run as threads beside
+seeds the demo university for the current academic year, or ``--year`` (an ended year, whose
+assessment the office may open; give it its own ``DATABASE_URL``), on a restart only what is
+missing (a year already published keeps its roster), then serves bot + simulator on one port.
+The reminder scheduler runs as its own process (``python -m scheduler``, as in production),
+so the demo starts a small in-process Redis server on a local port (fakeredis over TCP) that
+both processes share, unless ``REDIS_URL`` names a real one; its address is written to
+``instance/demo.env`` and printed, so that ``python -m scheduler pause …`` with those settings
+reaches the running scheduler. The outbox sender and the photo fetcher run as threads beside
 the web server: they call the simulator's API, which lives in this process.
 """
 
@@ -121,6 +122,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="全生异科导师机器人演示")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument(
+        "--year",
+        default=None,
+        help="演示学年（默认：当前学年）；如 2025-2026：已结束的学年，可以走一遍考核",
+    )
     args = parser.parse_args()
 
     env_file = INSTANCE / "demo.env"
@@ -146,7 +152,7 @@ def main() -> None:
     migrate.upgrade(database.engine)
     now = datetime.now(UTC)
     with app.app_context():
-        year = year_code_for(now.astimezone(app.extensions["settings"].zone).date())
+        year = args.year or year_code_for(now.astimezone(app.extensions["settings"].zone).date())
         try:
             summary = seed_demo(database, now=now, year=year)
         except RosterInvalid as invalid:  # its message lists every row; no traceback

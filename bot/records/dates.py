@@ -180,3 +180,8 @@ def check_moment(moment: datetime, now: datetime, year_start: date, year_end: da
 def format_moment(moment: datetime) -> str:
     """``11月20日 19:00``."""
     return f"{moment.month}月{moment.day}日 {moment:%H:%M}"
+
+
+def format_day(moment: datetime) -> str:
+    """``11月20日``: the day of a record whose time of day is never asked (a plan, publicity)."""
+    return f"{moment.month}月{moment.day}日"

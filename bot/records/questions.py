@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from bot.core.models import RecordKind
-from bot.records.dates import When, format_moment
+from bot.records.dates import When, format_day, format_moment
 from bot.records.flow import (
     OPTIONAL_STUDENTS,
     Flow,
@@ -183,7 +183,8 @@ def _ask_time(flow: Flow, situation: Situation) -> Question:
         return Buttons(
             flow,
             f"{kind_name(flow)}：几点",
-            f"{day.month}月{day.day}日几点？请点选，或直接发送时间，如 19:30、下午4点",
+            f"{day.month}月{day.day}日几点？请点选，或直接发送时间，如 19:30、下午4点"
+            + ("（其余内容已记下）" if flow.quick else ""),
             tuple(Button(value, text) for value, text in HOURS),
         )
     return Buttons(
@@ -252,8 +253,10 @@ def summary_fields(flow: Flow, situation: Situation) -> list[tuple[str, str]]:
         fields.append((spec.title_label, flow.title[:30]))
     if "month" in spec.steps:
         fields.append(("月份", f"{moment.year}年{moment.month}月"))
-    else:
+    elif "time" in spec.steps:
         fields.append(("时间", format_moment(moment)))
+    else:  # the time of day is never asked for this kind: its day, not a made-up hour
+        fields.append(("日期", format_day(moment)))
     if flow.student_ids:
         names = situation.names(flow.student_ids)
         fields.append(

@@ -71,10 +71,10 @@ PLACE_SUFFIXES = (
 EXAMPLES: dict[RecordKind, str] = {
     RecordKind.CONTACT: "交流 张三 昨天19:00 图书馆 聊选课",
     RecordKind.GROUP_ACTIVITY: "活动 读书沙龙 11月20日19:00 图书馆 参加：张三、李四",
-    RecordKind.COUNSELLOR_TALK: "沟通 辅导员 昨天 了解学生近况",
+    RecordKind.COUNSELLOR_TALK: "沟通 辅导员 昨天16:00 了解学生近况",
     RecordKind.LEADER_TALK: "沟通 院长 今天 汇报本学期工作",
-    RecordKind.CARE: "关爱 张三 昨天 最近情绪低落，约了下周再谈",
-    RecordKind.ACADEMY_BOOKING: "书院 昨天 书院活动室 预约读书角",
+    RecordKind.CARE: "关爱 张三 昨天20:00 最近情绪低落，约了下周再谈",
+    RecordKind.ACADEMY_BOOKING: "书院 昨天14:00 书院活动室 预约读书角",
 }
 _SEPARATORS = re.compile(r"[、，,；;/]+")
 _MARKER = re.compile(
@@ -142,7 +142,8 @@ def _talk_kind(rest: list[str]) -> tuple[RecordKind, list[str]]:
         if who.startswith(LEADER_WORDS):
             return RecordKind.LEADER_TALK, rest[1:]
     raise QuickTextError(
-        "请说明沟通对象，例如：\n· 沟通 辅导员 昨天 了解学生近况\n· 沟通 院长 今天 汇报本学期工作"
+        "请说明沟通对象，例如：\n· 沟通 辅导员 昨天16:00 了解学生近况"
+        "\n· 沟通 院长 今天 汇报本学期工作"
     )
 
 

@@ -141,3 +141,62 @@ def test_stopping_the_demo_kills_a_scheduler_that_ignores_sigterm(capsys):
     assert stubborn.returncode == -signal.SIGKILL
     assert time.monotonic() - started < 30
     assert "已强制结束" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_demo_of_an_ended_year_lets_the_office_open_its_assessment(tmp_path):
+    """`make demo YEAR=2025-2026`: the current year's demo cannot open an assessment before
+    20 August; a demo of an ended year, on its own database, can (the README's walkthrough)."""
+    port = free_port()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DATABASE_URL", "REDIS_URL", "STORAGE_DIR", "STORAGE_URL")
+    }
+    env.update(
+        PYTHONPATH=str(ROOT),
+        PYTHONUNBUFFERED="1",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'last-year.sqlite3'}",
+        STORAGE_DIR=str(tmp_path / "storage"),
+        HOME=str(tmp_path),
+    )
+    command = [sys.executable, "-m", "bot.devtools.demo", "--port", str(port), "--no-browser"]
+    log = (tmp_path / "demo.log").open("wb")
+    demo = subprocess.Popen(
+        [*command, "--year", "2025-2026"], cwd=tmp_path, env=env, stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    api = f"http://127.0.0.1:{port}/simulator/api"
+    try:
+        deadline = time.monotonic() + 180
+        output = ""
+        while "演示已启动" not in output:
+            assert demo.poll() is None, output
+            assert time.monotonic() < deadline, output
+            time.sleep(0.2)
+            output = (tmp_path / "demo.log").read_text(encoding="utf-8", errors="replace")
+        assert "2025-2026 学年演示数据" in output
+        assert requests.get(api + "/people", timeout=10).status_code == 200  # the address book
+        said = {"userid": "shuyuan_admin", "content": "开启考核 2025-2026"}
+        assert requests.post(api + "/text", json=said, timeout=30).status_code == 200
+        titles: list[str] = []
+        while not any("开启 2025-2026 学年导师考核" in title for title in titles):
+            assert time.monotonic() < deadline, titles
+            time.sleep(0.5)
+            entries = requests.get(
+                api + "/conversation", params={"userid": "shuyuan_admin"}, timeout=10
+            ).json()["entries"]
+            titles = [
+                e["payload"]["main_title"]["title"]
+                for e in entries
+                if e["direction"] == "out" and e["msgtype"] == "template_card"
+            ]
+    finally:
+        demo.send_signal(signal.SIGINT)
+        try:
+            demo.wait(timeout=60)
+        finally:
+            if demo.poll() is None:
+                demo.kill()
+                demo.wait(timeout=30)
+            log.close()

@@ -189,7 +189,7 @@ def _tap(phone, userid, card, text):
 
 
 def _record_three(phone, world):
-    for text in ("交流 张三 昨天 聊选课", "交流 李四 线上 聊实习", "宣传 沙龙推文素材"):
+    for text in ("交流 张三 昨天19:00 聊选课", "交流 李四 线上 聊实习", "宣传 沙龙推文素材"):
         phone.say(world.mentor, text)
     phone.new(world.mentor)
 
@@ -291,7 +291,7 @@ def test_the_guided_care_flow_seals_the_note_and_does_not_echo_it(app, phone, da
 def test_renaming_an_activity_changes_what_it_counts_for(phone, database, world):
     """The activity type follows the title: a reading salon renamed a lecture counts for M4,
     no longer for M5, and the list says so."""
-    phone.say(world.mentor, "活动 读书沙龙 昨天 图书馆 参加：张三")
+    phone.say(world.mentor, "活动 读书沙龙 昨天19:00 图书馆 参加：张三")
     assert "计入考核指标 M2、M5" in phone.last_text(world.mentor)
     phone.say(world.mentor, "修改 1 名称 人工智能学术讲座")
     assert phone.last_text(world.mentor) == "已修改第 1 条的名称：人工智能学术讲座"

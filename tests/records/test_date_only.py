@@ -85,3 +85,56 @@ def test_changing_a_records_day_alone_keeps_its_time(phone, database, world):
         [record] = session.scalars(sa.select(Record))
         moment = record.occurred_at.astimezone(zone)
     assert (moment.date(), moment.hour, moment.minute) == (day, 19, 30)
+
+
+def test_quick_text_with_a_day_and_no_time_asks_the_hour_keeping_the_rest(phone, database, world):
+    phone.say(world.mentor, "交流 张三 昨天 线上 聊选课")
+    card = phone.last_card(world.mentor)
+    zone = phone.app.extensions["settings"].zone
+    day = datetime.now(UTC).astimezone(zone).date() - timedelta(days=1)
+    assert card["main_title"]["title"] == "个别交流：几点"
+    assert f"{day.month}月{day.day}日几点" in card["main_title"]["desc"]
+    assert "其余内容已记下" in card["main_title"]["desc"]
+    with database.session() as session:  # nothing saved at a made-up noon
+        assert session.scalar(sa.select(sa.func.count(Record.id))) == 0
+    phone.say(world.mentor, "晚上8点")  # the student, the day, 线上 and the note are kept
+    saved = phone.last_text(world.mentor)
+    assert saved.startswith("已记录个别交流")
+    assert f"时间：{day.month}月{day.day}日 20:00" in saved and "12:00" not in saved
+    assert "内容：聊选课" in saved
+    with database.session() as session:
+        [record] = session.scalars(sa.select(Record))
+        moment = record.occurred_at.astimezone(zone)
+        assert (moment.date(), moment.hour, record.online, record.note) == (
+            day,
+            20,
+            True,
+            "聊选课",
+        )
+
+
+def test_quick_text_with_a_day_and_a_time_or_today_is_saved_at_once(phone, world):
+    phone.say(world.mentor, "交流 张三 昨天19:00 线上 聊选课")
+    assert phone.last_text(world.mentor).startswith("已记录个别交流")
+    phone.say(world.mentor, "交流 李四 今天 线上 聊实习")  # today without a time: now
+    assert phone.last_text(world.mentor).startswith("已记录个别交流")
+
+
+def test_a_day_to_come_without_a_time_is_refused_not_asked(phone, database, world):
+    phone.say(world.mentor, "交流 张三 明天 线上 聊选课")
+    answer = phone.last_text(world.mentor)
+    assert "还没有到" in answer and "没有保存" in answer
+    with database.session() as session:
+        assert session.scalar(sa.select(sa.func.count(Record.id))) == 0
+
+
+def test_a_kind_whose_time_is_never_asked_shows_its_day_not_a_made_up_hour(phone, world):
+    phone.say(world.mentor, "宣传 昨天 读书沙龙推文素材")
+    saved = phone.last_text(world.mentor)
+    zone = phone.app.extensions["settings"].zone
+    day = datetime.now(UTC).astimezone(zone).date() - timedelta(days=1)
+    assert saved.startswith("已记录宣传素材")
+    assert f"日期：{day.month}月{day.day}日\n" in saved and "12:00" not in saved
+    phone.say(world.mentor, "查看 1")
+    shown = phone.last_text(world.mentor)
+    assert f"日期：{day.month}月{day.day}日" in shown and "12:00" not in shown

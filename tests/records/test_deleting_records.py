@@ -31,7 +31,9 @@ def _record(phone, world, *texts):
 
 
 def test_the_list_is_newest_first_numbered_as_shown(phone, world):
-    _record(phone, world, "交流 张三 昨天 聊选课", "交流 李四 前天 聊实习", "宣传 推文素材")
+    _record(
+        phone, world, "交流 张三 昨天19:00 聊选课", "交流 李四 前天19:00 聊实习", "宣传 推文素材"
+    )
     phone.say(world.mentor, "记录")
     lines = phone.last_text(world.mentor).splitlines()
     assert "共 3 条，新的在前" in lines[0]
@@ -45,7 +47,7 @@ def test_the_list_is_newest_first_numbered_as_shown(phone, world):
 
 
 def test_delete_asks_first_and_cancel_keeps_the_record(phone, database, world):
-    _record(phone, world, "交流 张三 昨天 聊选课")
+    _record(phone, world, "交流 张三 昨天19:00 聊选课")
     phone.say(world.mentor, "删除 1")
     card = phone.last_card(world.mentor)
     assert card["card_type"] == "button_interaction"
@@ -59,7 +61,7 @@ def test_delete_asks_first_and_cancel_keeps_the_record(phone, database, world):
 
 
 def test_delete_then_restore_within_a_day(app, phone, database, world):
-    _record(phone, world, "交流 张三 昨天 聊选课", "宣传 推文素材")
+    _record(phone, world, "交流 张三 昨天19:00 聊选课", "宣传 推文素材")
     with database.session() as session:
         year = session.get(AcademicYear, world.year_id)
         zone = app.extensions["settings"].zone
@@ -93,7 +95,9 @@ def test_delete_then_restore_within_a_day(app, phone, database, world):
 
 
 def test_several_deleted_are_listed_and_restored_by_number(phone, database, world):
-    _record(phone, world, "交流 张三 昨天 聊选课", "交流 李四 前天 聊实习", "宣传 推文素材")
+    _record(
+        phone, world, "交流 张三 昨天19:00 聊选课", "交流 李四 前天19:00 聊实习", "宣传 推文素材"
+    )
     for _ in range(2):
         phone.say(world.mentor, "删除 1")
         _tap(phone, world.mentor, phone.last_card(world.mentor), "删除")
@@ -112,7 +116,7 @@ def test_several_deleted_are_listed_and_restored_by_number(phone, database, worl
 
 
 def test_a_record_deleted_over_a_day_ago_cannot_be_restored(phone, database, world):
-    _record(phone, world, "交流 张三 昨天 聊选课")
+    _record(phone, world, "交流 张三 昨天19:00 聊选课")
     phone.say(world.mentor, "删除 1")
     _tap(phone, world.mentor, phone.last_card(world.mentor), "删除")
     with database.session() as session:
@@ -124,7 +128,7 @@ def test_a_record_deleted_over_a_day_ago_cannot_be_restored(phone, database, wor
 
 
 def test_delete_says_how_to_write_a_number(phone, database, world):
-    _record(phone, world, "交流 张三 昨天 聊选课")
+    _record(phone, world, "交流 张三 昨天19:00 聊选课")
     phone.say(world.mentor, "删除 abc")
     assert phone.last_text(world.mentor) == (
         "“abc”不是记录编号。请写“记录”列表里的数字编号，例如：删除 1"
@@ -135,7 +139,7 @@ def test_delete_says_how_to_write_a_number(phone, database, world):
 
 
 def test_another_mentor_cannot_delete_with_a_forged_card(phone, database, world):
-    _record(phone, world, "交流 张三 昨天 聊选课")
+    _record(phone, world, "交流 张三 昨天19:00 聊选课")
     with database.session() as session:
         record_id = session.scalars(sa.select(Record.id)).one()
     card = {"task_id": "rec-delete-forged", "card_type": "button_interaction"}

@@ -40,7 +40,7 @@ def test_quick_contact_is_recorded_and_confirmed(phone, database, world):
 
 
 def test_pinyin_and_initials_find_the_students(phone, database, world):
-    phone.say(world.mentor, "交流 lisi 昨天 图书馆 讨论考研规划")
+    phone.say(world.mentor, "交流 lisi 昨天19:00 图书馆 讨论考研规划")
     assert phone.last_text(world.mentor).startswith("已记录个别交流（计入考核指标 M1、M7）")
     [(record, students)] = _records(database)
     assert students == ["lisi"]
@@ -419,7 +419,7 @@ def test_a_contact_has_no_name_line(phone, database, world):
         assert "内容：聊选课" in answer
     phone.say(world.mentor, "修改 1 名称 聊天")
     assert "个别交流没有名称" in phone.last_text(world.mentor)
-    phone.say(world.mentor, "活动 读书沙龙 昨天 图书馆 参加：张三")
+    phone.say(world.mentor, "活动 读书沙龙 昨天19:00 图书馆 参加：张三")
     phone.last_text(world.mentor)
     phone.say(world.mentor, "记录")
     listed = phone.last_text(world.mentor)

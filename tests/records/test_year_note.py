@@ -44,7 +44,7 @@ def test_after_last_years_cycle_closed_a_record_says_its_year(phone, database, w
     answer = phone.last_text(world.mentor)
     assert answer.startswith("已记录个别交流（计入考核指标")
     assert f"本条记录计入 {this} 学年考核（{last} 学年考核已结束）。" in answer
-    phone.say(world.mentor, "活动 读书沙龙 昨天 图书馆 参加：张三")
+    phone.say(world.mentor, "活动 读书沙龙 昨天19:00 图书馆 参加：张三")
     assert f"本条记录计入 {this} 学年考核" in phone.last_text(world.mentor)
     with database.session() as session:
         assert session.scalar(sa.select(sa.func.count(AssessmentCycle.id))) == 1

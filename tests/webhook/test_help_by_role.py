@@ -118,3 +118,26 @@ def test_a_mentor_before_any_cycle_is_told_it_is_not_open(phone, people):
     phone.say(people[Role.MENTOR], "我的考核")
     answer = phone.last_text(people[Role.MENTOR])
     assert "还没有开启" in answer and "开启考核" not in answer
+
+
+def test_with_no_year_ended_the_office_example_names_when_it_may_be_opened(phone, people):
+    """The demo (and a new installation) holds only the current year: the example names it
+    and the day it may be opened, the day opening itself names, never a year with no calendar."""
+    today = datetime.now(UTC).date()
+    code, _starts, ends = year_around(today)
+    if today >= ends.replace(month=8, day=20):
+        pytest.skip("from 20 August the current year may be opened")
+    text = _help(phone, people[Role.ACADEMY_ADMIN])
+    line = next(line for line in text.splitlines() if "开启考核" in line)
+    assert f"“开启考核 {code}”" in line
+    assert f"{ends.year}年8月20日起" in line
+    phone.say(people[Role.ACADEMY_ADMIN], f"开启考核 {code}")
+    refusal = phone.last_text(people[Role.ACADEMY_ADMIN])
+    assert "还没有结束" in refusal and f"{ends.year}年8月20日" in refusal
+    assert "没有" not in refusal.split("还没有结束")[0]  # not “没有 … 学年的校历”
+    office = people[Role.ACADEMY_ADMIN]  # the welcome card's 使用示例: nothing refused today
+    assert phone.post_xml(phone.envelope(office).event("enter_agent")).status_code == 200
+    card = phone.last_card(office)
+    phone.tap(office, card, next(b["key"] for b in card["button_list"] if b["text"] == "使用示例"))
+    examples = phone.last_text(office)
+    assert "· 进度" in examples and "开启考核" not in examples
