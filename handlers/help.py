@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from bot.chat.context import Context, Reply
 from bot.chat.router import CardKey, Router
 from bot.core.models import ROLE_NAMES, AcademicYear, Role
-from bot.core.rubrics import current_rubric, example_item
+from bot.core.rubrics import example_item, latest_rubric_name, rubric_or_default
 from bot.cycle.opening import opens_from
 from bot.records.service import assignment_for, roster
 from bot.wecom import cards
@@ -138,44 +138,59 @@ def _roles(ctx: Context) -> list[Role]:
     return [role for role in Role if role in held]
 
 
-def examples_for(ctx: Context) -> Examples:
-    """Examples that work today: the year holding today (else the latest year on record), the
-    latest year whose assessment may be opened today (else the first year on record, with
-    the day it may be opened; with none, last year's code), the first two
-    of the mentor's students this year, an item of the current rubric."""
+# One round trip for the examples: the years (a handful, newest first) beside the current
+# rubric's name, from a one-row table joined to them so that the name comes back when there is
+# no year. Built once: help is the most frequent message.
+_ONE_ROW = sa.select(sa.literal(1).label("one")).subquery()
+_YEARS_AND_RUBRIC = (
+    sa.select(
+        latest_rubric_name().label("rubric"),
+        AcademicYear.id,
+        AcademicYear.code,
+        AcademicYear.starts_on,
+        AcademicYear.ends_on,
+    )
+    .select_from(_ONE_ROW.outerjoin(AcademicYear, sa.true()))
+    .order_by(AcademicYear.starts_on.desc())
+)
+
+
+def examples_for(ctx: Context, roles: list[Role]) -> Examples:
+    """Examples that work today, read only for the roles whose help names them (a student's
+    help reads nothing): the year holding today (else the latest year on record), the latest
+    year whose assessment may be opened today (else the first year on record, with the day it
+    may be opened; with none, last year's code), the first two of the mentor's students this
+    year, an item of the current rubric."""
     today = ctx.local_now.date()
-    years = ctx.session.scalars(
-        sa.select(AcademicYear).order_by(AcademicYear.starts_on.desc())
-    ).all()  # newest first; a handful of rows
+    start = today.year if today.month >= 9 else today.year - 1
+    examples = Examples(f"{start}-{start + 1}", today, f"{start - 1}-{start}")
+    mentor, office = Role.MENTOR in roles, Role.ACADEMY_ADMIN in roles
+    if not (mentor or office):
+        return examples
+    rows = ctx.session.execute(_YEARS_AND_RUBRIC).all()
+    years = [row for row in rows if row.id is not None]
     year = next((held for held in years if held.starts_on <= today <= held.ends_on), None)
     year = year or (years[0] if years else None)
-    start = today.year if today.month >= 9 else today.year - 1
-    code = year.code if year is not None else f"{start}-{start + 1}"
+    code = year.code if year is not None else examples.year
     openable = next((held for held in years if opens_from(held) <= today), None)
-    assessed = openable.code if openable is not None else f"{start - 1}-{start}"
-
-    opens_on = None
-    if openable is None:  # none has ended (a new installation, the demo): the first on record
-        oldest = sa.select(AcademicYear).order_by(AcademicYear.starts_on).limit(1)
-        first = ctx.session.scalar(oldest)
-        if first is not None:
-            assessed, opens_on = first.code, opens_from(first)
-
-    names: tuple[str, str] = ("张三", "李四")
-    if ctx.has_role(Role.MENTOR) and year is not None:
+    assessed, opens_on = examples.assessed, None
+    if openable is not None:
+        assessed = openable.code
+    elif years:  # none has ended (a new installation, the demo): the first on record
+        assessed, opens_on = years[-1].code, opens_from(years[-1])
+    names = examples.names
+    if mentor and year is not None:
         assignment = assignment_for(ctx.session, ctx.person.id, year.id)
         students = [] if assignment is None else [s.name for s in roster(ctx.session, assignment)]
-        if len(students) >= 2:
-            names = (students[0], students[1])
-        elif students:
-            names = (students[0], names[1])
-    item = example_item(current_rubric(ctx.session))
-    return Examples(code, today, assessed, names, item, opens_on)
+        names = (*students[:2], *names[len(students[:2]) :])
+    item = example_item(rubric_or_default(rows[0].rubric))
+    return Examples(code, today, assessed, (names[0], names[1]), item, opens_on)
 
 
 def _answer(ctx: Context, lead: str = "") -> Reply:
     """Help as the reply; with several roles the first parts go ahead in order."""
-    texts = help_texts(_roles(ctx), examples_for(ctx), lead=lead)
+    roles = _roles(ctx)
+    texts = help_texts(roles, examples_for(ctx, roles), lead=lead)
     for part, text in enumerate(texts[:-1]):
         ctx.send([ctx.person.userid], Reply.text(text), key=f"cb:{ctx.callback_key}:help{part}")
     return Reply.text(texts[-1])
@@ -247,5 +262,6 @@ def answer_help_card(message: TemplateCardEvent, ctx: Context) -> Reply:
     topic = HELP_CARD.unpack(message.event_key).topic
     ctx.update_card(message.response_code, replace_name=f"已{TOPICS.get(topic, '查看')}")
     if topic == "examples":
-        return Reply.text(examples_text(_roles(ctx), examples_for(ctx)))
+        roles = _roles(ctx)
+        return Reply.text(examples_text(roles, examples_for(ctx, roles)))
     return _answer(ctx)

@@ -27,11 +27,20 @@ def rubric_of(cycle: AssessmentCycle) -> Rubric:
     return rubric_named(cycle.rubric)
 
 
+def latest_rubric_name() -> sa.ScalarSelect[str]:
+    """The rubric the most recently opened cycle names (NULL while there is none), as a scalar
+    subquery, so that a query of other rows can read it in the same round trip."""
+    latest = sa.select(AssessmentCycle.rubric).order_by(AssessmentCycle.opened_at.desc())
+    return latest.limit(1).scalar_subquery()
+
+
 def current_rubric(session: so.Session) -> Rubric:
     """The rubric of the most recently opened cycle, or the default while there is none."""
-    name = session.scalar(
-        sa.select(AssessmentCycle.rubric).order_by(AssessmentCycle.opened_at.desc()).limit(1)
-    )
+    return rubric_or_default(session.scalar(sa.select(latest_rubric_name())))
+
+
+def rubric_or_default(name: str | None) -> Rubric:
+    """The rubric :func:`latest_rubric_name` read, or the default when it read none."""
     return rubric_named(name or DEFAULT_RUBRIC)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Protocol
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -34,7 +35,11 @@ def step_name(step: str) -> str:
     return messages.STEP_NAMES.get(step, messages.PUBLISH_NAME)
 
 
-def opens_from(year: AcademicYear) -> date:
+class HasEnd(Protocol):
+    ends_on: date
+
+
+def opens_from(year: AcademicYear | HasEnd) -> date:
     """The first day the office may open the year's assessment: 20 August of the year's end."""
     return min(year.ends_on, date(year.ends_on.year, *OPEN_FROM))
 
