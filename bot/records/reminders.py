@@ -65,7 +65,8 @@ HOW_TO_LOG_CONTACT = (
 def weekly_contact_check(
     database: Database, now: datetime, *, rules: Rules, minimum: int = 2
 ) -> int:
-    """Friday: mentors with fewer than ``minimum`` contacts in this teaching week."""
+    """Friday: mentors with fewer than ``minimum`` contacts in this teaching week; nothing in a
+    week with fewer working days than the rubric's ``[periods]`` need for it to count."""
     today = rules.today(now)
     if not is_working_day(today):
         return 0
@@ -79,6 +80,10 @@ def weekly_contact_check(
         if found is None:  # vacation, or a week off within the semester
             return 0
         week, semester, year = found
+        length = (week.ends_on - week.starts_on).days + 1
+        working = sum(is_working_day(week.starts_on + timedelta(days=n)) for n in range(length))
+        if working < rubric_for_year(session, year.id).periods.week_teaching_days:
+            return 0  # a week shortened by public holidays does not count toward the target
         monday = today - timedelta(days=today.weekday())  # the week 我的 counts
         counts = counts_by_mentor(
             session,

@@ -122,6 +122,24 @@ def test_weekly_check_agrees_with_my_progress(app, database):
     assert short and set(reminded) == short
 
 
+def test_no_weekly_reminder_in_a_week_that_does_not_count(app, database, monkeypatch):
+    """A teaching week with fewer than the rubric's 3 working days (here Monday to Wednesday
+    made holidays) does not count toward the weekly target: nobody is reminded of it."""
+    from bot.records import reminders
+
+    schedule = load_schedule()
+    friday = datetime(2025, 11, 21, 16, 7, tzinfo=SHANGHAI)
+    with app.app_context():
+        seed_demo(database, now=friday, zone=SHANGHAI)
+    holidays = {date(2025, 11, 17), date(2025, 11, 18), date(2025, 11, 19)}
+    real = reminders.is_working_day
+    monkeypatch.setattr(reminders, "is_working_day", lambda day: day not in holidays and real(day))
+    assert run_entry(schedule.entries["weekly_contact_check"], database, friday, RULES).added == 0
+    assert _rows(database) == []
+    monkeypatch.setattr(reminders, "is_working_day", real)  # the same week with its five days
+    assert run_entry(schedule.entries["weekly_contact_check"], database, friday, RULES).added > 0
+
+
 def test_dry_run_lists_without_writing(demo):
     schedule = load_schedule()
     friday = datetime(2025, 11, 21, 16, 7, tzinfo=SHANGHAI)
