@@ -5,18 +5,16 @@ raises, the environment of a request, the audit log, and finding the cycle and i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 import structlog
 
+from bot.core.audit import audit as audit  # the cycle's modules write it from here
 from bot.core.models import (
     AcademicYear,
     AssessmentCycle,
-    AuditEntry,
-    Person,
     Unit,
 )
 from bot.core.storage import FileStore
@@ -41,30 +39,6 @@ class Env:
     base_url: str
     zone: ZoneInfo
     files: FileStore | None = None
-
-
-def audit(
-    session: so.Session,
-    *,
-    actor: Person | None,
-    action: str,
-    entity: str,
-    entity_id: object,
-    now: datetime,
-    before: dict | None = None,
-    after: dict | None = None,
-) -> None:
-    session.add(
-        AuditEntry(
-            at=now,
-            actor_id=actor.id if actor else None,
-            action=action,
-            entity=entity,
-            entity_id=str(entity_id),
-            before=before,
-            after=after,
-        )
-    )
 
 
 def find_cycle(session: so.Session, year_code: str | None = None) -> AssessmentCycle | None:

@@ -16,8 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, current_app, g, render_template, request
 
+from bot.core.audit import audit
 from bot.core.db import get_session
-from bot.core.models import AuditEntry, RatingRequest, RatingRequestStatus, Record
+from bot.core.models import RatingRequest, RatingRequestStatus, Record
 from bot.pages.auth import check_csrf, csrf_token, error_page, login_required
 from bot.ratings import rules, taps
 from bot.ratings.cards import REFUSALS, answered_text, describe, when_text
@@ -93,16 +94,9 @@ def submit_rating(record_id: int) -> Any:
     if result.outcome != TapOutcome.RECORDED:
         session.rollback()
         return error_page(409, REFUSALS[result.outcome].replace("点选", "提交"), title="未记录")
-    session.add(
-        AuditEntry(
-            at=now,
-            actor_id=g.person.id,
-            action="rate_page",
-            entity="record",
-            entity_id=str(record_id),
-            before=None,
-            after={"channel": "page"},
-        )
-    )
+    audit(
+        session, actor=g.person, action="rate_page", entity="record", entity_id=record_id,
+        now=now, after={"channel": "page"},
+    )  # fmt: skip
     session.commit()
     return render_template("pages/message.html", title="已评价", message=answered_text(choice))

@@ -191,45 +191,32 @@ def _send_card(
     if not inserted:
         return 0
     page = [student_id for student_id in inserted if student_id in on_page]
-    sent = 0
+    on_card = [student_id for student_id in inserted if student_id not in on_page]
+    described = {
+        "kind": record.kind,
+        "mentor_name": record.mentor.name,
+        "title": record.title,
+        "at": record.occurred_at,
+        "deadline": expires_at,
+        "zone": policy.zone,
+    }
+    sends: list[tuple[list[int], Message]] = []
     if page:
-        textcard = cards.rating_textcard(
-            url=cards.rate_url(policy.base_url, record.id),
-            kind=record.kind,
-            mentor_name=record.mentor.name,
-            title=record.title,
-            at=record.occurred_at,
-            deadline=expires_at,
-            zone=policy.zone,
-        )
-        sent += outbox.enqueue(
+        url = cards.rate_url(policy.base_url, record.id)
+        sends.append((page, cards.rating_textcard(url=url, **described)))
+    if on_card:
+        card = cards.rating_card(task_id=task_id, record_id=record.id, **described)
+        sends.append((on_card, Message.template_card(card)))
+    return sum(
+        outbox.enqueue(
             session,
-            [userids[student_id] for student_id in page],
-            textcard,
+            [userids[student_id] for student_id in students],
+            message,
             key=f"rating:{record.id}",
             now=now,
             urgent=False,
         )
-    on_card = [student_id for student_id in inserted if student_id not in on_page]
-    if not on_card:
-        return sent
-    card = cards.rating_card(
-        task_id=task_id,
-        record_id=record.id,
-        kind=record.kind,
-        mentor_name=record.mentor.name,
-        title=record.title,
-        at=record.occurred_at,
-        deadline=expires_at,
-        zone=policy.zone,
-    )
-    return sent + outbox.enqueue(
-        session,
-        [userids[student_id] for student_id in on_card],
-        Message.template_card(card),
-        key=f"rating:{record.id}",
-        now=now,
-        urgent=False,
+        for students, message in sends
     )
 
 

@@ -17,7 +17,8 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from bot.core.models import AuditEntry, Person, Role
+from bot.core.audit import audit
+from bot.core.models import Person, Role
 from bot.outbox import queue as outbox
 from bot.outbox.queue import Message
 from bot.roster.holders import holder_userids
@@ -57,7 +58,10 @@ def _rename(session: so.Session, change: ChangeContactEvent, now: datetime) -> s
         return "conflict"
     old = person.userid
     person.userid = new
-    _audit(session, person, "wecom_rename", {"userid": old}, {"userid": new}, now)
+    audit(
+        session, actor=None, action="wecom_rename", entity="person", entity_id=person.id,
+        now=now, before={"userid": old}, after={"userid": new, "by": ACTOR},
+    )  # fmt: skip
     _tell_office(
         session,
         f"企业微信通讯录中，{_who(person)}的账号由 {old} 改为 {new}，名单已随之更新，"
@@ -73,7 +77,10 @@ def _leave(session: so.Session, change: ChangeContactEvent, now: datetime) -> st
     if person is None:
         return "ignored"
     person.active = False
-    _audit(session, person, "wecom_left", {"active": True}, {"active": False}, now)
+    audit(
+        session, actor=None, action="wecom_left", entity="person", entity_id=person.id,
+        now=now, before={"active": True}, after={"active": False, "by": ACTOR},
+    )  # fmt: skip
     _tell_office(
         session,
         f"企业微信通讯录已删除{_who(person)}（账号 {person.userid}）：名单中已标记为离开，"
@@ -86,27 +93,6 @@ def _leave(session: so.Session, change: ChangeContactEvent, now: datetime) -> st
 
 def _who(person: Person) -> str:
     return f"{person.name}（{person.number}）"
-
-
-def _audit(
-    session: so.Session,
-    person: Person,
-    action: str,
-    before: dict[str, object],
-    after: dict[str, object],
-    now: datetime,
-) -> None:
-    session.add(
-        AuditEntry(
-            at=now,
-            actor_id=None,
-            action=action,
-            entity="person",
-            entity_id=str(person.id),
-            before=before,
-            after={**after, "by": ACTOR},
-        )
-    )
 
 
 def _tell_office(session: so.Session, text: str, *, key: str, now: datetime) -> None:
