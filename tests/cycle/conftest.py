@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,11 +14,27 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
+from bot.core.db import get_database
 from bot.core.models import OutboxMessage, Unit
 from bot.devtools.demo_data import seed_demo
+from bot.devtools.simulator.chat import sync_directory
+from tests.live import LiveApp, serve
 from tests.records.conftest import Phone
 
 END_OF_YEAR = datetime(2026, 8, 31, 12, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.fixture
+def live(settings_overrides) -> Iterator[LiveApp]:
+    """The whole app served on a local port with the simulator, the demo university seeded
+    and in the simulator's contact book."""
+    with serve(settings_overrides) as live:
+        database = get_database(live.app)
+        with live.app.app_context():
+            seed_demo(database, now=END_OF_YEAR)
+        with database.session() as session:
+            sync_directory(live.simulator, session)
+        yield live
 
 
 @pytest.fixture

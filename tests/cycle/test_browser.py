@@ -14,28 +14,21 @@ from openpyxl import load_workbook
 
 from bot.core.db import get_database
 from bot.core.models import ItemScore, Submission
-from bot.devtools.demo_data import seed_demo
-from bot.devtools.simulator.chat import sync_directory
 from tests.browser import chromium_context, require_chromium, running_sender
-from tests.cycle.conftest import END_OF_YEAR, save
+from tests.cycle.conftest import save
 from tests.cycle.test_journey import _fill_college
 from tests.cycle.test_live import open_year
-from tests.live import LiveApp, serve
+from tests.live import LiveApp
 
 pytestmark = pytest.mark.browser
 playwright_api = require_chromium()
 
 
 @pytest.fixture
-def live(settings_overrides) -> Iterator[LiveApp]:
-    with serve(settings_overrides) as live:
-        database = get_database(live.app)
-        with live.app.app_context():
-            seed_demo(database, now=END_OF_YEAR)
-        with database.session() as session:
-            sync_directory(live.simulator, session)
-        with running_sender(live):
-            yield live
+def live(live: LiveApp) -> Iterator[LiveApp]:
+    """The cycle's live app (tests/cycle/conftest.py) with its sender running."""
+    with running_sender(live):
+        yield live
 
 
 @pytest.fixture

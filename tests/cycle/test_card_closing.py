@@ -6,35 +6,19 @@ whose deadline is still ahead, is left."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 import sqlalchemy as sa
 
 from bot.core.db import get_database
 from bot.core.models import AssessmentCycle, Person, Submission, Unit
 from bot.cycle.card_closing import close_scoring_cards
-from bot.devtools.demo_data import seed_demo
-from bot.devtools.simulator.chat import sync_directory
 from bot.outbox import sender
-from tests.cycle.conftest import END_OF_YEAR
 from tests.cycle.test_live import open_year
-from tests.live import LiveApp, serve
+from tests.live import LiveApp
 
 ZONE = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture
-def live(settings_overrides) -> Iterator[LiveApp]:
-    with serve(settings_overrides) as live:
-        database = get_database(live.app)
-        with live.app.app_context():
-            seed_demo(database, now=END_OF_YEAR)
-        with database.session() as session:
-            sync_directory(live.simulator, session)
-        yield live
 
 
 def _scoring_card(live: LiveApp, userid: str) -> dict:

@@ -7,33 +7,17 @@ from __future__ import annotations
 import io
 import re
 import time
-from collections.abc import Iterator
 from urllib.parse import quote
 
-import pytest
 import requests
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from bot.core.db import get_database
 from bot.core.models import ItemScore, Submission
-from bot.devtools.demo_data import seed_demo
-from bot.devtools.simulator.chat import sync_directory
-from tests.cycle.conftest import END_OF_YEAR
 from tests.cycle.test_journey import _fill_college
 from tests.fonts import cjk_font_installed
-from tests.live import LiveApp, serve
-
-
-@pytest.fixture
-def live(settings_overrides) -> Iterator[LiveApp]:
-    with serve(settings_overrides) as live:
-        database = get_database(live.app)
-        with live.app.app_context():
-            seed_demo(database, now=END_OF_YEAR)
-        with database.session() as session:
-            sync_directory(live.simulator, session)
-        yield live
+from tests.live import LiveApp
 
 
 def _cards(live: LiveApp, userid: str) -> list[dict]:

@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from bot.core.db import get_database
 from bot.core.models import OutboxMessage, Record, RecordKind, RecordParticipant
 from bot.ratings.rules import RatingPolicy
+from tests.live import LiveApp, serve
 from tests.records.conftest import Phone, World, build_world
 
 POLICY = RatingPolicy()
+
+
+#: the four students of the live app's activities
+FOUR = ["zhangsan", "lisi", "zhousong", "wangwu1"]
+
+
+@pytest.fixture
+def live(settings_overrides) -> Iterator[LiveApp]:
+    """The whole app served on a local port with the simulator: the records world, and its
+    people in the simulator's contact book."""
+    with serve(settings_overrides) as live:
+        world = build_world(get_database(live.app))
+        for userid in (*FOUR, "wangwu2", "zhaoliu", "wanglaoshi", "cs_admin", "academy"):
+            live.simulator.state.add_user(userid, userid)
+        live.world = world  # type: ignore[attr-defined]
+        yield live
 
 
 @pytest.fixture

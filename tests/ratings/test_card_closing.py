@@ -4,7 +4,6 @@ everyone who has not answered shows "已截止"; WeCom's 72 hours bound which ca
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -16,21 +15,8 @@ from bot.core.models import OutboxMessage, OutboxStatus, RatingRequest
 from bot.outbox import sender
 from bot.outbox.queue import Message, enqueue
 from bot.ratings import jobs
-from tests.live import LiveApp, serve
-from tests.ratings.conftest import POLICY, add_activity
-from tests.records.conftest import build_world
-
-FOUR = ["zhangsan", "lisi", "zhousong", "wangwu1"]
-
-
-@pytest.fixture
-def live(settings_overrides) -> Iterator[LiveApp]:
-    with serve(settings_overrides) as live:
-        world = build_world(get_database(live.app))
-        for userid in (*FOUR, "wangwu2", "zhaoliu", "wanglaoshi", "cs_admin", "academy"):
-            live.simulator.state.add_user(userid, userid)
-        live.world = world  # type: ignore[attr-defined]
-        yield live
+from tests.live import LiveApp
+from tests.ratings.conftest import FOUR, POLICY, add_activity
 
 
 def _drain(live: LiveApp, now: datetime) -> sender.DrainReport:

@@ -6,11 +6,9 @@ the textcard. End to end through the simulator, its OAuth sign-in included."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import requests
 import sqlalchemy as sa
 
@@ -19,21 +17,8 @@ from bot.core.db import get_database
 from bot.core.models import AuditEntry, Person, Rating, RatingRequest
 from bot.outbox import sender
 from bot.ratings import jobs
-from tests.live import LiveApp, serve
-from tests.ratings.conftest import POLICY, add_activity
-from tests.records.conftest import build_world
-
-FOUR = ["zhangsan", "lisi", "zhousong", "wangwu1"]
-
-
-@pytest.fixture
-def live(settings_overrides) -> Iterator[LiveApp]:
-    with serve(settings_overrides) as live:
-        world = build_world(get_database(live.app))
-        for userid in (*FOUR, "wangwu2", "zhaoliu", "wanglaoshi", "cs_admin", "academy"):
-            live.simulator.state.add_user(userid, userid)
-        live.world = world  # type: ignore[attr-defined]
-        yield live
+from tests.live import LiveApp
+from tests.ratings.conftest import FOUR, POLICY, add_activity
 
 
 def _messages(live: LiveApp, userid: str, msgtype: str) -> list[dict]:
