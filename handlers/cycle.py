@@ -29,6 +29,7 @@ from bot.cycle.submissions import Scope
 from bot.ratings import rules
 from bot.wecom import cards
 from bot.wecom.messages import ClickEvent, TemplateCardEvent, TextMessage
+from handlers.help import examples_for
 
 router = Router("cycle")
 
@@ -71,10 +72,11 @@ def ask_to_open_cycle(message: TextMessage, ctx: Context) -> Reply:
     shown on a card with 确认开启 / 取消; nothing is opened before the tap."""
     words = _words(message)
     if not words or not re.fullmatch(r"\d{4}-\d{4}", words[0]):
+        ex = examples_for(ctx, [Role.ACADEMY_ADMIN])  # the year that may be opened, as help has it
         return Reply.text(
-            "请写明学年，例如：开启考核 2025-2026\n"
-            "可加截止日期（按此顺序）：开启考核 2025-2026 自评 2026-09-05 学院 2026-09-10 "
-            "书院部 2026-09-12 公示 2026-09-15"
+            f"请写明学年，例如：开启考核 {ex.assessed}\n"
+            f"可加截止日期（按此顺序）：开启考核 {ex.assessed} 自评 {ex.day(14)} "
+            f"学院 {ex.day(21)} 书院部 {ex.day(28)} 公示 {ex.day(35)}"
         )
     deadlines: dict[str, str] = {}
     rest = " ".join(words[1:]).replace("截止", "")

@@ -52,7 +52,10 @@ def find_cycle(session: so.Session, year_code: str | None = None) -> AssessmentC
 def require_cycle(session: so.Session, year_code: str | None = None) -> AssessmentCycle:
     cycle = find_cycle(session, year_code)
     if cycle is None:
-        raise CycleError("还没有开启的考核。书院部管理员可发送“开启考核 2025-2026”开启。")
+        raise CycleError(
+            "还没有开启的考核。书院部管理员发送“开启考核”加已结束的学年即可开启，"
+            "发送“帮助”可看到可用的示例。"
+        )
     return cycle
 
 

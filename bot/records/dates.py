@@ -166,9 +166,14 @@ def check_moment(moment: datetime, now: datetime, year_start: date, year_end: da
     zone = moment.tzinfo
     local_now = now.astimezone(zone)
     if moment > local_now + timedelta(minutes=5):
+        # a later day is refused whatever its hour (which may be a default nobody typed)
+        when = (
+            f"日期 {moment.month}月{moment.day}日"
+            if moment.date() > local_now.date()
+            else f"时间 {format_moment(moment)}"
+        )
         raise DateError(
-            f"时间 {format_moment(moment)} 还没有到，只能记录已经发生的事（现在是"
-            f"{format_moment(local_now)}）"
+            f"{when} 还没有到，只能记录已经发生的事（现在是{format_moment(local_now)}）"
         )
     if not (year_start <= moment.date() <= year_end):
         raise DateError(

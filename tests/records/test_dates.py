@@ -89,8 +89,9 @@ def test_moment_of_an_earlier_day_without_a_time_is_noon():
 @pytest.mark.parametrize(
     ("moment", "fragment"),
     [
-        (datetime(2025, 11, 21, 19, 0, tzinfo=SHANGHAI), "还没有到"),
-        (datetime(2025, 11, 22, 9, 0, tzinfo=SHANGHAI), "还没有到"),
+        # later today: the time; a later day: the day alone (its hour may be a default)
+        (datetime(2025, 11, 21, 19, 0, tzinfo=SHANGHAI), "^时间 11月21日 19:00 还没有到"),
+        (datetime(2025, 11, 22, 9, 0, tzinfo=SHANGHAI), "^日期 11月22日 还没有到"),
         (datetime(2025, 8, 31, 9, 0, tzinfo=SHANGHAI), "不在本学年"),
     ],
 )

@@ -3,6 +3,7 @@ examples that work on the current data; a student tapping 我的考核 is not to
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -141,3 +142,24 @@ def test_with_no_year_ended_the_office_example_names_when_it_may_be_opened(phone
     phone.tap(office, card, next(b["key"] for b in card["button_list"] if b["text"] == "使用示例"))
     examples = phone.last_text(office)
     assert "· 进度" in examples and "开启考核" not in examples
+
+
+def test_open_without_a_year_names_the_year_that_may_be_opened(phone, people, database):
+    office = people[Role.ACADEMY_ADMIN]
+    this_year = datetime.now(UTC).date()
+    code, starts, ends = year_around(this_year - timedelta(days=365))
+    with database.session() as session:
+        session.add(AcademicYear(code=code, starts_on=starts, ends_on=ends))
+        session.commit()
+    phone.new(office)
+    phone.say(office, "结束考核")  # no cycle yet: no year named that may not exist
+    refused = phone.last_text(office)
+    assert "还没有开启的考核" in refused and "帮助" in refused
+    assert not re.search(r"\d{4}-\d{4}", refused)
+    phone.say(office, "开启考核")
+    usage = phone.last_text(office)
+    assert f"例如：开启考核 {code}\n" in usage  # last year's, whose calendar is there
+    example = usage.split("按此顺序）：", 1)[1]
+    phone.say(office, example)  # the example with its deadlines is accepted: a plan to confirm
+    card = phone.last_card(office)
+    assert [b["text"] for b in card["button_list"]] == ["确认开启", "取消"]
